@@ -1,0 +1,79 @@
+"""Timeouts in seconds → arguments for the blocking seam, and deadlines."""
+
+from __future__ import annotations
+
+import math
+import threading
+
+from . import _seam
+
+#: The longest timeout the platform's lock waits accept.
+TIMEOUT_MAX: float = threading.TIMEOUT_MAX
+
+
+def check_timeout(timeout: float | None) -> float:
+    """Validate a ``timeout=`` argument and turn it into a lock timeout.
+
+    Returns ``-1`` (wait forever) for ``None`` and for timeouts larger than
+    :data:`threading.TIMEOUT_MAX` ("as long as the platform allows"), else the
+    timeout as a float.
+
+    Raises:
+        TypeError: ``timeout`` is not a real number or ``None``.
+        ValueError: ``timeout`` is negative or NaN.
+
+    Example:
+        >>> check_timeout(None), check_timeout(1), check_timeout(1e300)
+        (-1, 1.0, -1)
+        >>> check_timeout(-1)
+        Traceback (most recent call last):
+        ...
+        ValueError: timeout must be a non-negative number of seconds or None, got -1
+    """
+    if timeout is None:
+        return -1
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
+        raise TypeError(
+            f"timeout must be a number of seconds or None, got {type(timeout).__name__} {timeout!r}"
+        )
+    if timeout < 0 or math.isnan(timeout):
+        raise ValueError(
+            f"timeout must be a non-negative number of seconds or None, got {timeout!r}"
+        )
+    if timeout > TIMEOUT_MAX:
+        return -1
+    return float(timeout)
+
+
+class Deadline:
+    """A point in (the seam's) monotonic time, or never.
+
+    Built from an already checked lock timeout (see :func:`check_timeout`);
+    :meth:`remaining` is recomputed on every pass of a wait loop.
+
+    Example:
+        >>> Deadline(-1).remaining()
+        -1
+        >>> 0 <= Deadline(5.0).remaining() <= 5.0
+        True
+    """
+
+    __slots__ = ("_at",)
+
+    def __init__(self, lock_timeout: float) -> None:
+        self._at = None if lock_timeout < 0 else _seam.monotonic() + lock_timeout
+
+    @property
+    def forever(self) -> bool:
+        """Whether this deadline never passes."""
+        return self._at is None
+
+    def remaining(self) -> float:
+        """Seconds left (``0.0`` once passed), or ``-1`` for never."""
+        if self._at is None:
+            return -1
+        return max(0.0, self._at - _seam.monotonic())
+
+    def expired(self) -> bool:
+        """Whether the deadline has passed."""
+        return self._at is not None and _seam.monotonic() >= self._at

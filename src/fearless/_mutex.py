@@ -1,0 +1,471 @@
+"""``Mutex[T]``: a lock that owns its data, handed out through guards."""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Generic, NamedTuple, TypeVar, final
+
+from typing_extensions import Self
+
+from . import _seam
+from ._deadline import check_timeout
+from ._errors import (
+    ConsumedError,
+    DeadlockError,
+    GuardReleasedError,
+    PoisonError,
+    WouldBlockError,
+    WrongThreadError,
+)
+from ._util import NoPublicConstructor
+
+T = TypeVar("T")
+
+# Values of ``Mutex._trouble``: 0 is the healthy state, so the fast path
+# tests one slot for truth.
+_POISONED = 1
+_CONSUMED = 2
+
+_MSG_DEADLOCK = "mutex is already locked by this thread; locking it again would deadlock"
+_MSG_WOULD_BLOCK = "mutex is locked; try again later or call lock() to wait for it"
+_MSG_POISONED = (
+    "mutex is poisoned: a thread failed while holding it; "
+    "call into_inner() on this error to use the data anyway, or clear_poison()"
+)
+_MSG_CONSUMED = "this mutex was consumed by into_inner(); it cannot be used any more"
+_MSG_RELEASED = "this guard was released; lock the mutex again to get a new guard"
+_MSG_WRONG_THREAD = "this guard belongs to the thread that acquired it; release it there"
+_MSG_LOCKED_INTO_INNER = (
+    "mutex is locked; into_inner() needs every guard released first"
+)
+
+
+class MutexStatistics(NamedTuple):
+    """A snapshot of a :class:`Mutex`'s state, from :meth:`Mutex.statistics`.
+
+    It may be stale as soon as it is returned; use it for tests and
+    debugging, never for synchronisation.
+
+    Attributes:
+        locked: Whether some thread held the mutex.
+        owner: The ``threading.get_ident()`` of that thread, or None.
+        waiting: How many threads were blocked in ``lock()``.
+        poisoned: Whether the mutex was poisoned.
+    """
+
+    locked: bool
+    owner: int | None
+    waiting: int
+    poisoned: bool
+
+
+@final
+class Mutex(Generic[T]):
+    """A mutual-exclusion lock that owns the value it protects (Rust's ``Mutex<T>``).
+
+    The value is reachable only through a :class:`MutexGuard`, which
+    :meth:`lock` returns once the lock is held. The guard is a context
+    manager; its ``with`` block releases the lock on the way out, however
+    the block ends.
+
+    Args:
+        value: The data to protect. The mutex owns it from now on: keep no
+            other reference to it if you want the lock to mean something.
+        poison: Whether a failing ``with`` block poisons the mutex
+            (``True``, as in Rust) or not.
+
+    Poisoning:
+        If a ``with`` block on a guard exits by an exception, the mutex is
+        poisoned — the data may be half-updated — and the exception
+        propagates unchanged. Afterwards :meth:`lock` and :meth:`try_lock`
+        raise :class:`~fearless.PoisonError` (holding nothing) until
+        :meth:`clear_poison` is called; the error's ``into_inner()`` gives a
+        guard anyway. ``Mutex(value, poison=False)`` never poisons.
+
+    Deadlocks:
+        Locking a mutex the current thread already holds raises
+        :class:`~fearless.DeadlockError` at once instead of hanging.
+
+    Example:
+        >>> from fearless import Mutex
+        >>> m = Mutex([1, 2])
+        >>> with m.lock() as guard:
+        ...     guard.value.append(3)
+        >>> m
+        Mutex([1, 2, 3])
+        >>> with m.lock() as guard:
+        ...     guard.value = []       # replace the value outright
+        >>> m.into_inner()
+        []
+    """
+
+    __slots__ = (
+        "__weakref__",
+        "_acquire",
+        "_data",
+        "_is_owned",
+        "_lock",
+        "_poison",
+        "_release",
+        "_trouble",
+        "_waiting",
+    )
+
+    def __init__(self, value: T, *, poison: bool = True) -> None:
+        lock = _seam.allocate_rlock()
+        self._lock = lock
+        self._acquire = lock.acquire
+        self._release = lock.release
+        self._is_owned = lock._is_owned
+        self._data = value
+        self._poison = bool(poison)
+        self._trouble = 0
+        self._waiting: list[int] = []
+
+    # -- acquiring --------------------------------------------------------
+
+    def lock(self, *, timeout: float | None = None) -> MutexGuard[T]:
+        """Block until the mutex is free, lock it, and return a guard.
+
+        Args:
+            timeout: Seconds to wait at most; ``None`` waits forever. A
+                timeout beyond ``threading.TIMEOUT_MAX`` waits as long as
+                the platform allows.
+
+        Returns:
+            A guard holding the lock; use it in a ``with`` block.
+
+        Raises:
+            DeadlockError: This thread already holds the mutex.
+            PoisonError: The mutex is poisoned; nothing is held. Its
+                ``into_inner()`` blocks for the lock and returns a guard.
+            TimeoutError: The mutex was not free within ``timeout``.
+            ConsumedError: :meth:`into_inner` consumed the mutex.
+            ValueError: ``timeout`` is negative.
+
+        Example:
+            >>> from fearless import Mutex
+            >>> counter = Mutex(0)
+            >>> with counter.lock(timeout=1.0) as guard:
+            ...     guard.value += 1
+            >>> counter
+            Mutex(1)
+        """
+        if self._is_owned():
+            raise DeadlockError(_MSG_DEADLOCK)
+        if timeout is not None or not self._acquire(False):
+            self._acquire_slow(timeout)
+        if self._trouble:
+            self._refuse()
+        guard: MutexGuard[T] = _new_guard(MutexGuard)
+        guard._mutex = self
+        guard.value = self._data
+        return guard
+
+    def try_lock(self) -> MutexGuard[T]:
+        """Lock the mutex if it is free right now, without blocking.
+
+        Returns:
+            A guard holding the lock.
+
+        Raises:
+            WouldBlockError: The mutex is held, by any thread (this one
+                included: ``try_lock`` never raises ``DeadlockError``).
+            PoisonError: The mutex is poisoned; nothing is held.
+            ConsumedError: :meth:`into_inner` consumed the mutex.
+
+        Example:
+            >>> from fearless import Mutex, WouldBlockError
+            >>> m = Mutex("free")
+            >>> with m.try_lock() as guard:
+            ...     print(guard.value)
+            free
+        """
+        if self._is_owned() or not self._acquire(False):
+            if self._trouble & _CONSUMED:
+                raise ConsumedError(_MSG_CONSUMED)
+            raise WouldBlockError(_MSG_WOULD_BLOCK)
+        if self._trouble:
+            self._refuse()
+        guard: MutexGuard[T] = _new_guard(MutexGuard)
+        guard._mutex = self
+        guard.value = self._data
+        return guard
+
+    def _acquire_slow(self, timeout: float | None) -> None:
+        """Wait for the lock (the raw lock is not held on entry)."""
+        wait = check_timeout(timeout)
+        if self._acquire(False):
+            return
+        if self._trouble & _CONSUMED:
+            raise ConsumedError(_MSG_CONSUMED)
+        me = _seam.get_ident()
+        waiting = self._waiting
+        waiting.append(me)
+        try:
+            acquired = self._acquire(True, wait)
+        finally:
+            waiting.remove(me)
+        if not acquired:
+            raise TimeoutError(f"mutex was not free within {timeout} seconds")
+
+    def _refuse(self) -> None:
+        """The raw lock is held but the mutex is poisoned or consumed."""
+        trouble = self._trouble
+        self._release()
+        if trouble & _CONSUMED:
+            raise ConsumedError(_MSG_CONSUMED)
+        raise PoisonError(_MSG_POISONED, self._lock_ignoring_poison)
+
+    def _lock_ignoring_poison(self) -> MutexGuard[T]:
+        if self._is_owned():
+            raise DeadlockError(_MSG_DEADLOCK)
+        if not self._acquire(False):
+            self._acquire_slow(None)
+        if self._trouble & _CONSUMED:
+            self._release()
+            raise ConsumedError(_MSG_CONSUMED)
+        guard: MutexGuard[T] = _new_guard(MutexGuard)
+        guard._mutex = self
+        guard.value = self._data
+        return guard
+
+    # -- poison -----------------------------------------------------------
+
+    def is_poisoned(self) -> bool:
+        """Whether a thread failed while holding the mutex.
+
+        A snapshot: another thread may poison the mutex right after this
+        returns.
+
+        Example:
+            >>> from fearless import Mutex
+            >>> Mutex(0).is_poisoned()
+            False
+        """
+        return bool(self._trouble & _POISONED)
+
+    def clear_poison(self) -> None:
+        """Mark the mutex healthy again, after you repaired its data.
+
+        Example:
+            >>> from fearless import Mutex
+            >>> m = Mutex(0)
+            >>> try:
+            ...     with m.lock():
+            ...         raise RuntimeError("failed")
+            ... except RuntimeError:
+            ...     pass
+            >>> m.is_poisoned()
+            True
+            >>> m.clear_poison()
+            >>> m.is_poisoned()
+            False
+        """
+        if self._trouble & _CONSUMED:
+            raise ConsumedError(_MSG_CONSUMED)
+        self._trouble = 0
+
+    # -- consuming --------------------------------------------------------
+
+    def into_inner(self) -> T:
+        """Consume the mutex and return its value.
+
+        Rust's ``into_inner(self)`` moves the mutex; here it is marked
+        consumed and every later use raises :class:`~fearless.ConsumedError`.
+
+        Returns:
+            The protected value.
+
+        Raises:
+            PoisonError: The mutex is poisoned; the mutex is consumed all the
+                same and the error's ``into_inner()`` returns the value.
+            WouldBlockError: A guard of this mutex is alive (in this thread
+                or another); release it first.
+            ConsumedError: The mutex was already consumed.
+
+        Example:
+            >>> from fearless import Mutex
+            >>> Mutex({"a": 1}).into_inner()
+            {'a': 1}
+        """
+        if self._is_owned() or not self._acquire(False):
+            if self._trouble & _CONSUMED:
+                raise ConsumedError(_MSG_CONSUMED)
+            raise WouldBlockError(_MSG_LOCKED_INTO_INNER)
+        trouble = self._trouble
+        if trouble & _CONSUMED:
+            self._release()
+            raise ConsumedError(_MSG_CONSUMED)
+        value = self._data
+        self._trouble = _CONSUMED
+        del self._data
+        self._release()
+        if trouble & _POISONED:
+            raise PoisonError(_MSG_POISONED, lambda: value)
+        return value
+
+    # -- introspection ----------------------------------------------------
+
+    def statistics(self) -> MutexStatistics:
+        """A snapshot of who holds the mutex and who waits for it.
+
+        Lets tests see that a thread is blocked without sleeping: poll
+        ``statistics().waiting`` up to a deadline.
+
+        Example:
+            >>> from fearless import Mutex
+            >>> m = Mutex(0)
+            >>> m.statistics()
+            MutexStatistics(locked=False, owner=None, waiting=0, poisoned=False)
+            >>> with m.lock():
+            ...     stats = m.statistics()
+            >>> stats.locked, stats.owner is not None
+            (True, True)
+        """
+        owner = _seam.rlock_owner(self._lock)
+        return MutexStatistics(
+            locked=owner is not None,
+            owner=owner,
+            waiting=len(self._waiting),
+            poisoned=bool(self._trouble & _POISONED),
+        )
+
+    def __repr__(self) -> str:
+        # Never blocks (Rust's Debug uses try_lock): a mutex held by anyone
+        # shows as <locked>.
+        trouble = self._trouble
+        if trouble & _CONSUMED:
+            return "Mutex(<consumed>)"
+        suffix = ", poisoned=True" if trouble & _POISONED else ""
+        if self._is_owned() or not self._acquire(False):
+            return f"Mutex(<locked>{suffix})"
+        try:
+            return f"Mutex({self._data!r}{suffix})"
+        finally:
+            self._release()
+
+    # -- used by MutexGuard and Condvar -----------------------------------
+
+    def _unlock(self, guard: MutexGuard[T], failed: bool) -> None:
+        """Write the guard's value back, poison if ``failed``, release."""
+        trouble = self._trouble
+        self._data = guard.value
+        if failed and self._poison:
+            self._trouble = trouble | _POISONED
+        try:
+            self._release()
+        except RuntimeError:
+            self._trouble = trouble
+            raise WrongThreadError(_MSG_WRONG_THREAD) from None
+
+
+_new_guard: Any = object.__new__
+
+
+@final
+class MutexGuard(Generic[T], metaclass=NoPublicConstructor):
+    """Proof that the current thread holds a :class:`Mutex`; the way to its value.
+
+    Returned by :meth:`Mutex.lock` and :meth:`Mutex.try_lock`, already
+    holding the lock. Use it in a ``with`` block, or call :meth:`unlock`.
+    Guards cannot be built directly.
+
+    Attributes:
+        value: The protected value, readable and assignable while the guard
+            is held. Reading or assigning it after release raises
+            :class:`~fearless.GuardReleasedError`.
+
+    Release:
+        The ``with`` block releases the lock on exit; if it exits by an
+        exception the mutex is also poisoned (see :class:`Mutex`). A guard
+        must be released by the thread that acquired it (Rust's guards are
+        not ``Send``); another thread gets
+        :class:`~fearless.WrongThreadError`. A guard that is never released
+        keeps the mutex locked, as a ``threading.Lock`` would.
+
+    Example:
+        >>> from fearless import Mutex
+        >>> m = Mutex(10)
+        >>> guard = m.lock()
+        >>> guard.value *= 2
+        >>> guard.unlock()
+        >>> m
+        Mutex(20)
+    """
+
+    __slots__ = ("_mutex", "value")
+
+    _mutex: Mutex[T]
+    value: T
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        try:
+            mutex = self._mutex
+            mutex._data = self.value
+        except GuardReleasedError:
+            return  # unlock() was called inside the block: nothing to release
+        if exc_type is not None and mutex._poison:
+            mutex._trouble |= _POISONED
+        try:
+            mutex._release()
+        except RuntimeError:
+            if exc_type is not None:
+                mutex._trouble &= ~_POISONED
+            raise WrongThreadError(_MSG_WRONG_THREAD) from None
+        self.__class__ = _ReleasedMutexGuard  # type: ignore[assignment]
+
+    def unlock(self) -> None:
+        """Release the lock now, before the end of the ``with`` block.
+
+        Rust's ``drop(guard)``. Using the guard afterwards raises
+        :class:`~fearless.GuardReleasedError`; the ``with`` block's exit
+        then does nothing.
+
+        Raises:
+            GuardReleasedError: The guard was already released.
+            WrongThreadError: Called from a thread that does not hold the
+                lock.
+
+        Example:
+            >>> from fearless import Mutex
+            >>> m = Mutex(0)
+            >>> with m.lock() as guard:
+            ...     guard.value = 1
+            ...     guard.unlock()
+            ...     m.try_lock().unlock()    # free for others already
+        """
+        self._mutex._unlock(self, False)
+        self.__class__ = _ReleasedMutexGuard  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"<MutexGuard value={self.value!r}>"
+
+
+def _released(self: object, *args: object) -> Any:
+    raise GuardReleasedError(_MSG_RELEASED)
+
+
+class _ReleasedMutexGuard(MutexGuard[Any]):  # type: ignore[misc]
+    # A released guard: same layout, so ``__class__`` can be switched to it,
+    # and its ``value`` property shadows the slot to raise on any access.
+    __slots__ = ()
+
+    if not TYPE_CHECKING:
+        value = property(_released, _released, _released)
+        unlock = _released
+        __enter__ = _released
+
+        def __exit__(self, *exc_info: object) -> None:
+            return None
+
+        def __repr__(self) -> str:
+            return "<MutexGuard (released)>"

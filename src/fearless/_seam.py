@@ -1,0 +1,174 @@
+"""The one seam through which fearless blocks, wakes threads and keeps time.
+
+Every primitive is built from the handful of operations below and nothing
+else: raw locks (acquire with a timeout, release), the current thread's
+identity, starting a thread, the monotonic clock, and a yield point. Normally
+they are the ``_thread``/``threading``/``time`` functions themselves — the
+only cost on a hot path is the attribute check that chooses the backend when
+a raw lock is *created*; acquiring and releasing call the C lock directly.
+
+A deterministic scheduler (``fearless.testing``) installs a
+:class:`Backend` of its own with :func:`install`. Its raw locks turn every
+acquire and release into a switch point, its threads run one at a time, and
+its clock is virtual, so no fearless operation ever blocks the OS thread
+behind the scheduler's back. Primitives created while such a backend is
+installed use it for their whole life.
+
+This module is internal; its names may change without notice.
+"""
+
+from __future__ import annotations
+
+import _thread
+import re
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Protocol
+
+__all__ = [
+    "Backend",
+    "RawLock",
+    "RawRLock",
+    "ThreadBackend",
+    "allocate_lock",
+    "allocate_rlock",
+    "backend",
+    "get_ident",
+    "install",
+    "monotonic",
+    "pause",
+    "rlock_owner",
+    "start_thread",
+]
+
+
+class RawLock(Protocol):
+    """What the primitives need of a lock: ``_thread.LockType``'s interface."""
+
+    def acquire(self, blocking: bool = ..., timeout: float = ..., /) -> bool: ...
+
+    def release(self) -> None: ...
+
+    def locked(self) -> bool: ...
+
+
+class RawRLock(Protocol):
+    """What the primitives need of a reentrant lock: ``_thread.RLock``'s interface.
+
+    fearless never acquires one recursively; it uses the C lock's ownership
+    tracking (``_is_owned``) to detect self-deadlock and wrong-thread
+    releases without Python-level bookkeeping on the fast path.
+    """
+
+    def acquire(self, blocking: bool = ..., timeout: float = ...) -> bool: ...
+
+    def release(self) -> None: ...
+
+    def _is_owned(self) -> bool: ...
+
+
+class Backend(Protocol):
+    """The operations a backend provides; see the module docstring."""
+
+    def allocate_lock(self) -> RawLock:
+        """A new, unlocked, non-reentrant raw lock."""
+        ...
+
+    def allocate_rlock(self) -> RawRLock:
+        """A new, unlocked, reentrant raw lock that knows its owner."""
+        ...
+
+    def rlock_owner(self, lock: RawRLock) -> int | None:
+        """The identity of the thread holding ``lock``, or None (a snapshot)."""
+        ...
+
+    def start_thread(self, target: Callable[[], object], name: str | None) -> None:
+        """Start a thread that runs ``target()``."""
+        ...
+
+    def monotonic(self) -> float:
+        """Seconds on a clock that never goes back."""
+        ...
+
+    def pause(self) -> None:
+        """A point where another thread may run (a switch point)."""
+        ...
+
+
+_OWNER = re.compile(r"owner=(\d+) count=(\d+)")
+
+
+class ThreadBackend:
+    """The real thing: OS threads and ``_thread`` locks."""
+
+    allocate_lock = staticmethod(_thread.allocate_lock)
+    allocate_rlock = staticmethod(_thread.RLock)
+    monotonic = staticmethod(time.monotonic)
+
+    @staticmethod
+    def rlock_owner(lock: RawRLock) -> int | None:
+        # ``_thread.RLock`` shows its owner only in its repr:
+        # "<locked _thread.RLock object owner=139… count=1 at 0x…>".
+        match = _OWNER.search(repr(lock))
+        if match is None or match.group(2) == "0":
+            return None
+        return int(match.group(1))
+
+    @staticmethod
+    def start_thread(target: Callable[[], object], name: str | None) -> None:
+        threading.Thread(target=target, name=name).start()
+
+    @staticmethod
+    def pause() -> None:
+        time.sleep(0)
+
+
+#: The backend in force. Read it, never assign it: use :func:`install`.
+backend: Backend = ThreadBackend()
+
+#: The current thread's identity. The scheduler runs every simulated thread on
+#: an OS thread of its own, so this is the same function under every backend.
+get_ident: Callable[[], int] = _thread.get_ident
+
+
+def allocate_lock() -> RawLock:
+    """A new raw lock from the backend in force."""
+    return backend.allocate_lock()
+
+
+def allocate_rlock() -> RawRLock:
+    """A new reentrant raw lock from the backend in force."""
+    return backend.allocate_rlock()
+
+
+def rlock_owner(lock: RawRLock) -> int | None:
+    """Who holds ``lock`` right now (a snapshot), or None."""
+    return backend.rlock_owner(lock)
+
+
+def start_thread(target: Callable[[], object], name: str | None = None) -> None:
+    """Start a thread running ``target()`` on the backend in force."""
+    backend.start_thread(target, name)
+
+
+def monotonic() -> float:
+    """The backend's monotonic clock, in seconds."""
+    return backend.monotonic()
+
+
+def pause() -> None:
+    """Let another thread run (a switch point under the scheduler)."""
+    backend.pause()
+
+
+@contextmanager
+def install(new: Backend) -> Iterator[Backend]:
+    """Put ``new`` in force for the duration of a ``with`` block."""
+    global backend
+    previous, backend = backend, new
+    try:
+        yield new
+    finally:
+        backend = previous

@@ -1,0 +1,80 @@
+"""Deterministic helpers for concurrency tests (CPython's threading_helper).
+
+Synchronise with handshakes, never with sleeps; bound every wait.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+#: Generous bound for any single wait in a test; a hang fails, it never blocks CI.
+TIMEOUT = 30.0
+
+GIL_ENABLED: bool = getattr(sys, "_is_gil_enabled", lambda: True)()
+
+#: Multiplier for stress tests: 1 by default, 10 with FEARLESS_STRESS=big
+#: (which the test command sets on the free-threaded build).
+STRESS: int = 10 if os.environ.get("FEARLESS_STRESS") == "big" else 1
+
+
+def wait_until(predicate: Callable[[], bool], timeout: float = TIMEOUT, what: str = "") -> None:
+    """Poll ``predicate`` until it is true; fail after ``timeout`` seconds.
+
+    For observing a primitive's own state (``statistics().waiting``), which
+    has no event to wait on. The short sleeps are back-off, not
+    synchronisation: correctness never depends on their length.
+    """
+    deadline = time.monotonic() + timeout
+    delay = 0.0001
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what or predicate}")
+        time.sleep(delay)
+        delay = min(delay * 2, 0.01)
+
+
+class Worker:
+    """A ``threading.Thread`` that keeps its target's result or exception."""
+
+    def __init__(self, target: Callable[..., Any], *args: Any) -> None:
+        self.result: Any = None
+        self.error: BaseException | None = None
+        self._target = target
+        self._args = args
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        try:
+            self.result = self._target(*self._args)
+        except BaseException as exc:
+            self.error = exc
+
+    def join(self, timeout: float = TIMEOUT) -> Any:
+        """Join within ``timeout``; re-raise the thread's exception; return its result."""
+        self.thread.join(timeout)
+        assert not self.thread.is_alive(), f"thread still running after {timeout}s"
+        if self.error is not None:
+            raise self.error
+        return self.result
+
+
+def run_concurrently(worker: Callable[..., Any], nthreads: int, *args: Any) -> list[Any]:
+    """Start ``nthreads`` running ``worker(index, *args)`` at once; join; re-raise.
+
+    All threads start behind a barrier so they really race. Returns the
+    results in thread order.
+    """
+    barrier = threading.Barrier(nthreads, timeout=TIMEOUT)
+
+    def run(index: int) -> Any:
+        barrier.wait()
+        return worker(index, *args)
+
+    workers = [Worker(run, i) for i in range(nthreads)]
+    return [w.join() for w in workers]

@@ -1,0 +1,37 @@
+"""Shared pytest configuration: a hang fails fast with every thread's stack."""
+
+from __future__ import annotations
+
+import faulthandler
+import os
+import sys
+
+import pytest
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    check = getattr(sys, "_is_gil_enabled", None)
+    gil = True if check is None else check()
+    return f"fearless: Python {sys.version.split()[0]}, GIL {'enabled' if gil else 'DISABLED'}"
+
+
+@pytest.fixture(autouse=True)
+def _dump_stacks_on_hang() -> object:
+    # pytest's faulthandler_timeout covers the whole test; this is a second
+    # net for hangs inside teardown of threads.
+    faulthandler.dump_traceback_later(600, exit=True)
+    yield
+    faulthandler.cancel_dump_traceback_later()
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    if os.environ.get("FEARLESS_EXPECT_FREE_THREADED") == "1":
+        check = getattr(sys, "_is_gil_enabled", None)
+        assert check is not None and not check(), "expected a free-threaded build with the GIL off"
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    # An extension module imported during the run may have switched the GIL
+    # back on; then the run did not test what it claims to.
+    if os.environ.get("FEARLESS_EXPECT_FREE_THREADED") == "1":
+        assert not sys._is_gil_enabled(), "the GIL was re-enabled during the test run"

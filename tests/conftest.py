@@ -34,4 +34,5 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     # An extension module imported during the run may have switched the GIL
     # back on; then the run did not test what it claims to.
     if os.environ.get("FEARLESS_EXPECT_FREE_THREADED") == "1":
-        assert not sys._is_gil_enabled(), "the GIL was re-enabled during the test run"
+        check = getattr(sys, "_is_gil_enabled", None)
+        assert check is not None and not check(), "the GIL was re-enabled during the test run"

@@ -23,16 +23,37 @@ Mutex(4000)
 See ``python -m fearless tour`` for the Rust chapter's examples, ported.
 """
 
+from ._barrier import Barrier as Barrier
+from ._barrier import BarrierStatistics as BarrierStatistics
+from ._barrier import BarrierWaitResult as BarrierWaitResult
+from ._condvar import Condvar as Condvar
+from ._condvar import CondvarStatistics as CondvarStatistics
 from ._errors import ConsumedError as ConsumedError
 from ._errors import DeadlockError as DeadlockError
 from ._errors import FearlessError as FearlessError
 from ._errors import GuardReleasedError as GuardReleasedError
 from ._errors import PoisonError as PoisonError
+from ._errors import ScopeClosedError as ScopeClosedError
 from ._errors import WouldBlockError as WouldBlockError
 from ._errors import WrongThreadError as WrongThreadError
 from ._mutex import Mutex as Mutex
 from ._mutex import MutexGuard as MutexGuard
 from ._mutex import MutexStatistics as MutexStatistics
+from ._once import LazyLock as LazyLock
+from ._once import Once as Once
+from ._once import OnceLock as OnceLock
+from ._once import OnceState as OnceState
+from ._once import OnceStatistics as OnceStatistics
+from ._rwlock import RwLock as RwLock
+from ._rwlock import RwLockReadGuard as RwLockReadGuard
+from ._rwlock import RwLockStatistics as RwLockStatistics
+from ._rwlock import RwLockUpgradableReadGuard as RwLockUpgradableReadGuard
+from ._rwlock import RwLockWriteGuard as RwLockWriteGuard
+from ._thread import JoinHandle as JoinHandle
+from ._thread import Scope as Scope
+from ._thread import ThreadLocal as ThreadLocal
+from ._thread import scope as scope
+from ._thread import spawn as spawn
 from ._util import fixup_module_metadata as _fixup_module_metadata
 
 __version__ = "0.1.0"
@@ -45,7 +66,28 @@ __all__ = (
     "Mutex",
     "MutexGuard",
     "MutexStatistics",
+    "RwLock",
+    "RwLockReadGuard",
+    "RwLockWriteGuard",
+    "RwLockUpgradableReadGuard",
+    "RwLockStatistics",
+    "Condvar",
+    "CondvarStatistics",
+    "Barrier",
+    "BarrierStatistics",
+    "BarrierWaitResult",
+    "Once",
+    "OnceState",
+    "OnceStatistics",
+    "OnceLock",
+    "LazyLock",
+    "spawn",
+    "JoinHandle",
+    "scope",
+    "Scope",
+    "ThreadLocal",
     "PoisonError",
+    "ScopeClosedError",
     "WouldBlockError",
     "WrongThreadError",
 )

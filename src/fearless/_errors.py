@@ -168,10 +168,11 @@ class WrongThreadError(FearlessError, RuntimeError):
 
 
 class ConsumedError(FearlessError, RuntimeError):
-    """An object was used after ``into_inner()`` consumed it.
+    """An object was used after ``into_inner()`` or ``join()`` consumed it.
 
-    Rust's ``into_inner(self)`` moves the lock; in Python the object is still
-    reachable, so fearless marks it consumed and every later use raises.
+    Rust's ``into_inner(self)`` moves the lock, and ``JoinHandle::join(self)``
+    the handle; in Python the object is still reachable, so fearless marks it
+    consumed and every later use raises.
 
     Example:
         >>> from fearless import Mutex, ConsumedError
@@ -183,4 +184,24 @@ class ConsumedError(FearlessError, RuntimeError):
         ... except ConsumedError as e:
         ...     print(e)
         this mutex was consumed by into_inner(); it cannot be used any more
+    """
+
+
+class ScopeClosedError(FearlessError, RuntimeError):
+    """A thread was spawned on a scope outside the scope's ``with`` block.
+
+    Scoped threads are joined when their ``with scope() as s:`` block ends,
+    so ``s.spawn()`` works only while the scope is open: inside the block,
+    or from the scope's own threads. Rust's lifetimes make this a compile
+    error; call :func:`~fearless.scope` again for a new scope.
+
+    Example:
+        >>> from fearless import ScopeClosedError, scope
+        >>> with scope() as s:
+        ...     pass
+        >>> try:
+        ...     s.spawn(print, "too late")
+        ... except ScopeClosedError as e:
+        ...     print(e)
+        this scope has ended; spawn scoped threads inside its with block
     """

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Generic, NamedTuple, TypeVar, final
-
-from typing_extensions import Self
+from typing import Any, Generic, NamedTuple, Self, TypeVar, final
 
 from . import _seam
-from ._deadline import check_timeout
+from ._deadline import Deadline, check_timeout
 from ._errors import (
     ConsumedError,
     DeadlockError,
@@ -20,6 +18,9 @@ from ._errors import (
 from ._util import NoPublicConstructor
 
 T = TypeVar("T")
+
+# How many times a contended lock() yields and retries before it blocks.
+_SPINS = 8
 
 # Values of ``Mutex._trouble``: 0 is the healthy state, so the fast path
 # tests one slot for truth.
@@ -35,9 +36,7 @@ _MSG_POISONED = (
 _MSG_CONSUMED = "this mutex was consumed by into_inner(); it cannot be used any more"
 _MSG_RELEASED = "this guard was released; lock the mutex again to get a new guard"
 _MSG_WRONG_THREAD = "this guard belongs to the thread that acquired it; release it there"
-_MSG_LOCKED_INTO_INNER = (
-    "mutex is locked; into_inner() needs every guard released first"
-)
+_MSG_LOCKED_INTO_INNER = "mutex is locked; into_inner() needs every guard released first"
 
 
 class MutexStatistics(NamedTuple):
@@ -151,15 +150,17 @@ class Mutex(Generic[T]):
             >>> counter
             Mutex(1)
         """
+        # Build the guard before acquiring: the lock is held across as few
+        # bytecodes as possible (under the GIL, a thread preempted while
+        # holding it makes every other thread queue behind it).
+        guard: MutexGuard[T] = _new_guard(MutexGuard)
+        guard._mutex = self
         if self._is_owned():
             raise DeadlockError(_MSG_DEADLOCK)
         if timeout is not None or not self._acquire(False):
             self._acquire_slow(timeout)
         if self._trouble:
             self._refuse()
-        guard: MutexGuard[T] = _new_guard(MutexGuard)
-        guard._mutex = self
-        guard.value = self._data
         return guard
 
     def try_lock(self) -> MutexGuard[T]:
@@ -181,33 +182,48 @@ class Mutex(Generic[T]):
             ...     print(guard.value)
             free
         """
+        guard: MutexGuard[T] = _new_guard(MutexGuard)
+        guard._mutex = self
         if self._is_owned() or not self._acquire(False):
             if self._trouble & _CONSUMED:
                 raise ConsumedError(_MSG_CONSUMED)
             raise WouldBlockError(_MSG_WOULD_BLOCK)
         if self._trouble:
             self._refuse()
-        guard: MutexGuard[T] = _new_guard(MutexGuard)
-        guard._mutex = self
-        guard.value = self._data
         return guard
 
     def _acquire_slow(self, timeout: float | None) -> None:
-        """Wait for the lock (the raw lock is not held on entry)."""
+        """Wait for the lock (the raw lock is not held on entry).
+
+        Spins a few times, yielding the processor (and the GIL) between
+        tries, before blocking on the raw lock — parking_lot's adaptive
+        strategy. Under the GIL this matters: a thread that blocks in C is
+        handed the lock while the GIL is elsewhere, and every later
+        acquisition then costs two context switches (a lock convoy).
+        """
         wait = check_timeout(timeout)
         if self._acquire(False):
             return
         if self._trouble & _CONSUMED:
             raise ConsumedError(_MSG_CONSUMED)
+        if wait == 0:
+            raise TimeoutError(f"mutex was not free within {timeout} seconds")
+        deadline = Deadline(wait)
         me = _seam.get_ident()
         waiting = self._waiting
         waiting.append(me)
         try:
-            acquired = self._acquire(True, wait)
+            for _ in range(_SPINS):
+                _seam.pause()
+                if self._acquire(False):
+                    return
+                if deadline.expired():
+                    break
+            if self._acquire(True, deadline.remaining()):
+                return
         finally:
             waiting.remove(me)
-        if not acquired:
-            raise TimeoutError(f"mutex was not free within {timeout} seconds")
+        raise TimeoutError(f"mutex was not free within {timeout} seconds")
 
     def _refuse(self) -> None:
         """The raw lock is held but the mutex is poisoned or consumed."""
@@ -227,7 +243,6 @@ class Mutex(Generic[T]):
             raise ConsumedError(_MSG_CONSUMED)
         guard: MutexGuard[T] = _new_guard(MutexGuard)
         guard._mutex = self
-        guard.value = self._data
         return guard
 
     # -- poison -----------------------------------------------------------
@@ -348,9 +363,13 @@ class Mutex(Generic[T]):
     # -- used by MutexGuard and Condvar -----------------------------------
 
     def _unlock(self, guard: MutexGuard[T], failed: bool) -> None:
-        """Write the guard's value back, poison if ``failed``, release."""
+        """Poison if ``failed``, release, and mark ``guard`` released.
+
+        Raises:
+            WrongThreadError: The calling thread does not hold the lock;
+                nothing changed.
+        """
         trouble = self._trouble
-        self._data = guard.value
         if failed and self._poison:
             self._trouble = trouble | _POISONED
         try:
@@ -358,6 +377,7 @@ class Mutex(Generic[T]):
         except RuntimeError:
             self._trouble = trouble
             raise WrongThreadError(_MSG_WRONG_THREAD) from None
+        guard._mutex = None
 
 
 _new_guard: Any = object.__new__
@@ -370,11 +390,6 @@ class MutexGuard(Generic[T], metaclass=NoPublicConstructor):
     Returned by :meth:`Mutex.lock` and :meth:`Mutex.try_lock`, already
     holding the lock. Use it in a ``with`` block, or call :meth:`unlock`.
     Guards cannot be built directly.
-
-    Attributes:
-        value: The protected value, readable and assignable while the guard
-            is held. Reading or assigning it after release raises
-            :class:`~fearless.GuardReleasedError`.
 
     Release:
         The ``with`` block releases the lock on exit; if it exits by an
@@ -394,12 +409,47 @@ class MutexGuard(Generic[T], metaclass=NoPublicConstructor):
         Mutex(20)
     """
 
-    __slots__ = ("_mutex", "value")
+    # ``_mutex`` is the locked mutex while the guard is held, None after.
+    # Only the owning thread reads or writes it.
+    __slots__ = ("_mutex",)
 
-    _mutex: Mutex[T]
-    value: T
+    _mutex: Mutex[T] | None
+
+    @property
+    def value(self) -> T:
+        """The protected value, readable and assignable while the guard is held.
+
+        Raises:
+            GuardReleasedError: The guard was released.
+
+        Example:
+            >>> from fearless import Mutex
+            >>> with Mutex("old").lock() as guard:
+            ...     guard.value = guard.value.replace("old", "new")
+            ...     print(guard.value)
+            new
+        """
+        try:
+            return self._mutex._data  # type: ignore[union-attr]
+        except AttributeError:
+            raise GuardReleasedError(_MSG_RELEASED) from None
+
+    @value.setter
+    def value(self, value: T) -> None:
+        mutex = self._mutex
+        if mutex is None:
+            raise GuardReleasedError(_MSG_RELEASED)
+        mutex._data = value
+
+    @value.deleter
+    def value(self) -> None:
+        if self._mutex is None:
+            raise GuardReleasedError(_MSG_RELEASED)
+        raise AttributeError("a guard's value cannot be deleted; assign a new value instead")
 
     def __enter__(self) -> Self:
+        if self._mutex is None:
+            raise GuardReleasedError(_MSG_RELEASED)
         return self
 
     def __exit__(
@@ -408,20 +458,17 @@ class MutexGuard(Generic[T], metaclass=NoPublicConstructor):
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        try:
-            mutex = self._mutex
-            mutex._data = self.value
-        except GuardReleasedError:
+        mutex = self._mutex
+        if mutex is None:
             return  # unlock() was called inside the block: nothing to release
-        if exc_type is not None and mutex._poison:
-            mutex._trouble |= _POISONED
-        try:
-            mutex._release()
-        except RuntimeError:
-            if exc_type is not None:
-                mutex._trouble &= ~_POISONED
-            raise WrongThreadError(_MSG_WRONG_THREAD) from None
-        self.__class__ = _ReleasedMutexGuard  # type: ignore[assignment]
+        if exc_type is None:
+            try:
+                mutex._release()
+            except RuntimeError:
+                raise WrongThreadError(_MSG_WRONG_THREAD) from None
+            self._mutex = None
+        else:
+            mutex._unlock(self, True)
 
     def unlock(self) -> None:
         """Release the lock now, before the end of the ``with`` block.
@@ -443,29 +490,13 @@ class MutexGuard(Generic[T], metaclass=NoPublicConstructor):
             ...     guard.unlock()
             ...     m.try_lock().unlock()    # free for others already
         """
-        self._mutex._unlock(self, False)
-        self.__class__ = _ReleasedMutexGuard  # type: ignore[assignment]
+        mutex = self._mutex
+        if mutex is None:
+            raise GuardReleasedError(_MSG_RELEASED)
+        mutex._unlock(self, False)
 
     def __repr__(self) -> str:
-        return f"<MutexGuard value={self.value!r}>"
-
-
-def _released(self: object, *args: object) -> Any:
-    raise GuardReleasedError(_MSG_RELEASED)
-
-
-class _ReleasedMutexGuard(MutexGuard[Any]):  # type: ignore[misc]
-    # A released guard: same layout, so ``__class__`` can be switched to it,
-    # and its ``value`` property shadows the slot to raise on any access.
-    __slots__ = ()
-
-    if not TYPE_CHECKING:
-        value = property(_released, _released, _released)
-        unlock = _released
-        __enter__ = _released
-
-        def __exit__(self, *exc_info: object) -> None:
-            return None
-
-        def __repr__(self) -> str:
+        mutex = self._mutex
+        if mutex is None:
             return "<MutexGuard (released)>"
+        return f"<MutexGuard value={mutex._data!r}>"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import sysconfig
 
 
 def gil_enabled() -> bool:
@@ -24,6 +25,4 @@ def gil_enabled() -> bool:
 
 def free_threaded_build() -> bool:
     """Whether this interpreter was built with ``--disable-gil``."""
-    import sysconfig
-
     return bool(sysconfig.get_config_var("Py_GIL_DISABLED"))

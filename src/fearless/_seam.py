@@ -25,7 +25,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Protocol
+from typing import Protocol, cast
 
 __all__ = [
     "Backend",
@@ -104,8 +104,11 @@ class ThreadBackend:
     """The real thing: OS threads and ``_thread`` locks."""
 
     allocate_lock = staticmethod(_thread.allocate_lock)
-    allocate_rlock = staticmethod(_thread.RLock)
     monotonic = staticmethod(time.monotonic)
+
+    @staticmethod
+    def allocate_rlock() -> RawRLock:
+        return cast(RawRLock, _thread.RLock())
 
     @staticmethod
     def rlock_owner(lock: RawRLock) -> int | None:

@@ -51,15 +51,16 @@ def fixup_module_metadata(module_name: str, namespace: Mapping[str, object]) -> 
             obj.__name__ = name
             obj.__qualname__ = qualname
             for attr_name, attr_value in obj.__dict__.items():
-                if isinstance(attr_value, (types.FunctionType, property, classmethod, staticmethod)):
-                    inner = attr_value
-                    if isinstance(inner, property):
-                        inner = inner.fget
-                    elif isinstance(inner, (classmethod, staticmethod)):
-                        inner = inner.__func__
-                    if isinstance(inner, types.FunctionType) and inner.__module__.startswith("fearless."):
-                        inner.__module__ = module_name
-                        inner.__qualname__ = f"{qualname}.{attr_name}"
+                inner: object = attr_value
+                if isinstance(inner, property):
+                    inner = inner.fget
+                elif isinstance(inner, (classmethod, staticmethod)):
+                    inner = inner.__func__
+                if isinstance(inner, types.FunctionType) and inner.__module__.startswith(
+                    "fearless."
+                ):
+                    inner.__module__ = module_name
+                    inner.__qualname__ = f"{qualname}.{attr_name}"
 
     for objname, obj in namespace.items():
         if not objname.startswith("_"):

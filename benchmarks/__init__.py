@@ -1,0 +1,1 @@
+"""Benchmarks: ratios against the stdlib measured side by side in one run."""

@@ -1,0 +1,94 @@
+"""Mutex against ``threading.Lock``: uncontended and contended.
+
+    python -m benchmarks.bench_mutex      # from the repository's root
+
+Targets (DESIGN/issue 2): uncontended <= 2.0x on both builds; 2 and 4
+threads contending <= 3x on free-threaded 3.13t and <= 4x on 3.11.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from benchmarks._timing import GIL, compare, interpreter, report
+from fearless import Mutex
+
+N = 200_000
+
+
+def uncontended_lock() -> None:
+    lock = threading.Lock()
+    x = 0
+    for _ in range(N):
+        with lock:
+            x += 1
+
+
+def uncontended_mutex() -> None:
+    m = Mutex(0)
+    for _ in range(N):
+        with m.lock() as g:
+            g.value += 1
+
+
+def contended(nthreads: int, per_thread: int) -> dict[str, object]:
+    def with_lock() -> None:
+        lock = threading.Lock()
+        box = [0]
+        start = threading.Barrier(nthreads + 1)
+
+        def work() -> None:
+            start.wait()
+            for _ in range(per_thread):
+                with lock:
+                    box[0] += 1
+
+        threads = [threading.Thread(target=work) for _ in range(nthreads)]
+        for t in threads:
+            t.start()
+        start.wait()
+        for t in threads:
+            t.join()
+        assert box[0] == nthreads * per_thread
+
+    def with_mutex() -> None:
+        m = Mutex(0)
+        start = threading.Barrier(nthreads + 1)
+
+        def work() -> None:
+            start.wait()
+            for _ in range(per_thread):
+                with m.lock() as g:
+                    g.value += 1
+
+        threads = [threading.Thread(target=work) for _ in range(nthreads)]
+        for t in threads:
+            t.start()
+        start.wait()
+        for t in threads:
+            t.join()
+        assert m.into_inner() == nthreads * per_thread
+
+    return {"threading.Lock": with_lock, "fearless.Mutex": with_mutex}
+
+
+def main() -> None:
+    print(f"Mutex benchmarks on {interpreter()}")
+    report(
+        "uncontended: with m.lock() as g: g.value += 1  vs  with lock: x += 1",
+        compare({"threading.Lock": uncontended_lock, "fearless.Mutex": uncontended_mutex}),
+        "threading.Lock",
+        2.0,
+    )
+    target = 4.0 if GIL else 3.0
+    for nthreads in (2, 4):
+        report(
+            f"{nthreads} threads contending on one lock, {100_000 // nthreads} ops each",
+            compare(contended(nthreads, 100_000 // nthreads)),  # type: ignore[arg-type]
+            "threading.Lock",
+            target,
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,638 @@
+"""One-time initialisation: ``Once``, ``OnceLock[T]`` and ``LazyLock[T]``.
+
+Three tools for "do this exactly once, whoever gets there first", safe when
+many threads race for it:
+
+- :class:`Once` runs a callable once, for its side effects.
+- :class:`OnceLock` is a cell written at most once: :meth:`OnceLock.set`
+  or :meth:`OnceLock.get_or_init`.
+- :class:`LazyLock` is a value computed by a function on first use.
+
+While one thread runs the initialiser the others block until it finished,
+then all see the same result. Once initialised, reading is a plain
+attribute access.
+
+>>> from fearless import LazyLock, OnceLock
+>>> settings = LazyLock(lambda: {"workers": 4})
+>>> settings.value["workers"]
+4
+>>> cache: OnceLock[str] = OnceLock()
+>>> cache.get_or_init(lambda: "computed")
+'computed'
+>>> cache.get_or_init(lambda: "ignored: already set")
+'computed'
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable
+from typing import Any, Final, Generic, NamedTuple, TypeVar, final
+
+from . import _seam
+from ._errors import DeadlockError, PoisonError
+from ._util import NoPublicConstructor
+
+T = TypeVar("T")
+T_co = TypeVar("T_co", covariant=True)
+
+_MSG_ONCE_REENTRANT = (
+    "this Once is already running a callable on this thread; "
+    "calling it again from inside that callable would deadlock"
+)
+_MSG_ONCE_POISONED = (
+    "Once is poisoned: an earlier call_once() callable raised; "
+    "use call_once_force() to run a callable anyway"
+)
+_MSG_ONCE_LOCK_REENTRANT = (
+    "this OnceLock is already being initialised by this thread; "
+    "initialising it again from inside the initialiser would deadlock"
+)
+_MSG_LAZY_LOCK_REENTRANT = (
+    "this LazyLock is already being initialised by this thread; "
+    "reading it from inside its own initialiser would deadlock"
+)
+
+
+class _Uninit(enum.Enum):
+    UNINIT = 0
+
+
+_UNINIT: Final = _Uninit.UNINIT
+
+# Values of ``Once._state``.
+_INCOMPLETE = 0
+_COMPLETE = 1
+_POISONED = 2
+
+
+class OnceStatistics(NamedTuple):
+    """A snapshot of a :class:`Once`, :class:`OnceLock` or :class:`LazyLock`.
+
+    From their ``statistics()`` methods. It may be stale as soon as it is
+    returned; use it for tests and debugging, never for synchronisation.
+
+    Attributes:
+        completed: Whether the callable completed (the cell holds a value).
+        running: Whether some thread was running the callable.
+        waiting: How many threads were blocked until it finished.
+        poisoned: Whether a :class:`Once` was poisoned (always ``False``
+            for the cells, which stay empty and retry instead).
+    """
+
+    completed: bool
+    running: bool
+    waiting: int
+    poisoned: bool
+
+
+class _Initialiser:
+    """What the three have in common: a runner and the threads waiting for it.
+
+    ``_runner`` is the identity of the thread running the callable, or
+    None. The other threads park on a raw lock each, acquired once, that
+    :meth:`_wake_all` releases when the runner finished, either way.
+    """
+
+    __slots__ = ("_allocate_lock", "_lock", "_runner", "_waiters")
+
+    def __init__(self) -> None:
+        self._allocate_lock = _seam.backend.allocate_lock
+        self._lock = self._allocate_lock()
+        self._runner: int | None = None
+        self._waiters: list[_seam.RawLock] = []
+
+    def _park(self, me: int, reentrant_message: str) -> None:
+        """Wait for the runner to finish; the internal lock is held on entry, not on exit."""
+        if self._runner == me:
+            self._lock.release()
+            raise DeadlockError(reentrant_message)
+        waiter = self._allocate_lock()
+        waiter.acquire()
+        self._waiters.append(waiter)
+        self._lock.release()
+        waiter.acquire()
+
+    def _wake_all(self) -> None:
+        """The runner finished: forget it and wake every waiter (lock held)."""
+        self._runner = None
+        waiters = self._waiters
+        self._waiters = []
+        for waiter in waiters:
+            waiter.release()
+
+
+@final
+class OnceState(metaclass=NoPublicConstructor):
+    """What :meth:`Once.call_once_force` passes to its callable.
+
+    Example:
+        >>> from fearless import Once
+        >>> Once().call_once_force(lambda state: print(state))
+        OnceState(is_poisoned=False)
+    """
+
+    __slots__ = ("_is_poisoned",)
+
+    _is_poisoned: bool
+
+    @property
+    def is_poisoned(self) -> bool:
+        """Whether an earlier callable of the :class:`Once` raised.
+
+        Example:
+            >>> from fearless import Once
+            >>> Once().call_once_force(lambda state: print(state.is_poisoned))
+            False
+        """
+        return self._is_poisoned
+
+    def __repr__(self) -> str:
+        return f"OnceState(is_poisoned={self._is_poisoned})"
+
+
+@final
+class Once(_Initialiser):
+    """Run a callable exactly once, however many threads try (Rust's ``Once``).
+
+    The first :meth:`call_once` runs its callable; calls made while it runs
+    block until it finished; later calls return at once without calling
+    anything. Use it for one-time global set-up whose result lives
+    elsewhere; to keep a value, use :class:`OnceLock` or :class:`LazyLock`.
+
+    Poisoning:
+        As in Rust, if the callable raises, the exception propagates and
+        the ``Once`` is poisoned: it did not complete, and every later (or
+        waiting) :meth:`call_once` raises :class:`~fearless.PoisonError`
+        (whose ``into_inner()`` returns ``None``: there is no value to
+        recover). :meth:`call_once_force` runs a callable anyway and tells
+        it whether the ``Once`` was poisoned; if that callable returns, the
+        ``Once`` is complete.
+
+    Deadlocks:
+        Calling :meth:`call_once` or :meth:`call_once_force` on the same
+        ``Once`` from inside its running callable raises
+        :class:`~fearless.DeadlockError` (Rust deadlocks or panics).
+
+    Example:
+        >>> from fearless import Once
+        >>> init = Once()
+        >>> init.call_once(lambda: print("setting up"))
+        setting up
+        >>> init.call_once(lambda: print("never printed"))
+        >>> init.is_completed
+        True
+    """
+
+    __slots__ = ("__weakref__", "_state")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._state = _INCOMPLETE
+
+    @property
+    def is_completed(self) -> bool:
+        """Whether a callable completed: ``call_once`` would not call anything.
+
+        A snapshot, but one that never goes back: once true it stays true.
+        ``False`` while the callable runs and after it raised.
+
+        Example:
+            >>> from fearless import Once
+            >>> once = Once()
+            >>> once.is_completed
+            False
+            >>> once.call_once(lambda: None)
+            >>> once.is_completed
+            True
+        """
+        return self._state == _COMPLETE
+
+    def call_once(self, fn: Callable[[], object]) -> None:
+        """Call ``fn()`` if no callable completed yet; otherwise do nothing.
+
+        Blocks while another thread runs its callable.
+
+        Args:
+            fn: Called with no arguments, at most once over all calls to
+                this ``Once``. Its return value is ignored.
+
+        Raises:
+            PoisonError: An earlier callable raised; nothing was called.
+                See :meth:`call_once_force`.
+            DeadlockError: Called from inside this ``Once``'s running
+                callable.
+            BaseException: Whatever ``fn`` raised; the ``Once`` is poisoned.
+
+        Example:
+            >>> from fearless import Once, PoisonError
+            >>> once = Once()
+            >>> try:
+            ...     once.call_once(lambda: 1 / 0)
+            ... except ZeroDivisionError:
+            ...     print("failed")
+            failed
+            >>> once.call_once(lambda: None)
+            Traceback (most recent call last):
+            ...
+            fearless.PoisonError: Once is poisoned: an earlier call_once() callable raised; ...
+        """
+        if self._state == _COMPLETE:
+            return
+        if self._begin(force=False):
+            self._run(fn, None)
+
+    def call_once_force(self, fn: Callable[[OnceState], object]) -> None:
+        """Like :meth:`call_once`, but run ``fn`` even if the ``Once`` is poisoned.
+
+        Args:
+            fn: Called with a :class:`OnceState` telling whether the
+                ``Once`` was poisoned. If it returns, the ``Once`` is
+                complete; if it raises, the ``Once`` stays (or becomes)
+                poisoned.
+
+        Raises:
+            DeadlockError: Called from inside this ``Once``'s running
+                callable.
+            BaseException: Whatever ``fn`` raised.
+
+        Example:
+            >>> from fearless import Once
+            >>> once = Once()
+            >>> try:
+            ...     once.call_once(lambda: 1 / 0)
+            ... except ZeroDivisionError:
+            ...     pass
+            >>> once.call_once_force(lambda state: print("poisoned:", state.is_poisoned))
+            poisoned: True
+            >>> once.is_completed
+            True
+        """
+        if self._state == _COMPLETE:
+            return
+        if self._begin(force=True):
+            self._run(None, fn)
+
+    def _begin(self, *, force: bool) -> bool:
+        """Become the runner (True), or wait for the one there is (False when complete)."""
+        me = _seam.get_ident()
+        lock = self._lock
+        while True:
+            lock.acquire()
+            state = self._state
+            if state == _COMPLETE:
+                lock.release()
+                return False
+            if self._runner is None:
+                if state == _POISONED and not force:
+                    lock.release()
+                    raise PoisonError(_MSG_ONCE_POISONED, _recover_nothing)
+                self._runner = me
+                lock.release()
+                return True
+            self._park(me, _MSG_ONCE_REENTRANT)
+
+    def _run(
+        self, fn: Callable[[], object] | None, forced: Callable[[OnceState], object] | None
+    ) -> None:
+        """Run the callable as the runner, then publish the outcome."""
+        try:
+            if forced is not None:
+                state: OnceState = OnceState._create()
+                state._is_poisoned = self._state == _POISONED
+                forced(state)
+            elif fn is not None:
+                fn()
+        except BaseException:
+            self._finish(_POISONED)
+            raise
+        self._finish(_COMPLETE)
+
+    def _finish(self, state: int) -> None:
+        lock = self._lock
+        lock.acquire()
+        self._state = state
+        self._wake_all()
+        lock.release()
+
+    def statistics(self) -> OnceStatistics:
+        """A snapshot of the ``Once``'s state and of the threads waiting for it.
+
+        Example:
+            >>> from fearless import Once
+            >>> Once().statistics()
+            OnceStatistics(completed=False, running=False, waiting=0, poisoned=False)
+        """
+        state = self._state
+        return OnceStatistics(
+            completed=state == _COMPLETE,
+            running=self._runner is not None,
+            waiting=len(self._waiters),
+            poisoned=state == _POISONED,
+        )
+
+    def __repr__(self) -> str:
+        state = self._state
+        if state == _COMPLETE:
+            return "Once(<complete>)"
+        if self._runner is not None:
+            return "Once(<running>)"
+        return "Once(<poisoned>)" if state == _POISONED else "Once(<incomplete>)"
+
+
+def _recover_nothing() -> None:
+    return None
+
+
+class _Cell(_Initialiser):
+    """A value written at most once: the machinery of OnceLock and LazyLock.
+
+    Not generic itself, so that ``OnceLock[T]`` can be invariant and
+    ``LazyLock[T_co]`` covariant; each declares the type of ``_value``.
+    """
+
+    __slots__ = ("_value",)
+
+    _value: Any
+
+    def __init__(self) -> None:
+        super().__init__()
+        # Written once, under the internal lock, after the value is complete:
+        # readers that find it set need no lock.
+        self._value = _UNINIT
+
+    def _claim(self, me: int, reentrant_message: str) -> Any:
+        """Return the value, or ``_UNINIT`` with the internal lock held and no runner."""
+        lock = self._lock
+        while True:
+            lock.acquire()
+            value = self._value
+            if value is not _UNINIT:
+                lock.release()
+                return value
+            if self._runner is None:
+                return _UNINIT
+            self._park(me, reentrant_message)
+
+    def _publish(self, value: object) -> None:
+        lock = self._lock
+        lock.acquire()
+        self._value = value
+        self._wake_all()
+        lock.release()
+
+    def statistics(self) -> OnceStatistics:
+        """A snapshot of the cell's state and of the threads waiting for it.
+
+        Example:
+            >>> from fearless import OnceLock
+            >>> OnceLock().statistics()
+            OnceStatistics(completed=False, running=False, waiting=0, poisoned=False)
+        """
+        return OnceStatistics(
+            completed=self._value is not _UNINIT,
+            running=self._runner is not None,
+            waiting=len(self._waiters),
+            poisoned=False,
+        )
+
+    def __repr__(self) -> str:
+        value = self._value
+        shown = "<uninit>" if value is _UNINIT else repr(value)
+        return f"{type(self).__name__}({shown})"
+
+
+@final
+class OnceLock(_Cell, Generic[T]):
+    """A cell that is written at most once (Rust's ``OnceLock<T>``).
+
+    Starts empty. :meth:`set` or :meth:`get_or_init` fill it, once; after
+    that it never changes, and :meth:`get` is a plain attribute read.
+
+    Initialisation:
+        :meth:`get_or_init` runs its function at most once even when many
+        threads race: one runs it, the others block until it finished and
+        return the same value. If the function raises, the exception
+        propagates, the cell stays empty, and the next caller tries again —
+        one of the blocked callers runs its own function. (Rust's
+        ``get_or_init`` behaves the same way when the closure panics.)
+
+    Deadlocks:
+        Calling :meth:`get_or_init` or :meth:`set` on the same cell from
+        inside its running initialiser raises
+        :class:`~fearless.DeadlockError`.
+
+    Example:
+        >>> from fearless import OnceLock
+        >>> cell: OnceLock[int] = OnceLock()
+        >>> cell.get() is None
+        True
+        >>> cell.set(92)
+        True
+        >>> cell.set(62)
+        False
+        >>> cell
+        OnceLock(92)
+    """
+
+    __slots__ = ("__weakref__",)
+
+    _value: T | _Uninit
+
+    def get(self) -> T | None:
+        """The value, or ``None`` while the cell is empty; never blocks.
+
+        Returns ``None`` while another thread is still initialising the
+        cell. A cell holding ``None`` is indistinguishable from an empty one
+        here; use :meth:`statistics` if it matters.
+
+        Example:
+            >>> from fearless import OnceLock
+            >>> cell = OnceLock[str]()
+            >>> print(cell.get())
+            None
+            >>> _ = cell.set("hello")
+            >>> cell.get()
+            'hello'
+        """
+        value = self._value
+        return None if value is _UNINIT else value
+
+    def set(self, value: T) -> bool:
+        """Store ``value`` if the cell is empty.
+
+        If another thread is running :meth:`get_or_init`, waits until it
+        finished: if that filled the cell, ``value`` is not stored.
+
+        Args:
+            value: The value to store.
+
+        Returns:
+            ``True`` if ``value`` was stored, ``False`` if the cell was
+            already full (Rust returns ``Err(value)``).
+
+        Raises:
+            DeadlockError: Called from inside this cell's running
+                initialiser.
+
+        Example:
+            >>> from fearless import OnceLock
+            >>> cell: OnceLock[list[int]] = OnceLock()
+            >>> cell.set([1]), cell.set([2]), cell.get()
+            (True, False, [1])
+        """
+        if self._value is not _UNINIT:
+            return False
+        if self._claim(_seam.get_ident(), _MSG_ONCE_LOCK_REENTRANT) is not _UNINIT:
+            return False
+        self._value = value
+        self._wake_all()
+        self._lock.release()
+        return True
+
+    def get_or_init(self, fn: Callable[[], T]) -> T:
+        """The value, computing it with ``fn()`` if the cell is empty.
+
+        Args:
+            fn: Called with no arguments to produce the value; runs at most
+                once over all callers that succeed.
+
+        Returns:
+            The value in the cell: ``fn()``'s result, or what was there
+            already (or what another thread's function returned meanwhile).
+
+        Raises:
+            DeadlockError: Called from inside this cell's running
+                initialiser.
+            BaseException: Whatever ``fn`` raised; the cell stays empty.
+
+        Example:
+            >>> from fearless import OnceLock
+            >>> cell: OnceLock[int] = OnceLock()
+            >>> try:
+            ...     cell.get_or_init(lambda: int("not a number"))
+            ... except ValueError:
+            ...     print("failed; still empty:", cell.get())
+            failed; still empty: None
+            >>> cell.get_or_init(lambda: 7)
+            7
+        """
+        value = self._value
+        if value is not _UNINIT:
+            return value
+        me = _seam.get_ident()
+        claimed: T | _Uninit = self._claim(me, _MSG_ONCE_LOCK_REENTRANT)
+        if claimed is not _UNINIT:
+            return claimed
+        self._runner = me
+        self._lock.release()
+        try:
+            value = fn()
+        except BaseException:
+            self._publish(_UNINIT)  # stays empty: the next caller retries
+            raise
+        self._publish(value)
+        return value
+
+
+@final
+class LazyLock(_Cell, Generic[T_co]):
+    """A value computed on first use (Rust's ``LazyLock<T>``).
+
+    ``fn`` runs the first time :meth:`force` or :attr:`value` is used; every
+    later use returns the same object with a plain attribute read. Threads
+    that arrive while ``fn`` runs block until it finished.
+
+    Args:
+        fn: Called with no arguments to produce the value; dropped once it
+            succeeded.
+
+    Failure:
+        If ``fn`` raises, the exception propagates, nothing is stored, and
+        the next access runs ``fn`` again (like
+        :func:`functools.cached_property`). Rust poisons the ``LazyLock``
+        instead, so every later access panics; retrying is what Python code
+        expects of lazily computed values.
+
+    Deadlocks:
+        Reading the ``LazyLock`` from inside its own ``fn`` raises
+        :class:`~fearless.DeadlockError`.
+
+    Example:
+        >>> from fearless import LazyLock
+        >>> def load() -> dict[str, int]:
+        ...     print("loading")
+        ...     return {"port": 8080}
+        >>> config = LazyLock(load)
+        >>> config
+        LazyLock(<uninit>)
+        >>> config.value["port"]
+        loading
+        8080
+        >>> config.force()["port"]
+        8080
+    """
+
+    __slots__ = ("__weakref__", "_init")
+
+    _value: T_co | _Uninit
+
+    def __init__(self, fn: Callable[[], T_co]) -> None:
+        if not callable(fn):
+            raise TypeError(f"LazyLock needs a callable, got {type(fn).__name__}")
+        super().__init__()
+        self._init: Callable[[], T_co] | None = fn
+
+    @property
+    def value(self) -> T_co:
+        """The value, computed by ``fn`` on first use (see :meth:`force`).
+
+        Example:
+            >>> from fearless import LazyLock
+            >>> LazyLock(lambda: [1, 2, 3]).value
+            [1, 2, 3]
+        """
+        value = self._value
+        if value is _UNINIT:
+            return self._force()
+        return value
+
+    def force(self) -> T_co:
+        """Compute the value if that has not happened yet, and return it.
+
+        Returns:
+            The value ``fn`` returned (the same object every time).
+
+        Raises:
+            DeadlockError: Called from inside ``fn``.
+            BaseException: Whatever ``fn`` raised; the next access retries.
+
+        Example:
+            >>> from fearless import LazyLock
+            >>> lazy = LazyLock(lambda: object())
+            >>> lazy.force() is lazy.force() is lazy.value
+            True
+        """
+        value = self._value
+        if value is _UNINIT:
+            return self._force()
+        return value
+
+    def _force(self) -> T_co:
+        me = _seam.get_ident()
+        value: T_co | _Uninit = self._claim(me, _MSG_LAZY_LOCK_REENTRANT)
+        if value is not _UNINIT:
+            return value
+        fn = self._init
+        assert fn is not None  # dropped only after the value was stored
+        self._runner = me
+        self._lock.release()
+        try:
+            value = fn()
+        except BaseException:
+            self._publish(_UNINIT)  # stays uninitialised: the next access retries
+            raise
+        # No one else reads _init while this thread is the runner.
+        self._init = None
+        self._publish(value)
+        return value

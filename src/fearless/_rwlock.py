@@ -1,0 +1,1415 @@
+"""``RwLock[T]``: many readers or one writer, handed out through guards."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Generic, NamedTuple, Self, TypeVar, final
+
+from . import _seam
+from ._deadline import Deadline, check_timeout
+from ._errors import (
+    ConsumedError,
+    DeadlockError,
+    GuardReleasedError,
+    PoisonError,
+    WouldBlockError,
+    WrongThreadError,
+)
+from ._util import NoPublicConstructor
+
+T = TypeVar("T")
+T_co = TypeVar("T_co", covariant=True)
+
+# The seam promises one identity function under every backend.
+_get_ident = _seam.get_ident
+
+# How many times a waiter yields and checks for its grant before it blocks.
+_SPINS = 8
+
+# Bits of ``RwLock._trouble`` (and of ``RwLock._gate``).
+_POISONED = 1
+_CONSUMED = 2
+# Bit of ``RwLock._gate``: a writer holds the lock, waits for it, or an
+# upgrade waits for the readers to leave; new readers must take the slow path.
+_BUSY = 4
+
+_MSG_POISONED = (
+    "rwlock is poisoned: a thread failed while holding it for writing; "
+    "call into_inner() on this error to use the data anyway, or clear_poison()"
+)
+_MSG_CONSUMED = "this rwlock was consumed by into_inner(); it cannot be used any more"
+_MSG_WOULD_BLOCK_READ = (
+    "rwlock is write-locked or a writer is waiting; try again later or call read() to wait"
+)
+_MSG_WOULD_BLOCK_WRITE = "rwlock is locked; try again later or call write() to wait for it"
+_MSG_LOCKED_INTO_INNER = "rwlock is locked; into_inner() needs every guard released first"
+_MSG_RELEASED = (
+    "this guard was released; call read(), write() or upgradable_read() on the rwlock "
+    "to get a new guard"
+)
+_MSG_DOWNGRADED = "this write guard was downgraded; use the read guard that downgrade() returned"
+_MSG_UPGRADED = "this upgradable guard was upgraded; use the write guard that upgrade() returned"
+_MSG_WRONG_THREAD = "this guard belongs to the thread that acquired it; release it there"
+_MSG_WRONG_THREAD_CHANGE = (
+    "this guard belongs to the thread that acquired it; upgrade or downgrade it there"
+)
+_MSG_READ_WHILE_WRITING = (
+    "rwlock is write-locked by this thread; reading it too would deadlock "
+    "(downgrade() the write guard instead)"
+)
+_MSG_WRITE_WHILE_READING = (
+    "rwlock is read-locked by this thread; writing would deadlock "
+    "(release the read guards first, or use upgradable_read() and upgrade())"
+)
+_MSG_WRITE_WHILE_WRITING = (
+    "rwlock is already write-locked by this thread; locking it again would deadlock"
+)
+_MSG_WRITE_WHILE_UPGRADABLE = (
+    "this thread holds an upgradable read of this rwlock; write() would deadlock "
+    "(call upgrade() on that guard instead)"
+)
+_MSG_UPGRADABLE_WHILE_WRITING = (
+    "rwlock is write-locked by this thread; an upgradable read would deadlock "
+    "(downgrade() the write guard instead)"
+)
+_MSG_UPGRADABLE_TWICE = (
+    "this thread already holds an upgradable read of this rwlock; a second one would deadlock"
+)
+_MSG_UPGRADABLE_WHILE_READING = (
+    "rwlock is read-locked by this thread; an upgradable read could never be upgraded "
+    "(release the read guards first)"
+)
+_MSG_UPGRADE_WHILE_READING = (
+    "this thread still holds read guards of this rwlock; upgrading would wait for them "
+    "forever (release them first)"
+)
+
+
+class RwLockStatistics(NamedTuple):
+    """A snapshot of an :class:`RwLock`'s state, from :meth:`RwLock.statistics`.
+
+    It may be stale as soon as it is returned; use it for tests and
+    debugging, never for synchronisation.
+
+    Attributes:
+        readers: How many read guards were held, over all threads (a thread
+            that took two counts twice; upgradable guards not included).
+        writer: The ``threading.get_ident()`` of the thread holding the write
+            lock, or None.
+        upgradable: The ``threading.get_ident()`` of the thread holding the
+            upgradable read, or None.
+        waiting_readers: How many threads were blocked in ``read()`` or
+            ``upgradable_read()``.
+        waiting_writers: How many threads were blocked in ``write()`` or in
+            an upgradable guard's ``upgrade()``.
+        poisoned: Whether the lock was poisoned.
+    """
+
+    readers: int
+    writer: int | None
+    upgradable: int | None
+    waiting_readers: int
+    waiting_writers: int
+    poisoned: bool
+
+
+class _Waiter:
+    """One blocked thread: it sleeps on ``lock`` until a grant releases it.
+
+    ``granted`` is written under the rwlock's internal lock, so after a
+    timeout the waiter tells "granted meanwhile" from "still queued".
+    """
+
+    __slots__ = ("granted", "ident", "lock")
+
+    def __init__(self, ident: int) -> None:
+        self.ident = ident
+        self.granted = False
+        lock = _seam.allocate_lock()
+        lock.acquire()
+        self.lock = lock
+
+    def grant(self) -> None:
+        self.granted = True
+        self.lock.release()
+
+
+@final
+class RwLock(Generic[T]):
+    """A reader-writer lock that owns the value it protects (Rust's ``RwLock<T>``).
+
+    Any number of threads may read the value at once through
+    :class:`RwLockReadGuard` s, or one thread may write it through an
+    :class:`RwLockWriteGuard`. Guards are context managers; their ``with``
+    block releases the lock however it ends. Read guards' ``value`` is
+    read-only (assigning it is a type error); write guards can replace it.
+
+    Args:
+        value: The data to protect. The lock owns it from now on: keep no
+            other reference to it if you want the lock to mean something.
+        poison: Whether a failing write block poisons the lock (``True``, as
+            in Rust) or not.
+
+    Fairness:
+        Writer-preferring, so writers never starve: while a writer waits,
+        new readers block — except a thread that already holds a read (or
+        upgradable) guard, which may take another read guard at once, since
+        making it wait for the writer, who waits for it, would deadlock.
+        Readers never starve either: when a writer releases the lock (or
+        downgrades), every reader waiting at that moment gets in before the
+        next writer (a phase-fair hand-off). Waiting writers get the lock
+        in arrival order.
+
+    Upgradable reads:
+        :meth:`upgradable_read` (from ``parking_lot``) returns a read guard
+        that coexists with plain readers but excludes writers and other
+        upgradable guards; its ``upgrade()`` waits for the readers to leave
+        and returns a write guard, with no writer in between.
+
+    Poisoning:
+        Only writers poison: if the ``with`` block of a write guard exits by
+        an exception, the lock is poisoned and the exception propagates
+        unchanged; failing read blocks change nothing. Afterwards every way
+        of acquiring raises :class:`~fearless.PoisonError` (holding nothing)
+        until :meth:`clear_poison`; the error's ``into_inner()`` acquires
+        anyway. ``RwLock(value, poison=False)`` never poisons.
+
+    Deadlocks:
+        Requests that could never be granted to the thread making them raise
+        :class:`~fearless.DeadlockError` at once: ``write()`` or
+        ``upgradable_read()`` while holding a read guard, anything but a
+        further read while holding an upgradable guard, anything while
+        holding the write guard, and ``upgrade()`` while the same thread
+        still holds read guards. ``try_read()`` and ``try_write()`` never
+        raise it: they raise :class:`~fearless.WouldBlockError`.
+
+    Example:
+        >>> from fearless import RwLock
+        >>> config = RwLock({"debug": False})
+        >>> with config.read() as a, config.read() as b:   # readers share
+        ...     print(a.value["debug"], b.value["debug"])
+        False False
+        >>> with config.write() as guard:
+        ...     guard.value["debug"] = True
+        >>> config
+        RwLock({'debug': True})
+    """
+
+    __slots__ = (
+        "__weakref__",
+        "_data",
+        "_enter",
+        "_gate",
+        "_leave",
+        "_lock",
+        "_poison",
+        "_read_waiters",
+        "_readers",
+        "_trouble",
+        "_upgradable_waiters",
+        "_upgrader",
+        "_upgrading",
+        "_write_waiters",
+        "_writer",
+    )
+
+    def __init__(self, value: T, *, poison: bool = True) -> None:
+        # Every field below except ``_data`` is guarded by ``_lock``, a raw
+        # lock held only for a few bytecodes at a time. ``_data`` belongs to
+        # whoever holds the write lock, and is shared by the readers.
+        lock = _seam.allocate_lock()
+        self._lock = lock
+        self._enter = lock.acquire
+        self._leave = lock.release
+        self._data = value
+        self._poison = bool(poison)
+        self._trouble = 0
+        # ``_gate`` is ``_trouble | _BUSY-if-a-writer-holds-or-waits``: the
+        # read fast path tests this one slot.
+        self._gate = 0
+        # Thread identity -> number of read guards it holds.
+        self._readers: dict[int, int] = {}
+        self._writer: int | None = None
+        self._upgrader: int | None = None
+        # The upgradable guard's owner, waiting in upgrade() for readers to leave.
+        self._upgrading: _Waiter | None = None
+        self._read_waiters: list[_Waiter] = []
+        self._upgradable_waiters: list[_Waiter] = []
+        self._write_waiters: list[_Waiter] = []
+
+    # -- reading ------------------------------------------------------------
+
+    def read(self, *, timeout: float | None = None) -> RwLockReadGuard[T]:
+        """Block until no writer holds or waits for the lock; return a read guard.
+
+        A thread that already holds a read (or upgradable) guard gets
+        another one at once, even while a writer waits.
+
+        Args:
+            timeout: Seconds to wait at most; ``None`` waits forever. A
+                timeout beyond ``threading.TIMEOUT_MAX`` waits as long as
+                the platform allows.
+
+        Returns:
+            A read guard; use it in a ``with`` block.
+
+        Raises:
+            DeadlockError: This thread holds the write lock.
+            PoisonError: The lock is poisoned; nothing is held. Its
+                ``into_inner()`` blocks for a read guard and returns it.
+            TimeoutError: The lock was not available within ``timeout``.
+            ConsumedError: :meth:`into_inner` consumed the lock.
+            ValueError: ``timeout`` is negative.
+
+        Example:
+            >>> from fearless import RwLock
+            >>> names = RwLock(["ada", "grace"])
+            >>> with names.read(timeout=1.0) as guard:
+            ...     print(len(guard.value))
+            2
+        """
+        # The fast path: one internal lock round trip, no allocation but the
+        # guard, built before the lock is taken to keep the hold short.
+        guard: RwLockReadGuard[T] = _new_guard(RwLockReadGuard)
+        guard._rwlock = self
+        me = guard._owner = _get_ident()
+        self._enter()
+        if self._gate or timeout is not None:
+            self._read_slow(me, timeout, False)
+        else:
+            readers = self._readers
+            readers[me] = readers.get(me, 0) + 1
+            self._leave()
+        guard.value = self._data  # type: ignore[misc]  # read-only for users only
+        return guard
+
+    def try_read(self) -> RwLockReadGuard[T]:
+        """Take a read guard if one is available right now, without blocking.
+
+        Returns:
+            A read guard.
+
+        Raises:
+            WouldBlockError: A writer holds the lock (this thread included:
+                ``try_read`` never raises ``DeadlockError``) or waits for it.
+            PoisonError: The lock is poisoned; nothing is held.
+            ConsumedError: :meth:`into_inner` consumed the lock.
+
+        Example:
+            >>> from fearless import RwLock, WouldBlockError
+            >>> lock = RwLock(1)
+            >>> with lock.try_read() as guard:
+            ...     guard.value
+            1
+            >>> with lock.write():
+            ...     try:
+            ...         lock.try_read()
+            ...     except WouldBlockError:
+            ...         print("a writer holds it")
+            a writer holds it
+        """
+        guard: RwLockReadGuard[T] = _new_guard(RwLockReadGuard)
+        guard._rwlock = self
+        me = guard._owner = _get_ident()
+        self._enter()
+        try:
+            trouble = self._trouble
+            if trouble & _CONSUMED:
+                raise ConsumedError(_MSG_CONSUMED)
+            readers = self._readers
+            if not (me in readers or self._upgrader == me or self._readable()):
+                raise WouldBlockError(_MSG_WOULD_BLOCK_READ)
+            if trouble:
+                raise PoisonError(_MSG_POISONED, self._read_ignoring_poison)
+            readers[me] = readers.get(me, 0) + 1
+        finally:
+            self._leave()
+        guard.value = self._data  # type: ignore[misc]  # read-only for users only
+        return guard
+
+    def _readable(self) -> bool:
+        """Whether a new reader may enter (internal lock held)."""
+        return self._writer is None and not self._write_waiters and self._upgrading is None
+
+    def _read_slow(self, me: int, timeout: float | None, ignore_poison: bool) -> None:
+        """Register ``me`` as a reader, waiting if needed.
+
+        Entered holding the internal lock; returns or raises with it released.
+        """
+        try:
+            wait = check_timeout(timeout)
+            trouble = self._trouble
+            if trouble & _CONSUMED:
+                raise ConsumedError(_MSG_CONSUMED)
+            if self._writer == me:
+                raise DeadlockError(_MSG_READ_WHILE_WRITING)
+            if trouble and not ignore_poison:
+                raise PoisonError(_MSG_POISONED, self._read_ignoring_poison)
+            readers = self._readers
+            if me in readers or self._upgrader == me or self._readable():
+                readers[me] = readers.get(me, 0) + 1
+                return
+            if wait == 0:
+                raise TimeoutError(f"rwlock was not available for reading within {timeout} seconds")
+            waiter = _Waiter(me)
+            self._read_waiters.append(waiter)
+        finally:
+            self._leave()
+        if not self._block(waiter, wait, self._read_waiters, self._unread):
+            raise TimeoutError(f"rwlock was not available for reading within {timeout} seconds")
+        if not ignore_poison:
+            self._refuse_if_poisoned(self._unread, self._read_ignoring_poison)
+
+    def _read_ignoring_poison(self) -> RwLockReadGuard[T]:
+        guard: RwLockReadGuard[T] = _new_guard(RwLockReadGuard)
+        guard._rwlock = self
+        me = guard._owner = _get_ident()
+        self._enter()
+        self._read_slow(me, None, True)
+        guard.value = self._data  # type: ignore[misc]  # read-only for users only
+        return guard
+
+    def _unread(self, me: int) -> None:
+        """Drop one read registration of ``me`` (internal lock held)."""
+        readers = self._readers
+        count = readers.pop(me)
+        if count != 1:
+            readers[me] = count - 1
+        elif self._gate and not readers:
+            self._dispatch()
+
+    # -- writing ------------------------------------------------------------
+
+    def write(self, *, timeout: float | None = None) -> RwLockWriteGuard[T]:
+        """Block until the lock is free, take it exclusively, return a write guard.
+
+        A waiting writer blocks new readers from other threads, so it gets
+        in as soon as the current readers leave.
+
+        Args:
+            timeout: Seconds to wait at most; ``None`` waits forever. A
+                timeout beyond ``threading.TIMEOUT_MAX`` waits as long as
+                the platform allows.
+
+        Returns:
+            A write guard; use it in a ``with`` block.
+
+        Raises:
+            DeadlockError: This thread holds a read, upgradable or write
+                guard of this lock.
+            PoisonError: The lock is poisoned; nothing is held. Its
+                ``into_inner()`` blocks for a write guard and returns it.
+            TimeoutError: The lock was not free within ``timeout``.
+            ConsumedError: :meth:`into_inner` consumed the lock.
+            ValueError: ``timeout`` is negative.
+
+        Example:
+            >>> from fearless import RwLock
+            >>> hits = RwLock(0)
+            >>> with hits.write(timeout=1.0) as guard:
+            ...     guard.value += 1
+            >>> hits
+            RwLock(1)
+        """
+        guard: RwLockWriteGuard[T] = _new_guard(RwLockWriteGuard)
+        guard._rwlock = self
+        guard._then = None
+        me = guard._owner = _get_ident()
+        self._enter()
+        if self._gate or self._readers or self._upgrader is not None or timeout is not None:
+            self._write_slow(me, timeout, False)
+        else:
+            self._writer = me
+            self._gate = _BUSY
+            self._leave()
+        guard.value = self._data
+        return guard
+
+    def try_write(self) -> RwLockWriteGuard[T]:
+        """Take the write lock if it is free right now, without blocking.
+
+        Returns:
+            A write guard.
+
+        Raises:
+            WouldBlockError: A reader, an upgradable reader or a writer
+                holds the lock (this thread included: ``try_write`` never
+                raises ``DeadlockError``).
+            PoisonError: The lock is poisoned; nothing is held.
+            ConsumedError: :meth:`into_inner` consumed the lock.
+
+        Example:
+            >>> from fearless import RwLock, WouldBlockError
+            >>> lock = RwLock("v1")
+            >>> with lock.read():
+            ...     try:
+            ...         lock.try_write()
+            ...     except WouldBlockError as e:
+            ...         print(e)
+            rwlock is locked; try again later or call write() to wait for it
+            >>> with lock.try_write() as guard:
+            ...     guard.value = "v2"
+        """
+        guard: RwLockWriteGuard[T] = _new_guard(RwLockWriteGuard)
+        guard._rwlock = self
+        guard._then = None
+        me = guard._owner = _get_ident()
+        self._enter()
+        try:
+            trouble = self._trouble
+            if trouble & _CONSUMED:
+                raise ConsumedError(_MSG_CONSUMED)
+            if self._writer is not None or self._readers or self._upgrader is not None:
+                raise WouldBlockError(_MSG_WOULD_BLOCK_WRITE)
+            if trouble:
+                raise PoisonError(_MSG_POISONED, self._write_ignoring_poison)
+            self._writer = me
+            self._regate()
+        finally:
+            self._leave()
+        guard.value = self._data
+        return guard
+
+    def _write_slow(self, me: int, timeout: float | None, ignore_poison: bool) -> None:
+        """Make ``me`` the writer, waiting if needed.
+
+        Entered holding the internal lock; returns or raises with it released.
+        """
+        try:
+            wait = check_timeout(timeout)
+            trouble = self._trouble
+            if trouble & _CONSUMED:
+                raise ConsumedError(_MSG_CONSUMED)
+            if self._writer == me:
+                raise DeadlockError(_MSG_WRITE_WHILE_WRITING)
+            if me in self._readers:
+                raise DeadlockError(_MSG_WRITE_WHILE_READING)
+            if self._upgrader == me:
+                raise DeadlockError(_MSG_WRITE_WHILE_UPGRADABLE)
+            if trouble and not ignore_poison:
+                raise PoisonError(_MSG_POISONED, self._write_ignoring_poison)
+            if (
+                self._writer is None
+                and not self._readers
+                and self._upgrader is None
+                and not self._write_waiters
+            ):
+                self._writer = me
+                self._regate()
+                return
+            if wait == 0:
+                raise TimeoutError(f"rwlock was not available for writing within {timeout} seconds")
+            waiter = _Waiter(me)
+            self._write_waiters.append(waiter)
+            self._regate()  # from now on new readers wait behind this writer
+        finally:
+            self._leave()
+        if not self._block(waiter, wait, self._write_waiters, self._unwrite):
+            raise TimeoutError(f"rwlock was not available for writing within {timeout} seconds")
+        if not ignore_poison:
+            self._refuse_if_poisoned(self._unwrite, self._write_ignoring_poison)
+
+    def _write_ignoring_poison(self) -> RwLockWriteGuard[T]:
+        guard: RwLockWriteGuard[T] = _new_guard(RwLockWriteGuard)
+        guard._rwlock = self
+        guard._then = None
+        me = guard._owner = _get_ident()
+        self._enter()
+        self._write_slow(me, None, True)
+        guard.value = self._data
+        return guard
+
+    def _unwrite(self, me: int, failed: bool = False) -> None:
+        """Release the write lock (internal lock held); poison if ``failed``.
+
+        Phase-fair: every reader waiting now gets in before the next writer.
+        """
+        self._writer = None
+        if failed and self._poison:
+            self._trouble |= _POISONED
+        self._admit_readers()
+        self._dispatch()
+
+    # -- upgradable reads -----------------------------------------------------
+
+    def upgradable_read(self, *, timeout: float | None = None) -> RwLockUpgradableReadGuard[T]:
+        """Block for an upgradable read guard: shared with readers, upgradable later.
+
+        At most one upgradable guard exists at a time, and never beside a
+        writer. Its ``upgrade()`` waits for the plain readers to leave and
+        turns it into a write guard, with no writer in between — read,
+        decide, then write, without a window where the data can change.
+
+        Args:
+            timeout: Seconds to wait at most; ``None`` waits forever.
+
+        Returns:
+            An upgradable read guard; use it in a ``with`` block.
+
+        Raises:
+            DeadlockError: This thread holds a read, upgradable or write
+                guard of this lock (an upgrade could never succeed).
+            PoisonError: The lock is poisoned; nothing is held. Its
+                ``into_inner()`` blocks for an upgradable guard and returns it.
+            TimeoutError: The lock was not available within ``timeout``.
+            ConsumedError: :meth:`into_inner` consumed the lock.
+            ValueError: ``timeout`` is negative.
+
+        Example:
+            >>> from fearless import RwLock
+            >>> cache = RwLock({})
+            >>> with cache.upgradable_read() as guard:
+            ...     if "answer" not in guard.value:
+            ...         with guard.upgrade() as writer:
+            ...             writer.value["answer"] = 42
+            >>> cache
+            RwLock({'answer': 42})
+        """
+        guard: RwLockUpgradableReadGuard[T] = _new_guard(RwLockUpgradableReadGuard)
+        guard._rwlock = self
+        guard._then = None
+        me = guard._owner = _get_ident()
+        self._enter()
+        self._upgradable_slow(me, timeout, False)
+        guard.value = self._data  # type: ignore[misc]  # read-only for users only
+        return guard
+
+    def _upgradable_slow(self, me: int, timeout: float | None, ignore_poison: bool) -> None:
+        """Make ``me`` the upgradable reader, waiting if needed.
+
+        Entered holding the internal lock; returns or raises with it released.
+        """
+        try:
+            wait = check_timeout(timeout)
+            trouble = self._trouble
+            if trouble & _CONSUMED:
+                raise ConsumedError(_MSG_CONSUMED)
+            if self._writer == me:
+                raise DeadlockError(_MSG_UPGRADABLE_WHILE_WRITING)
+            if self._upgrader == me:
+                raise DeadlockError(_MSG_UPGRADABLE_TWICE)
+            if me in self._readers:
+                raise DeadlockError(_MSG_UPGRADABLE_WHILE_READING)
+            if trouble and not ignore_poison:
+                raise PoisonError(_MSG_POISONED, self._upgradable_ignoring_poison)
+            if self._upgrader is None and self._readable():
+                self._upgrader = me
+                return
+            if wait == 0:
+                raise TimeoutError(
+                    f"rwlock was not available for an upgradable read within {timeout} seconds"
+                )
+            waiter = _Waiter(me)
+            self._upgradable_waiters.append(waiter)
+        finally:
+            self._leave()
+        if not self._block(waiter, wait, self._upgradable_waiters, self._unupgradable):
+            raise TimeoutError(
+                f"rwlock was not available for an upgradable read within {timeout} seconds"
+            )
+        if not ignore_poison:
+            self._refuse_if_poisoned(self._unupgradable, self._upgradable_ignoring_poison)
+
+    def _upgradable_ignoring_poison(self) -> RwLockUpgradableReadGuard[T]:
+        guard: RwLockUpgradableReadGuard[T] = _new_guard(RwLockUpgradableReadGuard)
+        guard._rwlock = self
+        guard._then = None
+        me = guard._owner = _get_ident()
+        self._enter()
+        self._upgradable_slow(me, None, True)
+        guard.value = self._data  # type: ignore[misc]  # read-only for users only
+        return guard
+
+    def _unupgradable(self, me: int) -> None:
+        """Release the upgradable read (internal lock held)."""
+        self._upgrader = None
+        self._dispatch()
+
+    def _upgrade(self, me: int, timeout: float | None) -> None:
+        """Turn ``me``'s upgradable read into the write lock, waiting for readers.
+
+        On a timeout or an interrupt, ``me`` still holds the upgradable read.
+        """
+        wait = check_timeout(timeout)
+        self._enter()
+        try:
+            if me in self._readers:
+                raise DeadlockError(_MSG_UPGRADE_WHILE_READING)
+            if not self._readers:
+                self._upgrader = None
+                self._writer = me
+                self._regate()
+                return
+            if wait == 0:
+                raise TimeoutError(
+                    f"readers did not leave within {timeout} seconds; "
+                    "the guard is still an upgradable read"
+                )
+            waiter = _Waiter(me)
+            self._upgrading = waiter
+            self._regate()  # new readers wait from now on
+        finally:
+            self._leave()
+        if not self._block(waiter, wait, None, self._downgrade_to_upgradable):
+            raise TimeoutError(
+                f"readers did not leave within {timeout} seconds; "
+                "the guard is still an upgradable read"
+            )
+
+    def _downgrade_to_upgradable(self, me: int) -> None:
+        """Undo a granted upgrade (internal lock held)."""
+        self._writer = None
+        self._upgrader = me
+        self._admit_readers()
+        self._dispatch()
+
+    # -- waiting and handing over -----------------------------------------------
+
+    def _block(
+        self,
+        waiter: _Waiter,
+        wait: float,
+        queue: list[_Waiter] | None,
+        undo: Callable[[int], None],
+    ) -> bool:
+        """Wait until ``waiter`` is granted (True) or ``wait`` seconds pass (False).
+
+        Entered and left without the internal lock. On a timeout, or when
+        the wait is interrupted by an exception, the waiter is withdrawn; a
+        grant that raced with the interruption is undone with ``undo(me)``
+        (internal lock held) so nothing stays held.
+        """
+        lock = waiter.lock
+        try:
+            # Spin briefly before sleeping (parking_lot's adaptive
+            # strategy): holds are short, and under the GIL a thread that
+            # sleeps in C is woken while the GIL is elsewhere.
+            deadline = Deadline(wait)
+            for _ in range(_SPINS):
+                _seam.pause()
+                if lock.acquire(False):
+                    return True
+                if deadline.expired():
+                    break
+            if lock.acquire(True, deadline.remaining()):
+                return True
+        except BaseException:
+            self._enter()
+            try:
+                if waiter.granted:
+                    undo(waiter.ident)
+                else:
+                    self._withdraw(waiter, queue)
+            finally:
+                self._leave()
+            raise
+        self._enter()
+        try:
+            if waiter.granted:  # granted between the timeout and now
+                return True
+            self._withdraw(waiter, queue)
+        finally:
+            self._leave()
+        return False
+
+    def _withdraw(self, waiter: _Waiter, queue: list[_Waiter] | None) -> None:
+        """Take a waiter that was not granted out of line (internal lock held)."""
+        if queue is None:
+            self._upgrading = None
+        else:
+            queue.remove(waiter)
+        self._dispatch()  # a withdrawn writer may have held readers back
+
+    def _refuse_if_poisoned(
+        self, undo: Callable[[int], None], recover: Callable[[], object]
+    ) -> None:
+        """After a grant: if the lock was poisoned meanwhile, give it back and raise."""
+        me = _get_ident()
+        self._enter()
+        try:
+            if not self._trouble & _POISONED:
+                return
+            undo(me)
+        finally:
+            self._leave()
+        raise PoisonError(_MSG_POISONED, recover)
+
+    def _admit_readers(self) -> None:
+        """Let every waiting reader in, and one upgradable reader if none holds.
+
+        Called (internal lock held) when no writer holds the lock.
+        """
+        waiters = self._read_waiters
+        if waiters:
+            readers = self._readers
+            for waiter in waiters:
+                readers[waiter.ident] = 1
+                waiter.grant()
+            waiters.clear()
+        if self._upgrader is None and self._upgradable_waiters:
+            waiter = self._upgradable_waiters.pop(0)
+            self._upgrader = waiter.ident
+            waiter.grant()
+
+    def _dispatch(self) -> None:
+        """Grant whatever the current state allows, then recompute the gate.
+
+        Called (internal lock held) after every change that may let a
+        waiter in. Order of precedence: a pending upgrade (it already
+        excludes writers), then writers (writer-preferring), then readers.
+        """
+        if self._writer is None:
+            upgrading = self._upgrading
+            if upgrading is not None:
+                if not self._readers:
+                    self._upgrading = None
+                    self._upgrader = None
+                    self._writer = upgrading.ident
+                    upgrading.grant()
+            elif self._write_waiters:
+                if not self._readers and self._upgrader is None:
+                    waiter = self._write_waiters.pop(0)
+                    self._writer = waiter.ident
+                    waiter.grant()
+            else:
+                self._admit_readers()
+        self._regate()
+
+    def _regate(self) -> None:
+        """Recompute the fast path's gate (internal lock held)."""
+        trouble = self._trouble
+        if self._writer is not None or self._write_waiters or self._upgrading is not None:
+            self._gate = trouble | _BUSY
+        else:
+            self._gate = trouble
+
+    # -- poison -------------------------------------------------------------
+
+    def is_poisoned(self) -> bool:
+        """Whether a thread failed while holding the lock for writing.
+
+        A snapshot: another thread may poison the lock right after this
+        returns.
+
+        Example:
+            >>> from fearless import RwLock
+            >>> RwLock(0).is_poisoned()
+            False
+        """
+        return bool(self._trouble & _POISONED)
+
+    def clear_poison(self) -> None:
+        """Mark the lock healthy again, after you repaired its data.
+
+        Raises:
+            ConsumedError: :meth:`into_inner` consumed the lock.
+
+        Example:
+            >>> from fearless import RwLock
+            >>> lock = RwLock(0)
+            >>> try:
+            ...     with lock.write():
+            ...         raise RuntimeError("failed")
+            ... except RuntimeError:
+            ...     pass
+            >>> lock.is_poisoned()
+            True
+            >>> lock.clear_poison()
+            >>> lock.is_poisoned()
+            False
+        """
+        self._enter()
+        try:
+            if self._trouble & _CONSUMED:
+                raise ConsumedError(_MSG_CONSUMED)
+            self._trouble = 0
+            self._regate()
+        finally:
+            self._leave()
+
+    # -- consuming ----------------------------------------------------------
+
+    def into_inner(self) -> T:
+        """Consume the lock and return its value.
+
+        Rust's ``into_inner(self)`` moves the lock; here it is marked
+        consumed and every later use raises :class:`~fearless.ConsumedError`.
+
+        Returns:
+            The protected value.
+
+        Raises:
+            PoisonError: The lock is poisoned; it is consumed all the same
+                and the error's ``into_inner()`` returns the value.
+            WouldBlockError: A guard of this lock is alive (in this thread
+                or another); release it first.
+            ConsumedError: The lock was already consumed.
+
+        Example:
+            >>> from fearless import RwLock
+            >>> RwLock([1, 2]).into_inner()
+            [1, 2]
+        """
+        self._enter()
+        try:
+            trouble = self._trouble
+            if trouble & _CONSUMED:
+                raise ConsumedError(_MSG_CONSUMED)
+            if self._writer is not None or self._readers or self._upgrader is not None:
+                raise WouldBlockError(_MSG_LOCKED_INTO_INNER)
+            value = self._data
+            del self._data
+            self._trouble = _CONSUMED
+            self._regate()
+        finally:
+            self._leave()
+        if trouble & _POISONED:
+            raise PoisonError(_MSG_POISONED, lambda: value)
+        return value
+
+    # -- introspection ------------------------------------------------------
+
+    def statistics(self) -> RwLockStatistics:
+        """A snapshot of who holds the lock and who waits for it.
+
+        Lets tests see that a thread is blocked without sleeping: poll
+        ``statistics().waiting_writers`` up to a deadline.
+
+        Example:
+            >>> from fearless import RwLock
+            >>> lock = RwLock(0)
+            >>> with lock.read(), lock.read():
+            ...     lock.statistics()
+            RwLockStatistics(readers=2, writer=None, upgradable=None,
+                             waiting_readers=0, waiting_writers=0, poisoned=False)
+            >>> with lock.write():
+            ...     lock.statistics().writer is not None
+            True
+        """
+        self._enter()
+        try:
+            return RwLockStatistics(
+                readers=sum(self._readers.values()),
+                writer=self._writer,
+                upgradable=self._upgrader,
+                waiting_readers=len(self._read_waiters) + len(self._upgradable_waiters),
+                waiting_writers=len(self._write_waiters) + (self._upgrading is not None),
+                poisoned=bool(self._trouble & _POISONED),
+            )
+        finally:
+            self._leave()
+
+    def __repr__(self) -> str:
+        # Never blocks (Rust's Debug uses try_read): the value is shown when
+        # a read guard could be had at once, else <locked>.
+        me = _get_ident()
+        self._enter()
+        try:
+            trouble = self._trouble
+            readers = self._readers
+            readable = not trouble & _CONSUMED and (
+                me in readers or self._upgrader == me or self._readable()
+            )
+            if readable:
+                readers[me] = readers.get(me, 0) + 1
+        finally:
+            self._leave()
+        if trouble & _CONSUMED:
+            return "RwLock(<consumed>)"
+        suffix = ", poisoned=True" if trouble & _POISONED else ""
+        if not readable:
+            return f"RwLock(<locked>{suffix})"
+        try:
+            return f"RwLock({self._data!r}{suffix})"
+        finally:
+            self._enter()
+            try:
+                self._unread(me)
+            finally:
+                self._leave()
+
+
+_new_guard: Any = object.__new__
+
+
+def _released(self: object, *args: object) -> Any:
+    raise GuardReleasedError(_MSG_RELEASED)
+
+
+def _downgraded(self: object, *args: object) -> Any:
+    raise GuardReleasedError(_MSG_DOWNGRADED)
+
+
+def _upgraded(self: object, *args: object) -> Any:
+    raise GuardReleasedError(_MSG_UPGRADED)
+
+
+@final
+class RwLockReadGuard(Generic[T_co], metaclass=NoPublicConstructor):
+    """Shared read access to an :class:`RwLock`'s value.
+
+    Returned by :meth:`RwLock.read`, :meth:`RwLock.try_read` and
+    :meth:`RwLockWriteGuard.downgrade`, already holding a read lock. Use it
+    in a ``with`` block, or call :meth:`unlock`. Guards cannot be built
+    directly.
+
+    Attributes:
+        value: The protected value, read-only: assigning it is a type error
+            (at run time the assignment would change only this guard's view
+            and is never written back). Reading it after release raises
+            :class:`~fearless.GuardReleasedError`.
+
+    Release:
+        The ``with`` block releases the read lock on exit; a failing read
+        block does not poison the lock. A guard must be released by the
+        thread that acquired it; another thread gets
+        :class:`~fearless.WrongThreadError`. A guard that is never released
+        keeps writers out forever.
+
+    Example:
+        >>> from fearless import RwLock
+        >>> lock = RwLock((1, 2))
+        >>> guard = lock.read()
+        >>> sum(guard.value)
+        3
+        >>> guard.unlock()
+        >>> lock.statistics().readers
+        0
+    """
+
+    __slots__ = ("_owner", "_rwlock", "value")
+
+    _rwlock: RwLock[Any]
+    _owner: int
+
+    if TYPE_CHECKING:
+
+        @property
+        def value(self) -> T_co: ...
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        try:
+            me = self._owner
+        except GuardReleasedError:
+            return  # unlock() was called inside the block: nothing to release
+        if _get_ident() != me:
+            raise WrongThreadError(_MSG_WRONG_THREAD)
+        rwlock = self._rwlock
+        self.__class__ = _ReleasedRwLockReadGuard
+        rwlock._enter()
+        readers = rwlock._readers
+        count = readers.pop(me)
+        if count != 1:
+            readers[me] = count - 1
+        elif rwlock._gate and not readers:
+            rwlock._dispatch()
+        rwlock._leave()
+
+    def unlock(self) -> None:
+        """Release the read lock now, before the end of the ``with`` block.
+
+        Rust's ``drop(guard)``. Using the guard afterwards raises
+        :class:`~fearless.GuardReleasedError`; the ``with`` block's exit
+        then does nothing.
+
+        Raises:
+            GuardReleasedError: The guard was already released.
+            WrongThreadError: Called from a thread that does not hold it.
+
+        Example:
+            >>> from fearless import RwLock
+            >>> lock = RwLock(0)
+            >>> with lock.read() as guard:
+            ...     guard.unlock()
+            ...     lock.try_write().unlock()    # free for writers already
+        """
+        self.__exit__(None, None, None)
+
+    def __repr__(self) -> str:
+        return f"<RwLockReadGuard value={self.value!r}>"
+
+
+class _ReleasedRwLockReadGuard(RwLockReadGuard[Any]):  # type: ignore[misc]
+    # A released guard: same layout, so ``__class__`` can be switched to it,
+    # and its ``value`` property shadows the slot to raise on any access.
+    __slots__ = ()
+
+    if not TYPE_CHECKING:
+        _owner = property(_released)
+        value = property(_released, _released, _released)
+        unlock = _released
+        __enter__ = _released
+
+        def __exit__(self, *exc_info: object) -> None:
+            return None
+
+        def __repr__(self) -> str:
+            return "<RwLockReadGuard (released)>"
+
+
+@final
+class RwLockWriteGuard(Generic[T], metaclass=NoPublicConstructor):
+    """Exclusive access to an :class:`RwLock`'s value.
+
+    Returned by :meth:`RwLock.write`, :meth:`RwLock.try_write` and
+    :meth:`RwLockUpgradableReadGuard.upgrade`, already holding the write
+    lock. Use it in a ``with`` block, or call :meth:`unlock`. Guards cannot
+    be built directly.
+
+    Attributes:
+        value: The protected value, readable and assignable while the guard
+            is held; an assignment is stored in the lock on release. Any
+            access after release raises
+            :class:`~fearless.GuardReleasedError`.
+
+    Release:
+        The ``with`` block releases the lock on exit; if it exits by an
+        exception the lock is also poisoned (see :class:`RwLock`). If the
+        guard was turned into a read guard by :meth:`downgrade` inside the
+        block and that read guard is still held when the block ends, the
+        block releases it (without poisoning: the write was complete). A
+        guard must be released by the thread that acquired it; another
+        thread gets :class:`~fearless.WrongThreadError`.
+
+    Example:
+        >>> from fearless import RwLock
+        >>> lock = RwLock([3, 1, 2])
+        >>> guard = lock.write()
+        >>> guard.value.sort()
+        >>> guard.value = [*guard.value, 4]
+        >>> guard.unlock()
+        >>> lock
+        RwLock([1, 2, 3, 4])
+    """
+
+    __slots__ = ("_owner", "_rwlock", "_then", "value")
+
+    _rwlock: RwLock[T]
+    _owner: int
+    _then: RwLockReadGuard[T] | None
+    value: T
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        try:
+            me = self._owner
+        except GuardReleasedError:
+            # Released or downgraded inside the block; ``with`` bound this
+            # method before the class changed, so hand over to the new one.
+            return type(self).__exit__(self, exc_type, exc, tb)
+        if _get_ident() != me:
+            raise WrongThreadError(_MSG_WRONG_THREAD)
+        rwlock = self._rwlock
+        rwlock._data = self.value
+        self.__class__ = _ReleasedRwLockWriteGuard
+        rwlock._enter()
+        try:
+            rwlock._unwrite(me, exc_type is not None)
+        finally:
+            rwlock._leave()
+
+    def unlock(self) -> None:
+        """Release the write lock now, before the end of the ``with`` block.
+
+        Rust's ``drop(guard)``; it never poisons. Using the guard afterwards
+        raises :class:`~fearless.GuardReleasedError`; the ``with`` block's
+        exit then does nothing.
+
+        Raises:
+            GuardReleasedError: The guard was already released.
+            WrongThreadError: Called from a thread that does not hold it.
+
+        Example:
+            >>> from fearless import RwLock
+            >>> lock = RwLock(0)
+            >>> with lock.write() as guard:
+            ...     guard.value = 1
+            ...     guard.unlock()
+            ...     lock.try_read().value
+            1
+        """
+        self.__exit__(None, None, None)
+
+    def downgrade(self) -> RwLockReadGuard[T]:
+        """Turn the write lock into a read lock atomically.
+
+        No writer can get in between: the value this thread just wrote is
+        the value it reads. Readers that were waiting are let in beside it.
+        This guard is released; use the returned one.
+
+        Returns:
+            A read guard of the same lock, held by this thread.
+
+        Raises:
+            GuardReleasedError: The guard was already released.
+            WrongThreadError: Called from a thread that does not hold it.
+
+        Example:
+            >>> from fearless import RwLock
+            >>> lock = RwLock("draft")
+            >>> with lock.write() as writer:
+            ...     writer.value = "published"
+            ...     reader = writer.downgrade()
+            ...     print(reader.value, lock.statistics().readers)
+            published 1
+            >>> lock.statistics().readers    # the block released the reader too
+            0
+        """
+        me = self._owner
+        if _get_ident() != me:
+            raise WrongThreadError(_MSG_WRONG_THREAD_CHANGE)
+        rwlock = self._rwlock
+        value = rwlock._data = self.value
+        reader: RwLockReadGuard[T] = _new_guard(RwLockReadGuard)
+        reader._rwlock = rwlock
+        reader._owner = me
+        reader.value = value  # type: ignore[misc]  # read-only for users only
+        rwlock._enter()
+        try:
+            rwlock._writer = None
+            rwlock._readers[me] = 1
+            rwlock._admit_readers()
+            rwlock._dispatch()
+        finally:
+            rwlock._leave()
+        self._then = reader
+        self.__class__ = _DowngradedRwLockWriteGuard
+        return reader
+
+    def __repr__(self) -> str:
+        return f"<RwLockWriteGuard value={self.value!r}>"
+
+
+class _ReleasedRwLockWriteGuard(RwLockWriteGuard[Any]):  # type: ignore[misc]
+    __slots__ = ()
+
+    if not TYPE_CHECKING:
+        _owner = property(_released)
+        value = property(_released, _released, _released)
+        unlock = _released
+        downgrade = _released
+        __enter__ = _released
+
+        def __exit__(self, *exc_info: object) -> None:
+            return None
+
+        def __repr__(self) -> str:
+            return "<RwLockWriteGuard (released)>"
+
+
+class _DowngradedRwLockWriteGuard(_ReleasedRwLockWriteGuard):  # type: ignore[misc]
+    # Released by downgrade(); a ``with`` block on it releases the read
+    # guard it became, if that is still held.
+    __slots__ = ()
+
+    if not TYPE_CHECKING:
+        value = property(_downgraded, _downgraded, _downgraded)
+        unlock = _downgraded
+        downgrade = _downgraded
+
+        def __exit__(
+            self,
+            exc_type: type[BaseException] | None,
+            exc: BaseException | None,
+            tb: TracebackType | None,
+        ) -> None:
+            successor = self._then
+            self._then = None
+            self.__class__ = _ReleasedRwLockWriteGuard
+            if successor is not None:
+                successor.__exit__(exc_type, exc, tb)
+
+
+@final
+class RwLockUpgradableReadGuard(Generic[T], metaclass=NoPublicConstructor):
+    """Read access that can become write access without letting a writer in.
+
+    ``parking_lot``'s ``RwLockUpgradableReadGuard``, returned by
+    :meth:`RwLock.upgradable_read`. It coexists with plain readers but
+    excludes writers and other upgradable guards, so the value cannot change
+    between reading it and :meth:`upgrade`. Use it in a ``with`` block, or
+    call :meth:`unlock`. Guards cannot be built directly.
+
+    Attributes:
+        value: The protected value, read-only (assigning it is a type
+            error). Reading it after release or upgrade raises
+            :class:`~fearless.GuardReleasedError`.
+
+    Release:
+        The ``with`` block releases the upgradable read on exit; a failing
+        block does not poison the lock. If the guard was upgraded inside
+        the block and the write guard from :meth:`upgrade` (or the read
+        guard that one was downgraded into) is still held when the block
+        ends, the block releases it — and a write guard released by an
+        exception poisons the lock, as its own ``with`` block would.
+
+    Example:
+        >>> from fearless import RwLock
+        >>> lock = RwLock(1)
+        >>> with lock.upgradable_read() as guard:
+        ...     reader = lock.read()           # plain readers are welcome
+        ...     print(guard.value + reader.value)
+        ...     reader.unlock()
+        ...     writer = guard.upgrade()       # no readers left: upgrades at once
+        ...     writer.value = 10
+        2
+        >>> lock                               # the block released the writer
+        RwLock(10)
+    """
+
+    __slots__ = ("_owner", "_rwlock", "_then", "value")
+
+    _rwlock: RwLock[T]
+    _owner: int
+    _then: RwLockWriteGuard[T] | None
+
+    if TYPE_CHECKING:
+
+        @property
+        def value(self) -> T: ...
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        try:
+            me = self._owner
+        except GuardReleasedError:
+            # Released or upgraded inside the block; ``with`` bound this
+            # method before the class changed, so hand over to the new one.
+            return type(self).__exit__(self, exc_type, exc, tb)
+        if _get_ident() != me:
+            raise WrongThreadError(_MSG_WRONG_THREAD)
+        rwlock = self._rwlock
+        self.__class__ = _ReleasedRwLockUpgradableReadGuard
+        rwlock._enter()
+        try:
+            rwlock._unupgradable(me)
+        finally:
+            rwlock._leave()
+
+    def unlock(self) -> None:
+        """Release the upgradable read now, before the end of the ``with`` block.
+
+        Raises:
+            GuardReleasedError: The guard was already released or upgraded.
+            WrongThreadError: Called from a thread that does not hold it.
+
+        Example:
+            >>> from fearless import RwLock
+            >>> lock = RwLock(0)
+            >>> guard = lock.upgradable_read()
+            >>> guard.unlock()
+            >>> lock.upgradable_read().unlock()    # free for the next one
+        """
+        self.__exit__(None, None, None)
+
+    def upgrade(self, *, timeout: float | None = None) -> RwLockWriteGuard[T]:
+        """Wait for the readers to leave and turn this guard into a write guard.
+
+        While the upgrade waits, new readers from other threads wait too,
+        and no writer can get in: the value is the one this guard read.
+        On success this guard is released; use the returned one, whose
+        ``downgrade()`` turns it into a read guard.
+
+        Args:
+            timeout: Seconds to wait at most; ``None`` waits forever.
+
+        Returns:
+            A write guard of the same lock, held by this thread.
+
+        Raises:
+            DeadlockError: This thread holds read guards of the lock too;
+                the upgrade would wait for itself.
+            TimeoutError: Readers still held the lock after ``timeout``;
+                this guard is still a held upgradable read.
+            GuardReleasedError: The guard was already released or upgraded.
+            WrongThreadError: Called from a thread that does not hold it.
+            ValueError: ``timeout`` is negative.
+
+        Example:
+            >>> from fearless import RwLock
+            >>> lock = RwLock([1])
+            >>> with lock.upgradable_read() as guard:
+            ...     with guard.upgrade(timeout=1.0) as writer:
+            ...         writer.value.append(2)
+            >>> lock
+            RwLock([1, 2])
+        """
+        me = self._owner
+        if _get_ident() != me:
+            raise WrongThreadError(_MSG_WRONG_THREAD_CHANGE)
+        rwlock = self._rwlock
+        writer: RwLockWriteGuard[T] = _new_guard(RwLockWriteGuard)
+        writer._rwlock = rwlock
+        writer._owner = me
+        writer._then = None
+        rwlock._upgrade(me, timeout)
+        writer.value = rwlock._data
+        self._then = writer
+        self.__class__ = _UpgradedRwLockUpgradableReadGuard
+        return writer
+
+    def __repr__(self) -> str:
+        return f"<RwLockUpgradableReadGuard value={self.value!r}>"
+
+
+class _ReleasedRwLockUpgradableReadGuard(RwLockUpgradableReadGuard[Any]):  # type: ignore[misc]
+    __slots__ = ()
+
+    if not TYPE_CHECKING:
+        _owner = property(_released)
+        value = property(_released, _released, _released)
+        unlock = _released
+        upgrade = _released
+        __enter__ = _released
+
+        def __exit__(self, *exc_info: object) -> None:
+            return None
+
+        def __repr__(self) -> str:
+            return "<RwLockUpgradableReadGuard (released)>"
+
+
+class _UpgradedRwLockUpgradableReadGuard(_ReleasedRwLockUpgradableReadGuard):  # type: ignore[misc]
+    # Consumed by upgrade(); a ``with`` block on it releases the write guard
+    # it became (or that one's successor), if that is still held.
+    __slots__ = ()
+
+    if not TYPE_CHECKING:
+        value = property(_upgraded, _upgraded, _upgraded)
+        unlock = _upgraded
+        upgrade = _upgraded
+
+        def __exit__(
+            self,
+            exc_type: type[BaseException] | None,
+            exc: BaseException | None,
+            tb: TracebackType | None,
+        ) -> None:
+            successor = self._then
+            self._then = None
+            self.__class__ = _ReleasedRwLockUpgradableReadGuard
+            if successor is not None:
+                successor.__exit__(exc_type, exc, tb)

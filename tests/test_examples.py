@@ -1,0 +1,67 @@
+"""Every program in examples/ runs, and prints exactly what it should."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+
+def run(name: str) -> str:
+    proc = subprocess.run(
+        [sys.executable, str(EXAMPLES / name)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr == ""
+    return proc.stdout
+
+
+def test_shared_vec() -> None:
+    assert run("shared_vec.py") == "[0, 1, 2, 3] (sorted: the threads push in any order)\n"
+
+
+def test_safe_append() -> None:
+    assert run("safe_append.py") == (
+        "125 unique items, duplicates: 0\nfirst [0, 1, 2, 3, 4] last [120, 121, 122, 123, 124]\n"
+    )
+
+
+def test_deadlock_detection() -> None:
+    assert run("deadlock_detection.py") == (
+        "DeadlockError: mutex is already locked by this thread; locking it again would deadlock\n"
+        "WouldBlockError: mutex is locked; try again later or call lock() to wait for it\n"
+        "after the block: Mutex({'retries': 4})\n"
+    )
+
+
+def test_every_example_is_in_the_tour() -> None:
+    from fearless._tour import SECTIONS
+
+    programs = {p.stem for p in EXAMPLES.glob("*.py") if p.stem != "__init__"}
+    assert programs == {name for name, _ in SECTIONS}
+
+
+def test_tour_runs_every_section() -> None:
+    from fearless._tour import SECTIONS
+
+    proc = subprocess.run(
+        [sys.executable, "-m", "fearless", "tour"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout
+    assert out.startswith("fearless ")
+    gil = getattr(sys, "_is_gil_enabled", lambda: True)()
+    assert ("GIL enabled" if gil else "GIL disabled") in out.splitlines()[1]
+    for name, title in SECTIONS:
+        assert f"== {title} ({name}) ==" in out
+    assert "Final count: 10000" in out

@@ -176,12 +176,42 @@ def test_enter_returns_the_guard_itself() -> None:
             assert entered is guard
 
 
-def test_read_guard_value_assignment_is_not_written_back() -> None:
-    # Assigning is a type error; at run time it changes only the guard's view.
+MSG_READ_ONLY = (
+    r"^this guard gives read-only access; use a write guard \(write\(\) or upgrade\(\)\) "
+    r"to assign the value$"
+)
+
+
+@pytest.mark.parametrize("kind", ["read", "upgradable_read"])
+def test_shared_guards_value_is_read_only_at_run_time_too(kind: Kind) -> None:
     rw = RwLock(1)
-    with rw.read() as guard:
-        guard.value = 2  # type: ignore[misc]
+    with acquire(rw, kind) as guard:
+        with pytest.raises(AttributeError, match=MSG_READ_ONLY):
+            guard.value = 2
+        with pytest.raises(AttributeError, match=MSG_READ_ONLY):
+            del guard.value
+        assert guard.value == 1
     assert rw.into_inner() == 1
+
+
+def test_write_guard_value_cannot_be_deleted() -> None:
+    rw = RwLock(1)
+    with rw.write() as guard:
+        msg = r"^a guard's value cannot be deleted; assign a new value instead$"
+        with pytest.raises(AttributeError, match=msg):
+            del guard.value
+        assert guard.value == 1
+
+
+@pytest.mark.parametrize("kind", ["read", "write", "upgradable_read"])
+def test_release_never_changes_the_guards_class(kind: Kind) -> None:
+    # On free-threaded CPython a __class__ assignment stops the world, so
+    # the release of a guard must not do one.
+    rw = RwLock(0)
+    guard = acquire(rw, kind)
+    cls = type(guard)
+    guard.unlock()
+    assert type(guard) is cls
 
 
 def test_rwlock_is_subscriptable_at_runtime() -> None:
@@ -1197,6 +1227,23 @@ def test_release_from_another_thread_raises_and_keeps_the_lock(kind: Kind) -> No
     assert not rw.is_poisoned()
     assert g.value == 0
     g.unlock()
+    assert stats(rw) == idle(rw)
+
+
+@pytest.mark.parametrize("kind", ["read", "write", "upgradable_read"])
+def test_released_guard_used_from_another_thread(kind: Kind) -> None:
+    rw = RwLock(0)
+    g = acquire(rw, kind)
+    g.unlock()
+
+    def other() -> None:
+        g.__exit__(None, None, None)  # a released guard's exit does nothing
+        with pytest.raises(GuardReleasedError, match=MSG_RELEASED):
+            g.unlock()
+        with pytest.raises(GuardReleasedError, match=MSG_RELEASED):
+            _ = g.value
+
+    Worker(other).join()
     assert stats(rw) == idle(rw)
 
 

@@ -143,7 +143,10 @@ class RwLock(Generic[T]):
     :class:`RwLockReadGuard` s, or one thread may write it through an
     :class:`RwLockWriteGuard`. Guards are context managers; their ``with``
     block releases the lock however it ends. Read guards' ``value`` is
-    read-only (assigning it is a type error); write guards can replace it.
+    read-only (assigning it is a type error, and an ``AttributeError`` at
+    run time); write guards can replace it. ``repr(lock)`` never blocks: it
+    shows the value when a read guard could be had at once, and
+    ``RwLock(<locked>)`` while a writer holds the lock or waits for it.
 
     Args:
         value: The data to protect. The lock owns it from now on: keep no
@@ -274,14 +277,15 @@ class RwLock(Generic[T]):
         guard: RwLockReadGuard[T] = _new_guard(RwLockReadGuard)
         guard._rwlock = self
         me = guard._owner = _get_ident()
-        self._enter()
+        if not self._enter(False):
+            self._enter_slow()
         if self._gate or timeout is not None:
             self._read_slow(me, timeout, False)
         else:
             readers = self._readers
             readers[me] = readers.get(me, 0) + 1
             self._leave()
-        guard.value = self._data  # type: ignore[misc]  # read-only for users only
+        guard._value = self._data
         return guard
 
     def try_read(self) -> RwLockReadGuard[T]:
@@ -325,8 +329,23 @@ class RwLock(Generic[T]):
             readers[me] = readers.get(me, 0) + 1
         finally:
             self._leave()
-        guard.value = self._data  # type: ignore[misc]  # read-only for users only
+        guard._value = self._data
         return guard
+
+    def _enter_slow(self) -> None:
+        """Take the internal lock after a first try failed.
+
+        It is held for a few bytecodes only, so yield a few times before
+        blocking: under the GIL, a thread that blocks in C is handed the
+        lock while the GIL is elsewhere, and every later acquisition then
+        costs two context switches (a lock convoy).
+        """
+        enter = self._enter
+        for _ in range(_SPINS):
+            _seam.pause()
+            if enter(False):
+                return
+        enter()
 
     def _readable(self) -> bool:
         """Whether a new reader may enter (internal lock held)."""
@@ -367,7 +386,7 @@ class RwLock(Generic[T]):
         me = guard._owner = _get_ident()
         self._enter()
         self._read_slow(me, None, True)
-        guard.value = self._data  # type: ignore[misc]  # read-only for users only
+        guard._value = self._data
         return guard
 
     def _unread(self, me: int) -> None:
@@ -416,14 +435,15 @@ class RwLock(Generic[T]):
         guard._rwlock = self
         guard._then = None
         me = guard._owner = _get_ident()
-        self._enter()
+        if not self._enter(False):
+            self._enter_slow()
         if self._gate or self._readers or self._upgrader is not None or timeout is not None:
             self._write_slow(me, timeout, False)
         else:
             self._writer = me
             self._gate = _BUSY
             self._leave()
-        guard.value = self._data
+        guard._value = self._data
         return guard
 
     def try_write(self) -> RwLockWriteGuard[T]:
@@ -468,7 +488,7 @@ class RwLock(Generic[T]):
             self._regate()
         finally:
             self._leave()
-        guard.value = self._data
+        guard._value = self._data
         return guard
 
     def _write_slow(self, me: int, timeout: float | None, ignore_poison: bool) -> None:
@@ -517,7 +537,7 @@ class RwLock(Generic[T]):
         me = guard._owner = _get_ident()
         self._enter()
         self._write_slow(me, None, True)
-        guard.value = self._data
+        guard._value = self._data
         return guard
 
     def _unwrite(self, me: int, failed: bool = False) -> None:
@@ -572,7 +592,7 @@ class RwLock(Generic[T]):
         me = guard._owner = _get_ident()
         self._enter()
         self._upgradable_slow(me, timeout, False)
-        guard.value = self._data  # type: ignore[misc]  # read-only for users only
+        guard._value = self._data
         return guard
 
     def _upgradable_slow(self, me: int, timeout: float | None, ignore_poison: bool) -> None:
@@ -618,7 +638,7 @@ class RwLock(Generic[T]):
         me = guard._owner = _get_ident()
         self._enter()
         self._upgradable_slow(me, None, True)
-        guard.value = self._data  # type: ignore[misc]  # read-only for users only
+        guard._value = self._data
         return guard
 
     def _unupgradable(self, me: int) -> None:
@@ -932,17 +952,37 @@ class RwLock(Generic[T]):
 
 _new_guard: Any = object.__new__
 
+# How guards are released: the ``_value`` slot is deleted. The ``value``
+# property turns the resulting AttributeError into GuardReleasedError (the
+# ``try`` costs nothing while the guard is live). Guards never change their
+# ``__class__``: on free-threaded CPython that assignment stops the world.
 
-def _released(self: object, *args: object) -> Any:
-    raise GuardReleasedError(_MSG_RELEASED)
+_MSG_READ_ONLY = (
+    "this guard gives read-only access; use a write guard (write() or upgrade()) "
+    "to assign the value"
+)
+_MSG_NO_DELETE = "a guard's value cannot be deleted; assign a new value instead"
 
 
-def _downgraded(self: object, *args: object) -> Any:
-    raise GuardReleasedError(_MSG_DOWNGRADED)
+def _get_shared_value(guard: RwLockReadGuard[T] | RwLockUpgradableReadGuard[T]) -> T:
+    try:
+        return guard._value
+    except AttributeError:
+        raise guard._gone() from None
 
 
-def _upgraded(self: object, *args: object) -> Any:
-    raise GuardReleasedError(_MSG_UPGRADED)
+def _refuse_shared_assignment(guard: Any, *value: object) -> None:
+    if not hasattr(guard, "_value"):
+        raise guard._gone()
+    raise AttributeError(_MSG_READ_ONLY)
+
+
+_SHARED_VALUE_DOC = """The protected value, read-only.
+
+Assigning it is a type error, and raises AttributeError at run time. Any
+use after the guard is released raises
+:class:`~fearless.GuardReleasedError`.
+"""
 
 
 @final
@@ -956,9 +996,8 @@ class RwLockReadGuard(Generic[T_co], metaclass=NoPublicConstructor):
 
     Attributes:
         value: The protected value, read-only: assigning it is a type error
-            (at run time the assignment would change only this guard's view
-            and is never written back). Reading it after release raises
-            :class:`~fearless.GuardReleasedError`.
+            (and an ``AttributeError`` at run time). Reading it after
+            release raises :class:`~fearless.GuardReleasedError`.
 
     Release:
         The ``with`` block releases the read lock on exit; a failing read
@@ -978,17 +1017,35 @@ class RwLockReadGuard(Generic[T_co], metaclass=NoPublicConstructor):
         0
     """
 
-    __slots__ = ("_owner", "_rwlock", "value")
+    __slots__ = ("_owner", "_rwlock", "_value")
 
     _rwlock: RwLock[Any]
     _owner: int
+    _value: Any
 
     if TYPE_CHECKING:
 
         @property
-        def value(self) -> T_co: ...
+        def value(self) -> T_co:
+            """The protected value, read-only."""
+            ...
+
+    else:
+        value = property(
+            _get_shared_value,
+            _refuse_shared_assignment,
+            _refuse_shared_assignment,
+            _SHARED_VALUE_DOC,
+        )
+
+    def _gone(self) -> GuardReleasedError:
+        return GuardReleasedError(_MSG_RELEASED)
 
     def __enter__(self) -> Self:
+        try:
+            _ = self._value
+        except AttributeError:
+            raise self._gone() from None
         return self
 
     def __exit__(
@@ -997,15 +1054,18 @@ class RwLockReadGuard(Generic[T_co], metaclass=NoPublicConstructor):
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        try:
-            me = self._owner
-        except GuardReleasedError:
-            return  # unlock() was called inside the block: nothing to release
+        me = self._owner
         if _get_ident() != me:
-            raise WrongThreadError(_MSG_WRONG_THREAD)
+            if hasattr(self, "_value"):
+                raise WrongThreadError(_MSG_WRONG_THREAD)
+            return
+        try:
+            del self._value
+        except AttributeError:
+            return  # unlock() was called inside the block: nothing to release
         rwlock = self._rwlock
-        self.__class__ = _ReleasedRwLockReadGuard
-        rwlock._enter()
+        if not rwlock._enter(False):
+            rwlock._enter_slow()
         readers = rwlock._readers
         count = readers.pop(me)
         if count != 1:
@@ -1032,27 +1092,14 @@ class RwLockReadGuard(Generic[T_co], metaclass=NoPublicConstructor):
             ...     guard.unlock()
             ...     lock.try_write().unlock()    # free for writers already
         """
+        if not hasattr(self, "_value"):
+            raise self._gone()
         self.__exit__(None, None, None)
 
     def __repr__(self) -> str:
-        return f"<RwLockReadGuard value={self.value!r}>"
-
-
-class _ReleasedRwLockReadGuard(RwLockReadGuard[Any]):  # type: ignore[misc]
-    # A released guard: same layout, so ``__class__`` can be switched to it,
-    # and its ``value`` property shadows the slot to raise on any access.
-    __slots__ = ()
-
-    if not TYPE_CHECKING:
-        _owner = property(_released)
-        value = property(_released, _released, _released)
-        unlock = _released
-        __enter__ = _released
-
-        def __exit__(self, *exc_info: object) -> None:
-            return None
-
-        def __repr__(self) -> str:
+        try:
+            return f"<RwLockReadGuard value={self._value!r}>"
+        except AttributeError:
             return "<RwLockReadGuard (released)>"
 
 
@@ -1091,14 +1138,44 @@ class RwLockWriteGuard(Generic[T], metaclass=NoPublicConstructor):
         RwLock([1, 2, 3, 4])
     """
 
-    __slots__ = ("_owner", "_rwlock", "_then", "value")
+    __slots__ = ("_owner", "_rwlock", "_then", "_value")
 
     _rwlock: RwLock[T]
     _owner: int
-    _then: RwLockReadGuard[T] | None
-    value: T
+    _then: RwLockReadGuard[T] | None  # the read guard downgrade() made
+    _value: T
+
+    @property
+    def value(self) -> T:
+        """The protected value, readable and assignable while the guard is held.
+
+        Any use after release raises :class:`~fearless.GuardReleasedError`.
+        """
+        try:
+            return self._value
+        except AttributeError:
+            raise self._gone() from None
+
+    @value.setter
+    def value(self, value: T) -> None:
+        if not hasattr(self, "_value"):
+            raise self._gone()
+        self._value = value
+
+    @value.deleter
+    def value(self) -> None:
+        if not hasattr(self, "_value"):
+            raise self._gone()
+        raise AttributeError(_MSG_NO_DELETE)
+
+    def _gone(self) -> GuardReleasedError:
+        return GuardReleasedError(_MSG_RELEASED if self._then is None else _MSG_DOWNGRADED)
 
     def __enter__(self) -> Self:
+        try:
+            _ = self._value
+        except AttributeError:
+            raise self._gone() from None
         return self
 
     def __exit__(
@@ -1107,18 +1184,26 @@ class RwLockWriteGuard(Generic[T], metaclass=NoPublicConstructor):
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        try:
-            me = self._owner
-        except GuardReleasedError:
-            # Released or downgraded inside the block; ``with`` bound this
-            # method before the class changed, so hand over to the new one.
-            return type(self).__exit__(self, exc_type, exc, tb)
+        me = self._owner
         if _get_ident() != me:
-            raise WrongThreadError(_MSG_WRONG_THREAD)
+            if hasattr(self, "_value"):
+                raise WrongThreadError(_MSG_WRONG_THREAD)
+            return
+        try:
+            value = self._value
+        except AttributeError:
+            # Released inside the block, by unlock() or downgrade(); the
+            # block also covers the read guard a downgrade made.
+            successor = self._then
+            if successor is not None:
+                self._then = None
+                successor.__exit__(exc_type, exc, tb)
+            return
+        del self._value
         rwlock = self._rwlock
-        rwlock._data = self.value
-        self.__class__ = _ReleasedRwLockWriteGuard
-        rwlock._enter()
+        rwlock._data = value
+        if not rwlock._enter(False):
+            rwlock._enter_slow()
         try:
             rwlock._unwrite(me, exc_type is not None)
         finally:
@@ -1144,6 +1229,8 @@ class RwLockWriteGuard(Generic[T], metaclass=NoPublicConstructor):
             ...     lock.try_read().value
             1
         """
+        if not hasattr(self, "_value"):
+            raise self._gone()
         self.__exit__(None, None, None)
 
     def downgrade(self) -> RwLockReadGuard[T]:
@@ -1171,15 +1258,21 @@ class RwLockWriteGuard(Generic[T], metaclass=NoPublicConstructor):
             >>> lock.statistics().readers    # the block released the reader too
             0
         """
+        try:
+            value = self._value
+        except AttributeError:
+            raise self._gone() from None
         me = self._owner
         if _get_ident() != me:
             raise WrongThreadError(_MSG_WRONG_THREAD_CHANGE)
         rwlock = self._rwlock
-        value = rwlock._data = self.value
+        rwlock._data = value
         reader: RwLockReadGuard[T] = _new_guard(RwLockReadGuard)
         reader._rwlock = rwlock
         reader._owner = me
-        reader.value = value  # type: ignore[misc]  # read-only for users only
+        reader._value = value
+        del self._value
+        self._then = reader
         rwlock._enter()
         try:
             rwlock._writer = None
@@ -1188,52 +1281,13 @@ class RwLockWriteGuard(Generic[T], metaclass=NoPublicConstructor):
             rwlock._dispatch()
         finally:
             rwlock._leave()
-        self._then = reader
-        self.__class__ = _DowngradedRwLockWriteGuard
         return reader
 
     def __repr__(self) -> str:
-        return f"<RwLockWriteGuard value={self.value!r}>"
-
-
-class _ReleasedRwLockWriteGuard(RwLockWriteGuard[Any]):  # type: ignore[misc]
-    __slots__ = ()
-
-    if not TYPE_CHECKING:
-        _owner = property(_released)
-        value = property(_released, _released, _released)
-        unlock = _released
-        downgrade = _released
-        __enter__ = _released
-
-        def __exit__(self, *exc_info: object) -> None:
-            return None
-
-        def __repr__(self) -> str:
+        try:
+            return f"<RwLockWriteGuard value={self._value!r}>"
+        except AttributeError:
             return "<RwLockWriteGuard (released)>"
-
-
-class _DowngradedRwLockWriteGuard(_ReleasedRwLockWriteGuard):  # type: ignore[misc]
-    # Released by downgrade(); a ``with`` block on it releases the read
-    # guard it became, if that is still held.
-    __slots__ = ()
-
-    if not TYPE_CHECKING:
-        value = property(_downgraded, _downgraded, _downgraded)
-        unlock = _downgraded
-        downgrade = _downgraded
-
-        def __exit__(
-            self,
-            exc_type: type[BaseException] | None,
-            exc: BaseException | None,
-            tb: TracebackType | None,
-        ) -> None:
-            successor = self._then
-            self._then = None
-            self.__class__ = _ReleasedRwLockWriteGuard
-            if successor is not None:
-                successor.__exit__(exc_type, exc, tb)
 
 
 @final
@@ -1248,8 +1302,8 @@ class RwLockUpgradableReadGuard(Generic[T], metaclass=NoPublicConstructor):
 
     Attributes:
         value: The protected value, read-only (assigning it is a type
-            error). Reading it after release or upgrade raises
-            :class:`~fearless.GuardReleasedError`.
+            error, and an ``AttributeError`` at run time). Reading it after
+            release or upgrade raises :class:`~fearless.GuardReleasedError`.
 
     Release:
         The ``with`` block releases the upgradable read on exit; a failing
@@ -1273,18 +1327,36 @@ class RwLockUpgradableReadGuard(Generic[T], metaclass=NoPublicConstructor):
         RwLock(10)
     """
 
-    __slots__ = ("_owner", "_rwlock", "_then", "value")
+    __slots__ = ("_owner", "_rwlock", "_then", "_value")
 
     _rwlock: RwLock[T]
     _owner: int
-    _then: RwLockWriteGuard[T] | None
+    _then: RwLockWriteGuard[T] | None  # the write guard upgrade() made
+    _value: T
 
     if TYPE_CHECKING:
 
         @property
-        def value(self) -> T: ...
+        def value(self) -> T:
+            """The protected value, read-only."""
+            ...
+
+    else:
+        value = property(
+            _get_shared_value,
+            _refuse_shared_assignment,
+            _refuse_shared_assignment,
+            _SHARED_VALUE_DOC,
+        )
+
+    def _gone(self) -> GuardReleasedError:
+        return GuardReleasedError(_MSG_RELEASED if self._then is None else _MSG_UPGRADED)
 
     def __enter__(self) -> Self:
+        try:
+            _ = self._value
+        except AttributeError:
+            raise self._gone() from None
         return self
 
     def __exit__(
@@ -1293,16 +1365,22 @@ class RwLockUpgradableReadGuard(Generic[T], metaclass=NoPublicConstructor):
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        try:
-            me = self._owner
-        except GuardReleasedError:
-            # Released or upgraded inside the block; ``with`` bound this
-            # method before the class changed, so hand over to the new one.
-            return type(self).__exit__(self, exc_type, exc, tb)
+        me = self._owner
         if _get_ident() != me:
-            raise WrongThreadError(_MSG_WRONG_THREAD)
+            if hasattr(self, "_value"):
+                raise WrongThreadError(_MSG_WRONG_THREAD)
+            return
+        try:
+            del self._value
+        except AttributeError:
+            # Released inside the block, by unlock() or upgrade(); the
+            # block also covers the write guard an upgrade made.
+            successor = self._then
+            if successor is not None:
+                self._then = None
+                successor.__exit__(exc_type, exc, tb)
+            return
         rwlock = self._rwlock
-        self.__class__ = _ReleasedRwLockUpgradableReadGuard
         rwlock._enter()
         try:
             rwlock._unupgradable(me)
@@ -1323,6 +1401,8 @@ class RwLockUpgradableReadGuard(Generic[T], metaclass=NoPublicConstructor):
             >>> guard.unlock()
             >>> lock.upgradable_read().unlock()    # free for the next one
         """
+        if not hasattr(self, "_value"):
+            raise self._gone()
         self.__exit__(None, None, None)
 
     def upgrade(self, *, timeout: float | None = None) -> RwLockWriteGuard[T]:
@@ -1357,6 +1437,8 @@ class RwLockUpgradableReadGuard(Generic[T], metaclass=NoPublicConstructor):
             >>> lock
             RwLock([1, 2])
         """
+        if not hasattr(self, "_value"):
+            raise self._gone()
         me = self._owner
         if _get_ident() != me:
             raise WrongThreadError(_MSG_WRONG_THREAD_CHANGE)
@@ -1366,50 +1448,13 @@ class RwLockUpgradableReadGuard(Generic[T], metaclass=NoPublicConstructor):
         writer._owner = me
         writer._then = None
         rwlock._upgrade(me, timeout)
-        writer.value = rwlock._data
+        writer._value = rwlock._data
+        del self._value
         self._then = writer
-        self.__class__ = _UpgradedRwLockUpgradableReadGuard
         return writer
 
     def __repr__(self) -> str:
-        return f"<RwLockUpgradableReadGuard value={self.value!r}>"
-
-
-class _ReleasedRwLockUpgradableReadGuard(RwLockUpgradableReadGuard[Any]):  # type: ignore[misc]
-    __slots__ = ()
-
-    if not TYPE_CHECKING:
-        _owner = property(_released)
-        value = property(_released, _released, _released)
-        unlock = _released
-        upgrade = _released
-        __enter__ = _released
-
-        def __exit__(self, *exc_info: object) -> None:
-            return None
-
-        def __repr__(self) -> str:
+        try:
+            return f"<RwLockUpgradableReadGuard value={self._value!r}>"
+        except AttributeError:
             return "<RwLockUpgradableReadGuard (released)>"
-
-
-class _UpgradedRwLockUpgradableReadGuard(_ReleasedRwLockUpgradableReadGuard):  # type: ignore[misc]
-    # Consumed by upgrade(); a ``with`` block on it releases the write guard
-    # it became (or that one's successor), if that is still held.
-    __slots__ = ()
-
-    if not TYPE_CHECKING:
-        value = property(_upgraded, _upgraded, _upgraded)
-        unlock = _upgraded
-        upgrade = _upgraded
-
-        def __exit__(
-            self,
-            exc_type: type[BaseException] | None,
-            exc: BaseException | None,
-            tb: TracebackType | None,
-        ) -> None:
-            successor = self._then
-            self._then = None
-            self.__class__ = _ReleasedRwLockUpgradableReadGuard
-            if successor is not None:
-                successor.__exit__(exc_type, exc, tb)

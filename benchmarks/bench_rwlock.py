@@ -54,7 +54,7 @@ def with_lock() -> None:
                         total += data[key]
 
     run_threads(work)
-    assert data["key0"] == 1 + THREADS * OPS // WRITE_EVERY
+    assert data["key0"] == 1 + THREADS * ((OPS + WRITE_EVERY - 1) // WRITE_EVERY)
 
 
 def with_rwlock() -> None:
@@ -73,7 +73,7 @@ def with_rwlock() -> None:
                         total += data[key]
 
     run_threads(work)
-    assert rw.into_inner()["key0"] == 1 + THREADS * OPS // WRITE_EVERY
+    assert rw.into_inner()["key0"] == 1 + THREADS * ((OPS + WRITE_EVERY - 1) // WRITE_EVERY)
 
 
 def main() -> None:

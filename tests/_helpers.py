@@ -5,12 +5,15 @@ Synchronise with handshakes, never with sleeps; bound every wait.
 
 from __future__ import annotations
 
+import _thread
 import os
 import sys
 import threading
 import time
 from collections.abc import Callable
 from typing import Any
+
+from fearless import _seam
 
 #: Generous bound for any single wait in a test; a hang fails, it never blocks CI.
 TIMEOUT = 30.0
@@ -78,3 +81,35 @@ def run_concurrently(worker: Callable[..., Any], nthreads: int, *args: Any) -> l
 
     workers = [Worker(run, i) for i in range(nthreads)]
     return [w.join() for w in workers]
+
+
+class _GatedLock:
+    """A raw lock that parks its thread right after a timed acquire timed out."""
+
+    def __init__(self, gate: GatedBackend) -> None:
+        self._lock = _thread.allocate_lock()
+        self._gate = gate
+
+    def acquire(self, blocking: bool = True, timeout: float = -1, /) -> bool:
+        acquired = self._lock.acquire(blocking, timeout)
+        if not acquired and blocking and timeout >= 0:
+            self._gate.timed_out.set()
+            assert self._gate.proceed.wait(TIMEOUT)
+        return acquired
+
+    def release(self) -> None:
+        self._lock.release()
+
+    def locked(self) -> bool:
+        return self._lock.locked()
+
+
+class GatedBackend(_seam.ThreadBackend):
+    """Opens the window between "my timeout passed" and "I react to it"."""
+
+    def __init__(self) -> None:
+        self.timed_out = threading.Event()
+        self.proceed = threading.Event()
+
+    def allocate_lock(self) -> _seam.RawLock:  # type: ignore[override]
+        return _GatedLock(self)

@@ -2,45 +2,12 @@
 
 from __future__ import annotations
 
-import _thread
 import threading
 
 import pytest
 
-from _helpers import STRESS, TIMEOUT, Worker, run_concurrently, wait_until
+from _helpers import STRESS, TIMEOUT, GatedBackend, Worker, run_concurrently, wait_until
 from fearless import Barrier, BarrierStatistics, BarrierWaitResult, Mutex, _seam
-
-
-class _GatedLock:
-    """A raw lock that parks its thread right after a timed acquire timed out."""
-
-    def __init__(self, gate: GatedBackend) -> None:
-        self._lock = _thread.allocate_lock()
-        self._gate = gate
-
-    def acquire(self, blocking: bool = True, timeout: float = -1, /) -> bool:
-        acquired = self._lock.acquire(blocking, timeout)
-        if not acquired and blocking and timeout >= 0:
-            self._gate.timed_out.set()
-            assert self._gate.proceed.wait(TIMEOUT)
-        return acquired
-
-    def release(self) -> None:
-        self._lock.release()
-
-    def locked(self) -> bool:
-        return self._lock.locked()
-
-
-class GatedBackend(_seam.ThreadBackend):
-    """Opens the window between "my timeout passed" and "I react to it"."""
-
-    def __init__(self) -> None:
-        self.timed_out = threading.Event()
-        self.proceed = threading.Event()
-
-    def allocate_lock(self) -> _seam.RawLock:  # type: ignore[override]
-        return _GatedLock(self)
 
 
 def arrive(barrier: Barrier, timeout: float | None = TIMEOUT) -> Worker:

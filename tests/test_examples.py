@@ -40,6 +40,58 @@ def test_deadlock_detection() -> None:
     )
 
 
+def test_threads_counter_and_mutex_poisoning() -> None:
+    assert run("threads_counter.py") == (
+        "Final count: 10000\nLock was poisoned! Recovering...\nRecovered: [1, 2, 3, 4]\n"
+    )
+
+
+ONCE_EXPECTED = "".join(
+    f"request {i} via connection to db://primary (retries=3)\n" for i in range(8)
+) + (
+    "load_config ran 1 time(s) for 8 threads\n"
+    "connect ran 2 time(s): one failure, one success\n"
+    "CONFIG = LazyLock(Config(url='db://primary', retries=3))\n"
+)
+
+
+def test_once_config() -> None:
+    assert run("once_config.py") == ONCE_EXPECTED
+
+
+RWLOCK_EXPECTED = """\
+3 readers held the read lock at the same time, all reading db://primary/v1
+reader 0: 1000 of 1000 reads consistent
+reader 1: 1000 of 1000 reads consistent
+reader 2: 1000 of 1000 reads consistent
+reader 3: 1000 of 1000 reads consistent
+writer published 5 versions; no reader saw a half-written config
+downgrade: read back db://primary/v7 right after writing it
+upgradable read: replicas 1 -> 3
+try_write while reading: rwlock is locked; try again later or call write() to wait for it
+write while reading: rwlock is read-locked by this thread; writing would deadlock \
+(release the read guards first, or use upgradable_read() and upgrade())
+final: RwLock(Config(version=7, url='db://primary/v7', replicas=3))
+"""
+
+
+def test_rwlock_config() -> None:
+    assert run("rwlock_config.py") == RWLOCK_EXPECTED
+
+
+def test_rwlock_config_runs_in_the_tour() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "fearless", "tour", "rwlock_config"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "== RwLock: many readers or one writer (rwlock_config) ==" in proc.stdout
+    assert proc.stdout.endswith(RWLOCK_EXPECTED)
+
+
 def test_every_example_is_in_the_tour() -> None:
     from fearless._tour import SECTIONS
 

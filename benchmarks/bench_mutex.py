@@ -24,6 +24,33 @@ def uncontended_lock() -> None:
             x += 1
 
 
+class ThinGuard:
+    """The thinnest pure-Python guard: ``__enter__``/``__exit__`` around a C lock.
+
+    Not a usable primitive (no value, no checks): it shows the floor any
+    pure-Python guard pays on this interpreter.
+    """
+
+    __slots__ = ("_lock",)
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+
+    def __enter__(self) -> None:
+        self._lock.acquire()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._lock.release()
+
+
+def uncontended_thin_guard() -> None:
+    guard = ThinGuard()
+    x = 0
+    for _ in range(N):
+        with guard:
+            x += 1
+
+
 def uncontended_mutex() -> None:
     m = Mutex(0)
     for _ in range(N):
@@ -76,7 +103,13 @@ def main() -> None:
     print(f"Mutex benchmarks on {interpreter()}")
     report(
         "uncontended: with m.lock() as g: g.value += 1  vs  with lock: x += 1",
-        compare({"threading.Lock": uncontended_lock, "fearless.Mutex": uncontended_mutex}),
+        compare(
+            {
+                "threading.Lock": uncontended_lock,
+                "thin guard (pure-Python floor)": uncontended_thin_guard,
+                "fearless.Mutex": uncontended_mutex,
+            }
+        ),
         "threading.Lock",
         2.0,
     )

@@ -978,8 +978,26 @@ use after the guard is released raises
 """
 
 
+class _Guard:
+    """What the three guards share: a ``_value`` slot that exists while held."""
+
+    __slots__ = ()
+
+    _value: Any
+
+    def _gone(self) -> GuardReleasedError:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        try:
+            _ = self._value
+        except AttributeError:
+            raise self._gone() from None
+        return self
+
+
 @final
-class RwLockReadGuard(Generic[T_co], metaclass=NoPublicConstructor):
+class RwLockReadGuard(_Guard, Generic[T_co], metaclass=NoPublicConstructor):
     """Shared read access to an :class:`RwLock`'s value.
 
     Returned by :meth:`RwLock.read`, :meth:`RwLock.try_read` and
@@ -1033,13 +1051,6 @@ class RwLockReadGuard(Generic[T_co], metaclass=NoPublicConstructor):
 
     def _gone(self) -> GuardReleasedError:
         return GuardReleasedError(_MSG_RELEASED)
-
-    def __enter__(self) -> Self:
-        try:
-            _ = self._value
-        except AttributeError:
-            raise self._gone() from None
-        return self
 
     def __exit__(
         self,
@@ -1097,7 +1108,7 @@ class RwLockReadGuard(Generic[T_co], metaclass=NoPublicConstructor):
 
 
 @final
-class RwLockWriteGuard(Generic[T], metaclass=NoPublicConstructor):
+class RwLockWriteGuard(_Guard, Generic[T], metaclass=NoPublicConstructor):
     """Exclusive access to an :class:`RwLock`'s value.
 
     Returned by :meth:`RwLock.write`, :meth:`RwLock.try_write` and
@@ -1163,13 +1174,6 @@ class RwLockWriteGuard(Generic[T], metaclass=NoPublicConstructor):
 
     def _gone(self) -> GuardReleasedError:
         return GuardReleasedError(_MSG_RELEASED if self._then is None else _MSG_DOWNGRADED)
-
-    def __enter__(self) -> Self:
-        try:
-            _ = self._value
-        except AttributeError:
-            raise self._gone() from None
-        return self
 
     def __exit__(
         self,
@@ -1284,7 +1288,7 @@ class RwLockWriteGuard(Generic[T], metaclass=NoPublicConstructor):
 
 
 @final
-class RwLockUpgradableReadGuard(Generic[T], metaclass=NoPublicConstructor):
+class RwLockUpgradableReadGuard(_Guard, Generic[T], metaclass=NoPublicConstructor):
     """Read access that can become write access without letting a writer in.
 
     ``parking_lot``'s ``RwLockUpgradableReadGuard``, returned by
@@ -1344,13 +1348,6 @@ class RwLockUpgradableReadGuard(Generic[T], metaclass=NoPublicConstructor):
 
     def _gone(self) -> GuardReleasedError:
         return GuardReleasedError(_MSG_RELEASED if self._then is None else _MSG_UPGRADED)
-
-    def __enter__(self) -> Self:
-        try:
-            _ = self._value
-        except AttributeError:
-            raise self._gone() from None
-        return self
 
     def __exit__(
         self,

@@ -34,47 +34,48 @@ and the poisoning snippet:
         }
     }
 
-The Python threads share the Mutex object itself; ``Arc`` (shared ownership
-with exact counts) arrives in a later release and changes nothing here.
+``Arc::clone(&counter)`` is ``counter.clone()``; each thread's clone is
+dropped when the thread ends, as with Rust's ``move`` closures.
 """
 
 from __future__ import annotations
 
 from contextlib import suppress
 
-from fearless import Mutex, PoisonError, spawn
+from fearless import Arc, Mutex, PoisonError, spawn
 
 
 def thread_safe_counter() -> None:
-    counter = Mutex(0)
+    counter = Arc(Mutex(0))
 
-    def work() -> None:
+    def work(counter: Arc[Mutex[int]]) -> None:
         for _ in range(1000):
-            with counter.lock() as num:  # the lock is required to reach the count
+            with counter.value.lock() as num:  # the lock is required to reach the count
                 num.value += 1
 
-    handles = [spawn(work) for _ in range(10)]
+    handles = [spawn(work, counter.clone()) for _ in range(10)]
     for handle in handles:
         handle.join()  # re-raises if the thread failed: Rust's .unwrap()
-    with counter.lock() as num:
+    with counter.value.lock() as num:
         print(f"Final count: {num.value}")
 
 
 def mutex_poisoning() -> None:
-    data = Mutex([1, 2, 3])
+    data = Arc(Mutex([1, 2, 3]))
+    data2 = data.clone()
 
-    def push_then_fail() -> None:
-        with data.lock() as guard:
+    def push_then_fail(data2: Arc[Mutex[list[int]]]) -> None:
+        with data2.value.lock() as guard:
             guard.value.append(4)
             raise RuntimeError("oops!")  # the lock is now poisoned
 
     # join() re-raises the thread's exception; Rust's `let _ = ...join();`
     # ignores the panic, and so does suppress().
     with suppress(RuntimeError):
-        spawn(push_then_fail).join()
+        spawn(push_then_fail, data2).join()
 
     try:
-        with data.lock() as guard:
+        with data.value.lock() as guard:
             print(f"Data: {guard.value}")
     except PoisonError as poisoned:
         print("Lock was poisoned! Recovering...")

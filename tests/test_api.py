@@ -24,6 +24,8 @@ DESIGN_NAMES = {
     "Once",
     "OnceLock",
     "LazyLock",
+    "Arc",
+    "Weak",
     "spawn",
     "JoinHandle",
     "scope",

@@ -23,7 +23,9 @@ def run(name: str) -> str:
 
 
 def test_shared_vec() -> None:
-    assert run("shared_vec.py") == "[0, 1, 2, 3] (sorted: the threads push in any order)\n"
+    assert run("shared_vec.py") == (
+        "[0, 1, 2, 3] (sorted: the threads push in any order)\nstrong count after the joins: 1\n"
+    )
 
 
 def test_safe_append() -> None:

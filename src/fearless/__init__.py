@@ -23,6 +23,8 @@ Mutex(4000)
 See ``python -m fearless tour`` for the Rust chapter's examples, ported.
 """
 
+from ._arc import Arc as Arc
+from ._arc import Weak as Weak
 from ._barrier import Barrier as Barrier
 from ._barrier import BarrierStatistics as BarrierStatistics
 from ._barrier import BarrierWaitResult as BarrierWaitResult
@@ -32,6 +34,7 @@ from ._errors import ConsumedError as ConsumedError
 from ._errors import DeadlockError as DeadlockError
 from ._errors import FearlessError as FearlessError
 from ._errors import GuardReleasedError as GuardReleasedError
+from ._errors import NotUniqueError as NotUniqueError
 from ._errors import PoisonError as PoisonError
 from ._errors import ScopeClosedError as ScopeClosedError
 from ._errors import WouldBlockError as WouldBlockError
@@ -81,11 +84,14 @@ __all__ = (
     "OnceStatistics",
     "OnceLock",
     "LazyLock",
+    "Arc",
+    "Weak",
     "spawn",
     "JoinHandle",
     "scope",
     "Scope",
     "ThreadLocal",
+    "NotUniqueError",
     "PoisonError",
     "ScopeClosedError",
     "WouldBlockError",

@@ -168,11 +168,12 @@ class WrongThreadError(FearlessError, RuntimeError):
 
 
 class ConsumedError(FearlessError, RuntimeError):
-    """An object was used after ``into_inner()`` or ``join()`` consumed it.
+    """An object was used after ``into_inner()``, ``join()`` or ``drop()`` consumed it.
 
-    Rust's ``into_inner(self)`` moves the lock, and ``JoinHandle::join(self)``
-    the handle; in Python the object is still reachable, so fearless marks it
-    consumed and every later use raises.
+    Rust's ``into_inner(self)`` moves the lock, ``JoinHandle::join(self)``
+    the handle and ``drop(arc)`` the :class:`~fearless.Arc` handle; in Python
+    the object is still reachable, so fearless marks it consumed and every
+    later use raises.
 
     Example:
         >>> from fearless import Mutex, ConsumedError
@@ -204,4 +205,24 @@ class ScopeClosedError(FearlessError, RuntimeError):
         ... except ScopeClosedError as e:
         ...     print(e)
         this scope has ended; spawn scoped threads inside its with block
+    """
+
+
+class NotUniqueError(FearlessError, RuntimeError):
+    """An operation needed the only strong handle of an :class:`~fearless.Arc`.
+
+    Raised by :meth:`Arc.try_unwrap <fearless.Arc.try_unwrap>` when other
+    strong handles exist (Rust returns ``Err(this)``); the handle stays
+    alive and unchanged. Drop the other handles first, or use
+    ``into_inner()``, which hands the value to whichever handle is last.
+
+    Example:
+        >>> from fearless import Arc, NotUniqueError
+        >>> a = Arc(1)
+        >>> b = a.clone()
+        >>> try:
+        ...     a.try_unwrap()
+        ... except NotUniqueError as e:
+        ...     print(e)
+        2 strong handles share this Arc; drop the others first, or use into_inner()
     """

@@ -68,6 +68,10 @@ class RawRLock(Protocol):
 
     def _is_owned(self) -> bool: ...
 
+    def __enter__(self) -> bool: ...
+
+    def __exit__(self, *exc_info: object) -> None: ...
+
 
 class Backend(Protocol):
     """The operations a backend provides; see the module docstring."""

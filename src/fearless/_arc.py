@@ -1,0 +1,738 @@
+"""``Arc[T]`` and ``Weak[T]``: shared ownership with exact counts.
+
+Python already shares objects by reference counting, so what Rust's ``Arc``
+adds here is not memory safety but *ownership you can see*: each handle is
+one counted owner, the counts are exact under concurrency, the value is let
+go the moment the last strong handle is dropped (a :class:`Weak` can no
+longer reach it), and a dropped handle raises instead of silently working.
+
+Every handle of one allocation shares an ``_ArcInner``: the value, the
+strong and weak counts, and a reentrant raw lock from the seam. The lock is
+reentrant because a handle may be garbage-collected — its ``__del__`` drops
+it — at any point in the same thread, including inside another operation
+on the same allocation; a non-reentrant lock would deadlock there.
+Critical sections hold no Python-level call between reading a count and
+writing it, so such a nested drop can only happen between two whole steps.
+User code (``copy.copy``, the value's own finaliser) never runs under the
+lock.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from types import TracebackType
+from typing import Any, Generic, NoReturn, Self, TypeVar, final
+
+from . import _seam
+from ._errors import ConsumedError, NotUniqueError
+
+T = TypeVar("T")
+T_co = TypeVar("T_co", covariant=True)
+
+_MSG_DROPPED_ARC = "this Arc handle was dropped; use a live clone of it instead"
+_MSG_DROPPED_WEAK = "this Weak handle was dropped; use a live clone of it instead"
+_MSG_PICKLE = (
+    "Arc and Weak handles count owners in this process and cannot be pickled; send the value itself"
+)
+
+# ``_ArcInner.value`` once the last strong handle is gone (and before
+# ``Arc.new_cyclic`` has a value): a Weak cannot reach anything.
+_EMPTY: Any = object()
+
+_new: Any = object.__new__
+
+
+class _ArcInner:
+    """The shared allocation: the value and its counts, behind one lock."""
+
+    __slots__ = ("lock", "strong", "value", "weak")
+
+    value: Any
+
+    def __init__(self, value: object, strong: int, weak: int) -> None:
+        self.lock = _seam.allocate_rlock()
+        self.value = value
+        self.strong = strong
+        self.weak = weak
+
+
+def _drop_strong(inner: _ArcInner) -> Any:
+    """One strong owner fewer; return the value if that was the last (lock held).
+
+    The caller lets go of the returned value *after* releasing the lock, so
+    the value's own finaliser never runs under it.
+    """
+    inner.strong -= 1
+    if inner.strong:
+        return None
+    value, inner.value = inner.value, _EMPTY
+    return value
+
+
+@final
+class Arc(Generic[T_co]):
+    """A counted, shareable owner of a value (Rust's ``std::sync::Arc<T>``).
+
+    ``Arc(value)`` makes the first strong handle; :meth:`clone` makes
+    another, sharing the same value. Each handle is one owner: dropping it
+    (:meth:`drop`, the end of its ``with`` block, or garbage collection)
+    counts one owner fewer, and when the last strong handle goes the value
+    is released — :meth:`Weak.upgrade` then returns ``None`` and nothing of
+    fearless's keeps the value alive.
+
+    ``value`` is read-only, as Rust's ``Arc`` hands out only shared
+    references: put a :class:`~fearless.Mutex` inside to mutate
+    (``Arc(Mutex([]))``, the chapter's ``Arc<Mutex<Vec<_>>>``), or use
+    :meth:`make_mut` for copy-on-write.
+
+    Counts:
+        :meth:`strong_count` and :meth:`weak_count` are exact: every
+        clone, downgrade, upgrade and drop, from any thread, is counted
+        once. Like Rust's, they are snapshots that other threads may change
+        at once.
+
+    Dropping:
+        A dropped handle raises :class:`~fearless.ConsumedError` on any use
+        (Rust rejects use after a move at compile time). ``drop()`` on a
+        dropped handle raises too; the end of a ``with`` block drops the
+        handle only if it is still alive. Rust's associated functions
+        (``Arc::strong_count(&a)``) are methods here, and work both ways:
+        ``a.strong_count()`` or ``Arc.strong_count(a)``.
+
+    Equality:
+        ``==`` is identity of the handle, as for any Python object; compare
+        allocations with :meth:`ptr_eq` and values with ``a.value == b.value``.
+
+    Example:
+        >>> from fearless import Arc, Mutex, spawn
+        >>> shared = Arc(Mutex([]))
+        >>> def push(arc: Arc[Mutex[list[int]]], i: int) -> None:
+        ...     with arc:                        # dropped when the thread is done
+        ...         with arc.value.lock() as guard:
+        ...             guard.value.append(i)
+        >>> handles = [spawn(push, shared.clone(), i) for i in range(4)]
+        >>> for h in handles:
+        ...     h.join()
+        >>> shared.strong_count()                # every clone was dropped
+        1
+        >>> sorted(shared.value.into_inner())
+        [0, 1, 2, 3]
+    """
+
+    __slots__ = ("__weakref__", "_inner")
+
+    _inner: _ArcInner | None
+
+    def __init__(self, value: T_co) -> None:
+        self._inner = _ArcInner(value, 1, 0)
+
+    @classmethod
+    def new_cyclic(cls, fn: Callable[[Weak[T]], T]) -> Arc[T]:
+        """Build a value that holds a :class:`Weak` to its own allocation.
+
+        Rust's ``Arc::new_cyclic``: ``fn`` receives a ``Weak`` to the
+        allocation being built and returns the value. While ``fn`` runs the
+        ``Weak`` cannot be upgraded (there is no strong handle yet); once
+        ``new_cyclic`` returns, it can. If ``fn`` raises, the allocation
+        never gets a value, the ``Weak`` never upgrades, and the exception
+        propagates.
+
+        Args:
+            fn: Called once with the ``Weak``; returns the value.
+
+        Returns:
+            The first strong handle to the new allocation.
+
+        Example:
+            >>> from dataclasses import dataclass
+            >>> from fearless import Arc, Weak
+            >>> @dataclass
+            ... class Node:
+            ...     me: Weak["Node"]
+            ...     upgraded_during_init: bool
+            >>> node = Arc.new_cyclic(lambda me: Node(me, me.upgrade() is not None))
+            >>> node.value.upgraded_during_init
+            False
+            >>> this = node.value.me.upgrade()
+            >>> this is not None and this.ptr_eq(node)
+            True
+        """
+        inner = _ArcInner(_EMPTY, 0, 1)
+        weak: Weak[T] = _new(Weak)
+        weak._inner = inner
+        value = fn(weak)
+        arc: Arc[T] = _new(Arc)
+        with inner.lock:
+            inner.value = value
+            inner.strong = 1
+            arc._inner = inner
+        return arc
+
+    # -- the value --------------------------------------------------------
+
+    @property
+    def value(self) -> T_co:
+        """The shared value (read-only; mutate it through a lock inside it).
+
+        Raises:
+            ConsumedError: This handle was dropped.
+
+        Example:
+            >>> from fearless import Arc
+            >>> Arc("shared").value
+            'shared'
+        """
+        inner = self._inner
+        if inner is None:
+            raise ConsumedError(_MSG_DROPPED_ARC)
+        value: T_co = inner.value
+        return value
+
+    def _live(self) -> _ArcInner:
+        inner = self._inner
+        if inner is None:
+            raise ConsumedError(_MSG_DROPPED_ARC)
+        return inner
+
+    # -- owners -----------------------------------------------------------
+
+    def clone(self) -> Arc[T_co]:
+        """Another strong handle to the same value; the strong count goes up by one.
+
+        Rust's ``Arc::clone(&a)``: the value is shared, not copied.
+
+        Raises:
+            ConsumedError: This handle was dropped.
+
+        Example:
+            >>> from fearless import Arc
+            >>> a = Arc([1, 2])
+            >>> b = a.clone()
+            >>> b.value is a.value, a.strong_count()
+            (True, 2)
+        """
+        new: Arc[T_co] = _new(Arc)
+        new._inner = None
+        inner = self._inner
+        if inner is None:
+            raise ConsumedError(_MSG_DROPPED_ARC)
+        with inner.lock:
+            if self._inner is None:
+                raise ConsumedError(_MSG_DROPPED_ARC)
+            inner.strong += 1
+            new._inner = inner
+        return new
+
+    def drop(self) -> None:
+        """Give up this handle's ownership; the strong count goes down by one.
+
+        Rust's ``drop(a)``. When this was the last strong handle the value
+        is released: weak handles can no longer upgrade, and the value is
+        freed unless something else refers to it.
+
+        Raises:
+            ConsumedError: This handle was already dropped.
+
+        Example:
+            >>> from fearless import Arc, ConsumedError
+            >>> a = Arc("x")
+            >>> b = a.clone()
+            >>> b.drop()
+            >>> a.strong_count()
+            1
+            >>> try:
+            ...     b.drop()
+            ... except ConsumedError as e:
+            ...     print(e)
+            this Arc handle was dropped; use a live clone of it instead
+        """
+        self._drop(strict=True)
+
+    def _drop(self, *, strict: bool) -> None:
+        inner = self._inner
+        if inner is not None:
+            with inner.lock:
+                if self._inner is inner:
+                    self._inner = None
+                    freed = _drop_strong(inner)  # noqa: F841
+                    # ``freed`` goes when this frame ends, after the lock is
+                    # released: the value's finaliser may use this allocation.
+                    return
+        if strict:
+            raise ConsumedError(_MSG_DROPPED_ARC)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc_value: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        """Drop the handle at the end of the ``with`` block, unless it was dropped inside."""
+        self._drop(strict=False)
+
+    def __del__(self) -> None:
+        # A handle garbage-collected while alive drops itself. The reentrant
+        # lock makes this safe even when it runs inside another operation
+        # on the same allocation in this thread.
+        try:
+            inner = self._inner
+        except AttributeError:  # __init__ never ran
+            return
+        if inner is not None:
+            self._drop(strict=False)
+
+    def downgrade(self) -> Weak[T_co]:
+        """A :class:`Weak` handle to the same allocation; the weak count goes up by one.
+
+        Raises:
+            ConsumedError: This handle was dropped.
+
+        Example:
+            >>> from fearless import Arc
+            >>> a = Arc(42)
+            >>> w = a.downgrade()
+            >>> a.weak_count(), w.upgrade().value
+            (1, 42)
+        """
+        new: Weak[T_co] = _new(Weak)
+        new._inner = None
+        inner = self._live()
+        with inner.lock:
+            if self._inner is None:
+                raise ConsumedError(_MSG_DROPPED_ARC)
+            inner.weak += 1
+            new._inner = inner
+        return new
+
+    def strong_count(self) -> int:
+        """How many strong handles the allocation has, this one included (a snapshot).
+
+        Raises:
+            ConsumedError: This handle was dropped.
+
+        Example:
+            >>> from fearless import Arc
+            >>> a = Arc(None)
+            >>> b = a.clone()
+            >>> a.strong_count(), Arc.strong_count(b)
+            (2, 2)
+        """
+        return self._live().strong
+
+    def weak_count(self) -> int:
+        """How many live :class:`Weak` handles the allocation has (a snapshot).
+
+        Raises:
+            ConsumedError: This handle was dropped.
+
+        Example:
+            >>> from fearless import Arc
+            >>> a = Arc(None)
+            >>> w = a.downgrade()
+            >>> a.weak_count()
+            1
+            >>> w.drop()
+            >>> a.weak_count()
+            0
+        """
+        return self._live().weak
+
+    def ptr_eq(self, other: Arc[object]) -> bool:
+        """Whether two handles share one allocation (Rust's ``Arc::ptr_eq``).
+
+        Raises:
+            ConsumedError: Either handle was dropped.
+            TypeError: ``other`` is not an ``Arc``.
+
+        Example:
+            >>> from fearless import Arc
+            >>> a = Arc([1])
+            >>> a.ptr_eq(a.clone()), a.ptr_eq(Arc([1]))
+            (True, False)
+        """
+        if not isinstance(other, Arc):
+            raise TypeError(
+                f"ptr_eq() compares two Arc handles, not an Arc and {type(other).__name__}"
+            )
+        return self._live() is other._live()
+
+    # -- taking the value out ----------------------------------------------
+
+    def try_unwrap(self) -> T_co:
+        """Take the value out if this is the only strong handle; this handle is dropped.
+
+        Rust's ``Arc::try_unwrap``. Weak handles do not count: they can no
+        longer upgrade afterwards.
+
+        Returns:
+            The value.
+
+        Raises:
+            NotUniqueError: Other strong handles exist; this handle stays
+                alive and unchanged (Rust's ``Err(this)``).
+            ConsumedError: This handle was dropped.
+
+        Example:
+            >>> from fearless import Arc, NotUniqueError
+            >>> a = Arc([1, 2])
+            >>> b = a.clone()
+            >>> try:
+            ...     a.try_unwrap()
+            ... except NotUniqueError as e:
+            ...     print(e)
+            2 strong handles share this Arc; drop the others first, or use into_inner()
+            >>> b.drop()
+            >>> a.try_unwrap()
+            [1, 2]
+        """
+        inner = self._live()
+        with inner.lock:
+            if self._inner is None:
+                raise ConsumedError(_MSG_DROPPED_ARC)
+            strong = inner.strong
+            if strong != 1:
+                raise NotUniqueError(
+                    f"{strong} strong handles share this Arc; "
+                    "drop the others first, or use into_inner()"
+                )
+            self._inner = None
+            value: T_co = _drop_strong(inner)
+        return value
+
+    def into_inner(self) -> T_co | None:
+        """Drop this handle; return the value if it was the last strong one, else ``None``.
+
+        Rust's ``Arc::into_inner``: of several threads calling it on their
+        handles, exactly one gets the value. A value that is itself
+        ``None`` cannot be told from "not the last"; use :meth:`try_unwrap`
+        there.
+
+        Raises:
+            ConsumedError: This handle was already dropped.
+
+        Example:
+            >>> from fearless import Arc
+            >>> a = Arc("payload")
+            >>> b = a.clone()
+            >>> print(a.into_inner())
+            None
+            >>> b.into_inner()
+            'payload'
+        """
+        inner = self._live()
+        with inner.lock:
+            if self._inner is None:
+                raise ConsumedError(_MSG_DROPPED_ARC)
+            self._inner = None
+            value: T_co | None = _drop_strong(inner)
+        return value
+
+    def get_mut(self) -> T_co | None:
+        """The value if this handle is its only owner (no other strong or weak handle).
+
+        Rust's ``Arc::get_mut``: only then is mutating the value unseen by
+        anyone else. ``None`` otherwise; :meth:`make_mut` copies instead.
+
+        Raises:
+            ConsumedError: This handle was dropped.
+
+        Example:
+            >>> from fearless import Arc
+            >>> a = Arc([1])
+            >>> a.get_mut()
+            [1]
+            >>> b = a.clone()
+            >>> print(a.get_mut())
+            None
+        """
+        inner = self._live()
+        with inner.lock:
+            unique = inner.strong == 1 and inner.weak == 0
+        value: T_co | None = inner.value if unique else None
+        return value
+
+    def make_mut(self) -> T_co:
+        """Copy-on-write: make this handle the value's only owner and return the value.
+
+        Rust's ``Arc::make_mut``. If other strong handles exist, the value
+        is copied with :func:`copy.copy` into a new allocation that this
+        handle moves to (the others keep the original). If only weak handles
+        exist, the value moves to a new allocation without a copy and the
+        weak handles are disassociated: they can no longer upgrade. Either
+        way, mutating the returned object in place is seen by no other
+        handle. (For an immutable value, build a new ``Arc`` instead.)
+
+        Raises:
+            ConsumedError: This handle was dropped.
+
+        Example:
+            >>> from fearless import Arc
+            >>> a = Arc([1, 2])
+            >>> b = a.clone()
+            >>> a.make_mut().append(3)      # a now owns a copy
+            >>> a.value, b.value, a.ptr_eq(b)
+            ([1, 2, 3], [1, 2], False)
+        """
+        inner = self._live()
+        with inner.lock:
+            if self._inner is None:
+                raise ConsumedError(_MSG_DROPPED_ARC)
+            value: T_co = inner.value
+            if inner.strong == 1:
+                if inner.weak:
+                    # Only weak handles besides us: move the value, no copy.
+                    self._inner = _ArcInner(value, 1, 0)
+                    inner.value = _EMPTY
+                    inner.strong = 0
+                return value
+        # Other owners: copy outside the lock (copy.copy runs user code).
+        value = copy.copy(value)
+        fresh = _ArcInner(value, 1, 0)
+        with inner.lock:
+            if self._inner is not inner:
+                raise ConsumedError(_MSG_DROPPED_ARC)
+            self._inner = fresh
+            freed = _drop_strong(inner)  # noqa: F841 (goes after the lock is released)
+        return value
+
+    # -- Python protocols ---------------------------------------------------
+
+    def __copy__(self) -> Arc[T_co]:
+        """``copy.copy(a)`` is :meth:`clone`: another counted owner of the same value."""
+        return self.clone()
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Arc[T_co]:
+        """``copy.deepcopy(a)`` is a new allocation holding a deep copy of the value."""
+        return Arc(copy.deepcopy(self.value, memo))
+
+    def __reduce__(self) -> NoReturn:
+        raise TypeError(_MSG_PICKLE)
+
+    def __repr__(self) -> str:
+        inner = self._inner
+        if inner is None:
+            return "Arc(<dropped>)"
+        return f"Arc({inner.value!r})"
+
+
+@final
+class Weak(Generic[T_co]):
+    """A non-owning handle to an :class:`Arc`'s allocation (Rust's ``std::sync::Weak<T>``).
+
+    Made by :meth:`Arc.downgrade` (or ``Weak()``, which never upgrades,
+    Rust's ``Weak::new``). A ``Weak`` does not keep the value alive:
+    :meth:`upgrade` returns a new strong handle while at least one exists,
+    and ``None`` for ever once the last one was dropped. Weak handles are
+    counted (:meth:`Arc.weak_count`) and dropped like strong ones: by
+    :meth:`drop`, the end of a ``with`` block, or garbage collection; a
+    dropped handle raises :class:`~fearless.ConsumedError` on use.
+
+    Example:
+        >>> from fearless import Arc
+        >>> a = Arc("data")
+        >>> w = a.downgrade()
+        >>> strong = w.upgrade()
+        >>> strong.value if strong else None
+        'data'
+        >>> strong.drop(); a.drop()
+        >>> print(w.upgrade())
+        None
+    """
+
+    __slots__ = ("__weakref__", "_inner")
+
+    _inner: _ArcInner | None
+
+    def __init__(self) -> None:
+        # Rust's Weak::new(): an allocation that never had a value.
+        self._inner = _ArcInner(_EMPTY, 0, 1)
+
+    def _live(self) -> _ArcInner:
+        inner = self._inner
+        if inner is None:
+            raise ConsumedError(_MSG_DROPPED_WEAK)
+        return inner
+
+    def upgrade(self) -> Arc[T_co] | None:
+        """A new strong handle if the value is still owned, else ``None``.
+
+        Never revives a value: once the strong count reached zero, every
+        later ``upgrade()`` returns ``None``.
+
+        Raises:
+            ConsumedError: This handle was dropped.
+
+        Example:
+            >>> from fearless import Arc
+            >>> a = Arc(1)
+            >>> w = a.downgrade()
+            >>> b = w.upgrade()
+            >>> a.strong_count()
+            2
+        """
+        new: Arc[T_co] = _new(Arc)
+        new._inner = None
+        inner = self._live()
+        with inner.lock:
+            if self._inner is None:
+                raise ConsumedError(_MSG_DROPPED_WEAK)
+            if not inner.strong:
+                return None
+            inner.strong += 1
+            new._inner = inner
+        return new
+
+    def clone(self) -> Weak[T_co]:
+        """Another weak handle to the same allocation; the weak count goes up by one.
+
+        Raises:
+            ConsumedError: This handle was dropped.
+
+        Example:
+            >>> from fearless import Arc
+            >>> a = Arc(1)
+            >>> w1 = a.downgrade()
+            >>> w2 = w1.clone()
+            >>> a.weak_count()
+            2
+            >>> del w1                   # garbage collection drops a handle too
+            >>> a.weak_count()
+            1
+        """
+        new: Weak[T_co] = _new(Weak)
+        new._inner = None
+        inner = self._live()
+        with inner.lock:
+            if self._inner is None:
+                raise ConsumedError(_MSG_DROPPED_WEAK)
+            inner.weak += 1
+            new._inner = inner
+        return new
+
+    def drop(self) -> None:
+        """Give up this weak handle; the weak count goes down by one.
+
+        Raises:
+            ConsumedError: This handle was already dropped.
+
+        Example:
+            >>> from fearless import Arc
+            >>> a = Arc(1)
+            >>> w = a.downgrade()
+            >>> w.drop()
+            >>> a.weak_count()
+            0
+        """
+        self._drop(strict=True)
+
+    def _drop(self, *, strict: bool) -> None:
+        inner = self._inner
+        if inner is not None:
+            with inner.lock:
+                if self._inner is inner:
+                    self._inner = None
+                    inner.weak -= 1
+                    return
+        if strict:
+            raise ConsumedError(_MSG_DROPPED_WEAK)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc_value: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        """Drop the handle at the end of the ``with`` block, unless it was dropped inside."""
+        self._drop(strict=False)
+
+    def __del__(self) -> None:
+        try:
+            inner = self._inner
+        except AttributeError:  # __init__ never ran
+            return
+        if inner is not None:
+            self._drop(strict=False)
+
+    def strong_count(self) -> int:
+        """How many strong handles the allocation has; 0 once the value is gone (a snapshot).
+
+        Raises:
+            ConsumedError: This handle was dropped.
+
+        Example:
+            >>> from fearless import Arc
+            >>> a = Arc(1)
+            >>> w = a.downgrade()
+            >>> w.strong_count()
+            1
+            >>> a.drop()
+            >>> w.strong_count()
+            0
+        """
+        return self._live().strong
+
+    def weak_count(self) -> int:
+        """How many weak handles the allocation has; 0 once no strong handle is left.
+
+        Rust's ``Weak::weak_count``: with no strong handle left the
+        allocation is as good as gone, so the count is 0.
+
+        Raises:
+            ConsumedError: This handle was dropped.
+
+        Example:
+            >>> from fearless import Arc
+            >>> a = Arc(1)
+            >>> w = a.downgrade()
+            >>> w.weak_count()
+            1
+            >>> a.drop()
+            >>> w.weak_count()
+            0
+        """
+        inner = self._live()
+        with inner.lock:
+            return inner.weak if inner.strong else 0
+
+    def ptr_eq(self, other: Weak[object]) -> bool:
+        """Whether two weak handles point to one allocation (Rust's ``Weak::ptr_eq``).
+
+        Raises:
+            ConsumedError: Either handle was dropped.
+            TypeError: ``other`` is not a ``Weak``.
+
+        Example:
+            >>> from fearless import Arc
+            >>> a = Arc(1)
+            >>> a.downgrade().ptr_eq(a.downgrade())
+            True
+        """
+        if not isinstance(other, Weak):
+            raise TypeError(
+                f"ptr_eq() compares two Weak handles, not a Weak and {type(other).__name__}"
+            )
+        return self._live() is other._live()
+
+    def __copy__(self) -> Weak[T_co]:
+        """``copy.copy(w)`` is :meth:`clone`."""
+        return self.clone()
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Weak[T_co]:
+        """``copy.deepcopy(w)`` is :meth:`clone` too: a weak handle refers, it does not own."""
+        return self.clone()
+
+    def __reduce__(self) -> NoReturn:
+        raise TypeError(_MSG_PICKLE)
+
+    def __repr__(self) -> str:
+        inner = self._inner
+        if inner is None:
+            return "Weak(<dropped>)"
+        return "Weak(<alive>)" if inner.strong else "Weak(<gone>)"

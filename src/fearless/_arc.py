@@ -212,11 +212,12 @@ class Arc(Generic[T_co]):
             >>> b.value is a.value, a.strong_count()
             (True, 2)
         """
-        new: Arc[T_co] = _new(Arc)
-        new._inner = None
         inner = self._inner
         if inner is None:
             raise ConsumedError(_MSG_DROPPED_ARC)
+        # Built before taking the lock (no allocation under it); until its
+        # slot is set, its __del__ does nothing.
+        new: Arc[T_co] = _new(Arc)
         with inner.lock:
             if self._inner is None:
                 raise ConsumedError(_MSG_DROPPED_ARC)
@@ -299,7 +300,6 @@ class Arc(Generic[T_co]):
             (1, 42)
         """
         new: Weak[T_co] = _new(Weak)
-        new._inner = None
         inner = self._live()
         with inner.lock:
             if self._inner is None:
@@ -575,7 +575,6 @@ class Weak(Generic[T_co]):
             2
         """
         new: Arc[T_co] = _new(Arc)
-        new._inner = None
         inner = self._live()
         with inner.lock:
             if self._inner is None:
@@ -604,7 +603,6 @@ class Weak(Generic[T_co]):
             1
         """
         new: Weak[T_co] = _new(Weak)
-        new._inner = None
         inner = self._live()
         with inner.lock:
             if self._inner is None:

@@ -23,6 +23,7 @@ Mutex(4000)
 See ``python -m fearless tour`` for the Rust chapter's examples, ported.
 """
 
+from . import atomic as atomic
 from ._arc import Arc as Arc
 from ._arc import Weak as Weak
 from ._barrier import Barrier as Barrier

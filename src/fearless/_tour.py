@@ -13,6 +13,7 @@ from ._runtime import free_threaded_build, gil_enabled
 
 #: (module in ``fearless._examples``, the chapter section it ports), in chapter order.
 SECTIONS: tuple[tuple[str, str], ...] = (
+    ("atomic_counter", "True parallelism: Arc<AtomicI64> counter, Release/Acquire hand-off"),
     ("shared_vec", "Thread safety: Arc<Mutex<Vec>> shared by four threads"),
     ("safe_append", "Check-then-append without a race"),
     ("threads_counter", "Exercise: thread-safe counter, and mutex poisoning"),

@@ -1,0 +1,154 @@
+"""AtomicI64.fetch_add against a ``threading.Lock``-protected int, 1 and 2 threads.
+
+    python -m benchmarks.bench_atomic      # from the repository's root
+
+Target (issue 3): ``AtomicI64.fetch_add(1, Ordering.Relaxed)`` at most 1.5x
+``with lock: x += 1``, with 1 thread and with 2 threads, on both builds.
+
+Optional peers are timed when importable and skipped with a note otherwise
+(they are not dependencies): ``itertools.count`` (the "+1 only" trick: a C
+iterator, atomic under the GIL), ``cereggii.AtomicInt64`` and
+``ft_utils.concurrency.AtomicInt64`` (C extensions).
+"""
+
+from __future__ import annotations
+
+import importlib
+import itertools
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from benchmarks._timing import compare, interpreter, report
+from fearless.atomic import AtomicI64, Ordering
+
+N = 200_000
+TARGET = 1.5
+BASELINE = "with lock: x += 1"
+
+
+def _import(module: str, attr: str) -> Any:
+    """``module.attr``, or None (with a note) when it is not installed."""
+    try:
+        return getattr(importlib.import_module(module), attr)
+    except (ImportError, AttributeError):
+        print(f"  (skipped {module}.{attr}: not installed)")
+        return None
+
+
+def _increment(counter: Any) -> Callable[[], object]:
+    """The peer's "add one" method (their APIs differ)."""
+    for name in ("get_and_increment", "increment_and_get", "incr"):
+        method = getattr(counter, name, None)
+        if method is not None:
+            return method  # type: ignore[no-any-return]
+    raise AttributeError(f"{type(counter).__name__} has no increment method")
+
+
+def peers() -> dict[str, Callable[[], Any]]:
+    """Factories of a fresh "add one" callable for each peer that is installed."""
+    found: dict[str, Callable[[], Any]] = {
+        "itertools.count (+1 only)": lambda: itertools.count().__next__
+    }
+    for label, module, attr in (
+        ("cereggii.AtomicInt64", "cereggii", "AtomicInt64"),
+        ("ft_utils AtomicInt64", "ft_utils.concurrency", "AtomicInt64"),
+    ):
+        cls = _import(module, attr)
+        if cls is not None:
+            found[label] = _factory(cls)
+    return found
+
+
+def _factory(cls: Any) -> Callable[[], Any]:
+    return lambda: _increment(cls(0))
+
+
+def run_threads(nthreads: int, work: Callable[[], None]) -> None:
+    """Run ``work`` on ``nthreads`` threads released together; join them."""
+    start = threading.Barrier(nthreads + 1)
+
+    def run() -> None:
+        start.wait()
+        work()
+
+    threads = [threading.Thread(target=run) for _ in range(nthreads)]
+    for t in threads:
+        t.start()
+    start.wait()
+    for t in threads:
+        t.join()
+
+
+def cases(nthreads: int, peer_factories: dict[str, Callable[[], Any]]) -> dict[str, Any]:
+    """Each case adds 1 a total of N times, split over ``nthreads`` threads."""
+    per_thread = N // nthreads
+
+    def with_lock() -> None:
+        lock = threading.Lock()
+        box = [0]
+
+        def work() -> None:
+            for _ in range(per_thread):
+                with lock:
+                    box[0] += 1
+
+        run_threads(nthreads, work)
+        assert box[0] == N
+
+    def with_atomic() -> None:
+        counter = AtomicI64(0)
+
+        def work() -> None:
+            relaxed = Ordering.Relaxed  # Rust's `use Ordering::Relaxed`
+            for _ in range(per_thread):
+                counter.fetch_add(1, relaxed)
+
+        run_threads(nthreads, work)
+        assert counter.load() == N
+
+    def with_atomic_inline() -> None:
+        counter = AtomicI64(0)
+
+        def work() -> None:
+            for _ in range(per_thread):
+                counter.fetch_add(1, Ordering.Relaxed)
+
+        run_threads(nthreads, work)
+        assert counter.load() == N
+
+    result: dict[str, Any] = {
+        BASELINE: with_lock,
+        "fearless AtomicI64.fetch_add": with_atomic,
+        "  (Ordering.Relaxed inline)": with_atomic_inline,
+    }
+    for label, factory in peer_factories.items():
+
+        def with_peer(factory: Callable[[], Any] = factory) -> None:
+            add_one = factory()
+
+            def work() -> None:
+                for _ in range(per_thread):
+                    add_one()
+
+            run_threads(nthreads, work)
+
+        result[label] = with_peer
+    return result
+
+
+def main() -> None:
+    print(f"Atomic benchmarks on {interpreter()}")
+    peer_factories = peers()
+    for nthreads in (1, 2):
+        report(
+            f"{nthreads} thread{'s' if nthreads > 1 else ''}, {N} increments in all: "
+            f"counter.fetch_add(1, Relaxed)  vs  {BASELINE}",
+            compare(cases(nthreads, peer_factories)),
+            BASELINE,
+            TARGET,
+        )
+
+
+if __name__ == "__main__":
+    main()

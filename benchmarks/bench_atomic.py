@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import importlib
 import itertools
+import sys
 import threading
 from collections.abc import Callable
 from typing import Any
 
-from benchmarks._timing import compare, interpreter, report
+from benchmarks._timing import GIL, compare, interpreter, report
 from fearless.atomic import AtomicI64, Ordering
 
 N = 200_000
@@ -140,6 +141,10 @@ def cases(nthreads: int, peer_factories: dict[str, Callable[[], Any]]) -> dict[s
 def main() -> None:
     print(f"Atomic benchmarks on {interpreter()}")
     peer_factories = peers()
+    # A C extension built without free-threading support re-enables the
+    # GIL when imported; then every figure below is a GIL figure.
+    if getattr(sys, "_is_gil_enabled", lambda: True)() != GIL:
+        print("  WARNING: importing the peers re-enabled the GIL; the figures below have it on")
     for nthreads in (1, 2):
         report(
             f"{nthreads} thread{'s' if nthreads > 1 else ''}, {N} increments in all: "

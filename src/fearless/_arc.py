@@ -22,7 +22,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Callable
 from types import TracebackType
-from typing import Any, Generic, NoReturn, Self, TypeVar, final
+from typing import Any, ClassVar, Generic, NoReturn, Self, TypeVar, final
 
 from . import _seam
 from ._errors import ConsumedError, NotUniqueError
@@ -70,8 +70,73 @@ def _drop_strong(inner: _ArcInner) -> Any:
     return value
 
 
+def _drop_weak(inner: _ArcInner) -> None:
+    """One weak handle fewer (lock held)."""
+    inner.weak -= 1
+
+
+class _Handle:
+    """What :class:`Arc` and :class:`Weak` handles share: being dropped, once."""
+
+    __slots__ = ("_inner",)
+
+    _inner: _ArcInner | None
+    #: The ``ConsumedError`` message for a dropped handle of this kind.
+    _dropped: ClassVar[str]
+
+    @staticmethod
+    def _let_go(inner: _ArcInner) -> object:
+        """Give up one handle's count (lock held); return what to free after it."""
+        raise NotImplementedError
+
+    def _live(self) -> _ArcInner:
+        inner = self._inner
+        if inner is None:
+            raise ConsumedError(self._dropped)
+        return inner
+
+    def _drop(self, *, strict: bool) -> None:
+        inner = self._inner
+        if inner is not None:
+            with inner.lock:
+                if self._inner is inner:
+                    self._inner = None
+                    freed = self._let_go(inner)  # noqa: F841
+                    # ``freed`` goes when this frame ends, after the lock is
+                    # released: the value's finaliser may use this allocation.
+                    return
+        if strict:
+            raise ConsumedError(self._dropped)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc_value: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        """Drop the handle at the end of the ``with`` block, unless it was dropped inside."""
+        self._drop(strict=False)
+
+    def __del__(self) -> None:
+        # A handle garbage-collected while alive drops itself. The reentrant
+        # lock makes this safe even when it runs inside another operation
+        # on the same allocation in this thread.
+        try:
+            inner = self._inner
+        except AttributeError:  # never finished construction
+            return
+        if inner is not None:
+            self._drop(strict=False)
+
+    def __reduce__(self) -> NoReturn:
+        raise TypeError(_MSG_PICKLE)
+
+
 @final
-class Arc(Generic[T_co]):
+class Arc(_Handle, Generic[T_co]):
     """A counted, shareable owner of a value (Rust's ``std::sync::Arc<T>``).
 
     ``Arc(value)`` makes the first strong handle; :meth:`clone` makes
@@ -120,9 +185,10 @@ class Arc(Generic[T_co]):
         [0, 1, 2, 3]
     """
 
-    __slots__ = ("__weakref__", "_inner")
+    __slots__ = ("__weakref__",)
 
-    _inner: _ArcInner | None
+    _dropped = _MSG_DROPPED_ARC
+    _let_go = staticmethod(_drop_strong)
 
     def __init__(self, value: T_co) -> None:
         self._inner = _ArcInner(value, 1, 0)
@@ -189,12 +255,6 @@ class Arc(Generic[T_co]):
         value: T_co = inner.value
         return value
 
-    def _live(self) -> _ArcInner:
-        inner = self._inner
-        if inner is None:
-            raise ConsumedError(_MSG_DROPPED_ARC)
-        return inner
-
     # -- owners -----------------------------------------------------------
 
     def clone(self) -> Arc[T_co]:
@@ -249,42 +309,6 @@ class Arc(Generic[T_co]):
             this Arc handle was dropped; use a live clone of it instead
         """
         self._drop(strict=True)
-
-    def _drop(self, *, strict: bool) -> None:
-        inner = self._inner
-        if inner is not None:
-            with inner.lock:
-                if self._inner is inner:
-                    self._inner = None
-                    freed = _drop_strong(inner)  # noqa: F841
-                    # ``freed`` goes when this frame ends, after the lock is
-                    # released: the value's finaliser may use this allocation.
-                    return
-        if strict:
-            raise ConsumedError(_MSG_DROPPED_ARC)
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc_value: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        """Drop the handle at the end of the ``with`` block, unless it was dropped inside."""
-        self._drop(strict=False)
-
-    def __del__(self) -> None:
-        # A handle garbage-collected while alive drops itself. The reentrant
-        # lock makes this safe even when it runs inside another operation
-        # on the same allocation in this thread.
-        try:
-            inner = self._inner
-        except AttributeError:  # __init__ never ran
-            return
-        if inner is not None:
-            self._drop(strict=False)
 
     def downgrade(self) -> Weak[T_co]:
         """A :class:`Weak` handle to the same allocation; the weak count goes up by one.
@@ -509,9 +533,6 @@ class Arc(Generic[T_co]):
         """``copy.deepcopy(a)`` is a new allocation holding a deep copy of the value."""
         return Arc(copy.deepcopy(self.value, memo))
 
-    def __reduce__(self) -> NoReturn:
-        raise TypeError(_MSG_PICKLE)
-
     def __repr__(self) -> str:
         inner = self._inner
         if inner is None:
@@ -520,7 +541,7 @@ class Arc(Generic[T_co]):
 
 
 @final
-class Weak(Generic[T_co]):
+class Weak(_Handle, Generic[T_co]):
     """A non-owning handle to an :class:`Arc`'s allocation (Rust's ``std::sync::Weak<T>``).
 
     Made by :meth:`Arc.downgrade` (or ``Weak()``, which never upgrades,
@@ -543,19 +564,14 @@ class Weak(Generic[T_co]):
         None
     """
 
-    __slots__ = ("__weakref__", "_inner")
+    __slots__ = ("__weakref__",)
 
-    _inner: _ArcInner | None
+    _dropped = _MSG_DROPPED_WEAK
+    _let_go = staticmethod(_drop_weak)
 
     def __init__(self) -> None:
         # Rust's Weak::new(): an allocation that never had a value.
         self._inner = _ArcInner(_EMPTY, 0, 1)
-
-    def _live(self) -> _ArcInner:
-        inner = self._inner
-        if inner is None:
-            raise ConsumedError(_MSG_DROPPED_WEAK)
-        return inner
 
     def upgrade(self) -> Arc[T_co] | None:
         """A new strong handle if the value is still owned, else ``None``.
@@ -627,37 +643,6 @@ class Weak(Generic[T_co]):
         """
         self._drop(strict=True)
 
-    def _drop(self, *, strict: bool) -> None:
-        inner = self._inner
-        if inner is not None:
-            with inner.lock:
-                if self._inner is inner:
-                    self._inner = None
-                    inner.weak -= 1
-                    return
-        if strict:
-            raise ConsumedError(_MSG_DROPPED_WEAK)
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc_value: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        """Drop the handle at the end of the ``with`` block, unless it was dropped inside."""
-        self._drop(strict=False)
-
-    def __del__(self) -> None:
-        try:
-            inner = self._inner
-        except AttributeError:  # __init__ never ran
-            return
-        if inner is not None:
-            self._drop(strict=False)
-
     def strong_count(self) -> int:
         """How many strong handles the allocation has; 0 once the value is gone (a snapshot).
 
@@ -725,9 +710,6 @@ class Weak(Generic[T_co]):
     def __deepcopy__(self, memo: dict[int, Any]) -> Weak[T_co]:
         """``copy.deepcopy(w)`` is :meth:`clone` too: a weak handle refers, it does not own."""
         return self.clone()
-
-    def __reduce__(self) -> NoReturn:
-        raise TypeError(_MSG_PICKLE)
 
     def __repr__(self) -> str:
         inner = self._inner

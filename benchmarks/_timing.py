@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import statistics
 import sys
+import threading
 import time
 from collections.abc import Callable
 
@@ -47,3 +48,19 @@ def report(title: str, medians: dict[str, float], baseline: str, target: float |
         verdict = "meets" if worst <= target else "MISSES"
         print(f"  -> {worst:.2f}x vs target <= {target:.1f}x: {verdict}")
     return worst
+
+
+def run_threads(nthreads: int, work: Callable[[], object]) -> None:
+    """Run ``work`` on ``nthreads`` threads released together by a barrier; join them."""
+    start = threading.Barrier(nthreads + 1)
+
+    def run() -> None:
+        start.wait()
+        work()
+
+    threads = [threading.Thread(target=run) for _ in range(nthreads)]
+    for t in threads:
+        t.start()
+    start.wait()
+    for t in threads:
+        t.join()

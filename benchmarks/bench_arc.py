@@ -11,11 +11,10 @@ two threads churning the same allocation.
 
 from __future__ import annotations
 
-import threading
 import weakref
 from collections.abc import Callable
 
-from benchmarks._timing import compare, interpreter, report
+from benchmarks._timing import compare, interpreter, report, run_threads
 from fearless import Arc
 
 N = 200_000
@@ -63,19 +62,7 @@ def threaded(nthreads: int, make: Callable[[int], Callable[[], None]]) -> Callab
     per_thread = N // nthreads
 
     def run() -> None:
-        start = threading.Barrier(nthreads + 1)
-        body = make(per_thread)
-
-        def work() -> None:
-            start.wait()
-            body()
-
-        threads = [threading.Thread(target=work) for _ in range(nthreads)]
-        for t in threads:
-            t.start()
-        start.wait()
-        for t in threads:
-            t.join()
+        run_threads(nthreads, make(per_thread))
 
     return run
 

@@ -20,7 +20,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from benchmarks._timing import GIL, compare, interpreter, report
+from benchmarks._timing import GIL, compare, interpreter, report, run_threads
 from fearless.atomic import AtomicI64, Ordering
 
 N = 200_000
@@ -63,22 +63,6 @@ def peers() -> dict[str, Callable[[], Any]]:
 
 def _factory(cls: Any) -> Callable[[], Any]:
     return lambda: _increment(cls(0))
-
-
-def run_threads(nthreads: int, work: Callable[[], None]) -> None:
-    """Run ``work`` on ``nthreads`` threads released together; join them."""
-    start = threading.Barrier(nthreads + 1)
-
-    def run() -> None:
-        start.wait()
-        work()
-
-    threads = [threading.Thread(target=run) for _ in range(nthreads)]
-    for t in threads:
-        t.start()
-    start.wait()
-    for t in threads:
-        t.join()
 
 
 def cases(nthreads: int, peer_factories: dict[str, Callable[[], Any]]) -> dict[str, Any]:

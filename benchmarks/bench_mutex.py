@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 
-from benchmarks._timing import GIL, compare, interpreter, report
+from benchmarks._timing import GIL, compare, interpreter, report, run_threads
 from fearless import Mutex
 
 N = 200_000
@@ -62,38 +62,24 @@ def contended(nthreads: int, per_thread: int) -> dict[str, object]:
     def with_lock() -> None:
         lock = threading.Lock()
         box = [0]
-        start = threading.Barrier(nthreads + 1)
 
         def work() -> None:
-            start.wait()
             for _ in range(per_thread):
                 with lock:
                     box[0] += 1
 
-        threads = [threading.Thread(target=work) for _ in range(nthreads)]
-        for t in threads:
-            t.start()
-        start.wait()
-        for t in threads:
-            t.join()
+        run_threads(nthreads, work)
         assert box[0] == nthreads * per_thread
 
     def with_mutex() -> None:
         m = Mutex(0)
-        start = threading.Barrier(nthreads + 1)
 
         def work() -> None:
-            start.wait()
             for _ in range(per_thread):
                 with m.lock() as g:
                     g.value += 1
 
-        threads = [threading.Thread(target=work) for _ in range(nthreads)]
-        for t in threads:
-            t.start()
-        start.wait()
-        for t in threads:
-            t.join()
+        run_threads(nthreads, work)
         assert m.into_inner() == nthreads * per_thread
 
     return {"threading.Lock": with_lock, "fearless.Mutex": with_mutex}

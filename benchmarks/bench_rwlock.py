@@ -12,30 +12,14 @@ both builds (medians of interleaved repeats, measured in the same run).
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
 
-from benchmarks._timing import compare, interpreter, report
+from benchmarks._timing import compare, interpreter, report, run_threads
 from fearless import RwLock
 
 THREADS = 4
 OPS = 50_000
 WRITE_EVERY = 20  # 5% writes
 KEYS = tuple(f"key{i}" for i in range(20))
-
-
-def run_threads(work: Callable[[], None]) -> None:
-    start = threading.Barrier(THREADS + 1)
-
-    def run() -> None:
-        start.wait()
-        work()
-
-    threads = [threading.Thread(target=run) for _ in range(THREADS)]
-    for t in threads:
-        t.start()
-    start.wait()
-    for t in threads:
-        t.join()
 
 
 def with_lock() -> None:
@@ -53,7 +37,7 @@ def with_lock() -> None:
                     for key in KEYS:
                         total += data[key]
 
-    run_threads(work)
+    run_threads(THREADS, work)
     assert data["key0"] == 1 + THREADS * ((OPS + WRITE_EVERY - 1) // WRITE_EVERY)
 
 
@@ -72,7 +56,7 @@ def with_rwlock() -> None:
                     for key in KEYS:
                         total += data[key]
 
-    run_threads(work)
+    run_threads(THREADS, work)
     assert rw.into_inner()["key0"] == 1 + THREADS * ((OPS + WRITE_EVERY - 1) // WRITE_EVERY)
 
 

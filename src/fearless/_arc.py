@@ -108,6 +108,17 @@ class _Handle:
         if strict:
             raise ConsumedError(self._dropped)
 
+    def _new_weak(self) -> Weak[Any]:
+        """A new weak handle to this handle's allocation (``downgrade``, ``Weak.clone``)."""
+        new: Weak[Any] = _new(Weak)
+        inner = self._live()
+        with inner.lock:
+            if self._inner is None:
+                raise ConsumedError(self._dropped)
+            inner.weak += 1
+            new._inner = inner
+        return new
+
     def __enter__(self) -> Self:
         return self
 
@@ -323,14 +334,7 @@ class Arc(_Handle, Generic[T_co]):
             >>> a.weak_count(), w.upgrade().value
             (1, 42)
         """
-        new: Weak[T_co] = _new(Weak)
-        inner = self._live()
-        with inner.lock:
-            if self._inner is None:
-                raise ConsumedError(_MSG_DROPPED_ARC)
-            inner.weak += 1
-            new._inner = inner
-        return new
+        return self._new_weak()
 
     def strong_count(self) -> int:
         """How many strong handles the allocation has, this one included (a snapshot).
@@ -618,14 +622,7 @@ class Weak(_Handle, Generic[T_co]):
             >>> a.weak_count()
             1
         """
-        new: Weak[T_co] = _new(Weak)
-        inner = self._live()
-        with inner.lock:
-            if self._inner is None:
-                raise ConsumedError(_MSG_DROPPED_WEAK)
-            inner.weak += 1
-            new._inner = inner
-        return new
+        return self._new_weak()
 
     def drop(self) -> None:
         """Give up this weak handle; the weak count goes down by one.

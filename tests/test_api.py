@@ -105,3 +105,22 @@ def test_tour_lists_sections() -> None:
         check=True,
     ).stdout
     assert "shared_vec" in out
+
+
+def test_submodules_are_attributes_imported_on_first_use() -> None:
+    code = (
+        "import sys, fearless\n"
+        "assert 'fearless.mpsc' not in sys.modules and 'fearless.atomic' not in sys.modules\n"
+        "assert fearless.atomic is sys.modules['fearless.atomic']\n"
+        "assert fearless.mpsc.channel is sys.modules['fearless.mpsc'].channel\n"
+        "print('ok')\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    ).stdout
+    assert out == "ok\n"
+
+
+def test_unknown_attributes_still_raise() -> None:
+    with pytest.raises(AttributeError, match=r"^module 'fearless' has no attribute 'Mutx'$"):
+        fearless.Mutx  # type: ignore[attr-defined]  # noqa: B018

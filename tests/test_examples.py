@@ -36,6 +36,21 @@ def test_atomic_counter() -> None:
     )
 
 
+def test_channels() -> None:
+    assert run("channels.py") == (
+        "queue.Queue: 9 messages, needed 3 sentinels to know when to stop\n"
+        "channel:     9 messages, the loop ended when the last Sender was gone\n"
+        "worker 0 sent [0, 1, 2] in order\n"
+        "worker 1 sent [0, 1, 2] in order\n"
+        "worker 2 sent [0, 1, 2] in order\n"
+        "sync_channel(0): 'ping' handed over; the sender waited for the receiver\n"
+        "SendError: the receiver is gone, so the message can never be delivered; "
+        "it is returned in .value (value='late')\n"
+        "select: 'result' arrived before the 5 s timeout\n"
+        "timed out: select() received nothing within 0.01 seconds from its 1 channel\n"
+    )
+
+
 def test_shared_vec() -> None:
     assert run("shared_vec.py") == (
         "[0, 1, 2, 3] (sorted: the threads push in any order)\nstrong count after the joins: 1\n"

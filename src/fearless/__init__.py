@@ -23,7 +23,9 @@ Mutex(4000)
 See ``python -m fearless tour`` for the Rust chapter's examples, ported.
 """
 
-from . import atomic as atomic
+import importlib as _importlib
+from typing import TYPE_CHECKING
+
 from ._arc import Arc as Arc
 from ._arc import Weak as Weak
 from ._barrier import Barrier as Barrier
@@ -101,3 +103,20 @@ __all__ = (
 
 _fixup_module_metadata(__name__, globals())
 del _fixup_module_metadata
+
+#: Submodules reachable as attributes of ``fearless`` (``fearless.atomic``),
+#: imported on first use so that ``import fearless`` stays light.
+_SUBMODULES = frozenset({"atomic", "mpsc"})
+
+if TYPE_CHECKING:
+    from . import atomic as atomic
+    from . import mpsc as mpsc
+else:
+
+    def __getattr__(name: str) -> object:
+        if name in _SUBMODULES:
+            return _importlib.import_module(f"{__name__}.{name}")
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+del TYPE_CHECKING

@@ -8,6 +8,7 @@ clauses keep working: :class:`DeadlockError` and friends are
 
 from __future__ import annotations
 
+import queue
 from collections.abc import Callable
 from typing import Generic, TypeVar
 
@@ -225,4 +226,159 @@ class NotUniqueError(FearlessError, RuntimeError):
         ... except NotUniqueError as e:
         ...     print(e)
         2 strong handles share this Arc; drop the others first, or use into_inner()
+    """
+
+
+# -- channels (fearless.mpsc) ---------------------------------------------------
+
+
+class SendError(FearlessError, Generic[T]):
+    """A message could not be sent because the channel's receiver is gone.
+
+    Rust's ``SendError<T>``: the message is handed back in :attr:`value`,
+    never silently dropped.
+
+    Example:
+        >>> from fearless.mpsc import SendError, channel
+        >>> tx, rx = channel[str]()
+        >>> rx.close()
+        >>> try:
+        ...     tx.send("lost?")
+        ... except SendError as e:
+        ...     print(repr(e.value))
+        'lost?'
+    """
+
+    def __init__(self, message: str, value: T) -> None:
+        super().__init__(message)
+        #: The message that was not sent.
+        self.value = value
+
+
+class SendTimeoutError(FearlessError, TimeoutError, Generic[T]):
+    """A bounded send found no room (or no receiver) in time; a :class:`TimeoutError`.
+
+    Raised by ``SyncSender.send(value, timeout=...)``; the message was not
+    sent and is handed back in :attr:`value`.
+
+    Example:
+        >>> from fearless.mpsc import SendTimeoutError, sync_channel
+        >>> tx, rx = sync_channel[int](0)
+        >>> try:
+        ...     tx.send(1, timeout=0.001)
+        ... except TimeoutError as e:
+        ...     print(type(e).__name__, e.value)
+        SendTimeoutError 1
+    """
+
+    def __init__(self, message: str, value: T) -> None:
+        super().__init__(message)
+        #: The message that was not sent.
+        self.value = value
+
+
+class Full(FearlessError, queue.Full, Generic[T]):
+    """``try_send`` found the channel full; a :class:`queue.Full`.
+
+    The message was not sent and is handed back in :attr:`value` (Rust's
+    ``TrySendError::Full(value)``).
+
+    Example:
+        >>> import queue
+        >>> from fearless.mpsc import sync_channel
+        >>> tx, rx = sync_channel[int](1)
+        >>> tx.try_send(1)
+        >>> try:
+        ...     tx.try_send(2)
+        ... except queue.Full as e:
+        ...     print(e.value)
+        2
+    """
+
+    def __init__(self, message: str, value: T) -> None:
+        super().__init__(message)
+        #: The message that was not sent.
+        self.value = value
+
+
+class Empty(FearlessError, queue.Empty):
+    """``try_recv`` found no message queued; a :class:`queue.Empty`.
+
+    Rust's ``TryRecvError::Empty``. When the channel is also disconnected,
+    ``try_recv`` raises :class:`RecvError` instead.
+
+    Example:
+        >>> import queue
+        >>> from fearless.mpsc import channel
+        >>> tx, rx = channel[int]()
+        >>> try:
+        ...     rx.try_recv()
+        ... except queue.Empty as e:
+        ...     print(type(e).__name__)
+        Empty
+    """
+
+
+class RecvError(FearlessError):
+    """Every sender is gone and no message is left: nothing will ever arrive.
+
+    Rust's ``RecvError`` (and ``TryRecvError::Disconnected``). Messages
+    sent before the last sender went are always received first. Iterating
+    a receiver stops here instead of raising.
+
+    Example:
+        >>> from fearless.mpsc import RecvError, channel
+        >>> tx, rx = channel[int]()
+        >>> tx.send(1)
+        >>> tx.close()
+        >>> rx.recv()
+        1
+        >>> try:
+        ...     rx.recv()
+        ... except RecvError as e:
+        ...     print(e)
+        every sender is gone and the channel is empty; no message will ever arrive
+    """
+
+
+class RecvTimeoutError(FearlessError, TimeoutError):
+    """No message arrived within the timeout; a :class:`TimeoutError`.
+
+    Rust's ``RecvTimeoutError::Timeout``; raised by ``recv(timeout=...)``
+    and ``select(..., timeout=...)``.
+
+    Example:
+        >>> from fearless.mpsc import channel
+        >>> tx, rx = channel[int]()
+        >>> try:
+        ...     rx.recv(timeout=0.001)
+        ... except TimeoutError as e:
+        ...     print(type(e).__name__)
+        RecvTimeoutError
+    """
+
+
+class ConcurrentRecvError(FearlessError, RuntimeError):
+    """Two threads (or tasks) received from one channel at the same time.
+
+    A channel has a single consumer: Rust's ``Receiver`` is not ``Sync``,
+    so sharing one between threads is a compile error. fearless detects it
+    when a receive has to wait while another is in progress. Receive in
+    one place and hand the messages on (or give each consumer a channel).
+
+    Example:
+        >>> import threading
+        >>> from fearless.mpsc import ConcurrentRecvError, channel
+        >>> tx, rx = channel[int]()
+        >>> waiting = threading.Thread(target=lambda: rx.recv(timeout=30))
+        >>> waiting.start()
+        >>> while rx._busy.acquire(False):      # wait until the thread is receiving
+        ...     rx._busy.release()
+        >>> try:
+        ...     rx.recv(timeout=1)
+        ... except ConcurrentRecvError as e:
+        ...     print(e)
+        another thread or task is already receiving on this Receiver; a channel has a single
+        consumer (Rust's Receiver is not Sync): receive in one place and hand the messages on
+        >>> tx.send(1); waiting.join()
     """

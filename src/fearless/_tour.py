@@ -17,6 +17,7 @@ SECTIONS: tuple[tuple[str, str], ...] = (
     ("shared_vec", "Thread safety: Arc<Mutex<Vec>> shared by four threads"),
     ("safe_append", "Check-then-append without a race"),
     ("threads_counter", "Exercise: thread-safe counter, and mutex poisoning"),
+    ("channels", "Channels: queue.Queue() <-> mpsc::channel(), disconnection, select"),
     ("rwlock_config", "RwLock: many readers or one writer"),
     ("once_config", "OnceLock / LazyLock: initialise once"),
     ("deadlock_detection", "Beyond Rust: self-deadlock detected, not hung"),

@@ -1,0 +1,1483 @@
+"""Channels: ``channel``, ``sync_channel``, ``select`` and timer channels.
+
+How it works, for the reviewer:
+
+- Every channel flavour keeps its messages in a :class:`collections.deque`;
+  ``append`` and ``popleft`` are single C calls that are atomic on both
+  builds, so the fast paths take no lock. An unbounded ``send`` is a check,
+  an ``append`` and a check; a ``recv`` with a message waiting is one
+  ``popleft``.
+- Bounded channels hand out room as *permits*: a deque holding one token
+  per free slot (Rust's array flavour also allocates its slots up front).
+  A sender pops a permit before appending, the receiver appends one back
+  after taking a message; both are single C calls.
+- Nothing blocks unless it must. A thread that must wait creates a
+  :class:`_Waiter` (a raw lock from the seam, acquired, plus a one-shot
+  *claim*), publishes it where the other side will look (``chan.waiter``
+  for the receiver, ``chan.send_waiters`` for bounded senders, an offer for
+  rendezvous senders), **re-checks** the condition it waits for, and only
+  then blocks on the lock. The other side changes the state first (append,
+  return a permit, drop the last sender) and then looks for a waiter. So
+  either the waiter sees the change on its re-check, or the other side
+  sees the waiter: no wake-up is lost.
+- Exactly one waker gets to wake a waiter: waking pops the waiter's claim
+  (``list.pop`` is atomic), and only the thread that got it releases the
+  lock. A waiter that stops waiting (it saw its condition, or timed out)
+  pops the claim itself, so nobody releases its lock afterwards. ``select``
+  publishes one waiter on all its receivers; the first channel that
+  claims it wins, the others find it claimed and leave it alone.
+- Blocking waits are done in slices of :data:`_SLICE` seconds. Between
+  slices the waiting thread runs Python code again, so finalisers that
+  free-threaded CPython queued for it — a :class:`Sender` or
+  :class:`Receiver` it created, dropped by another thread — run promptly,
+  and the wait notices the disconnection they cause. Slices also bound
+  the damage of any wake-up lost to a weaker memory model than x86's.
+- Counts of senders change under a reentrant lock from the seam, so a
+  ``Sender`` garbage-collected inside an operation on its own channel (in
+  the same thread) cannot deadlock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+from collections import deque
+from collections.abc import Callable, Iterator
+from contextlib import suppress
+from types import TracebackType
+from typing import (
+    Any,
+    Generic,
+    NoReturn,
+    Self,
+    TypeVar,
+    final,
+    overload,
+)
+
+from . import _seam
+from ._deadline import Deadline, check_timeout
+from ._errors import (
+    ConcurrentRecvError,
+    ConsumedError,
+    Empty,
+    Full,
+    RecvError,
+    RecvTimeoutError,
+    SendError,
+    SendTimeoutError,
+)
+from ._util import NoPublicConstructor
+
+T = TypeVar("T")
+U = TypeVar("U")
+T_co = TypeVar("T_co", covariant=True)
+T_contra = TypeVar("T_contra", contravariant=True)
+
+#: The longest single blocking wait (see the module docstring).
+_SLICE = 0.05
+
+#: How many times a receive or bounded send that would block yields the
+#: processor (and the GIL) and retries before it parks. Handing the GIL to
+#: the thread on the other end usually lets it make progress, which is far
+#: cheaper than a park and a wake-up (parking_lot's adaptive strategy).
+_SPINS = 8
+
+_MSG_SENDER_CLOSED = "this Sender was closed; use a live clone of it instead"
+_MSG_SYNC_SENDER_CLOSED = "this SyncSender was closed; use a live clone of it instead"
+_MSG_RECEIVER_CLOSED = "this Receiver was closed; it cannot receive any more"
+_MSG_SEND_DISCONNECTED = (
+    "the receiver is gone, so the message can never be delivered; it is returned in .value"
+)
+_MSG_RECV_DISCONNECTED = (
+    "every sender is gone and the channel is empty; no message will ever arrive"
+)
+_MSG_EMPTY = "the channel is empty; call recv() to wait for a message"
+_MSG_FULL = "the channel is full (capacity {}); call send() to wait for room, or try again later"
+_MSG_FULL_RENDEZVOUS = (
+    "no receiver is waiting on this rendezvous channel (capacity 0); call send() to wait for one"
+)
+_MSG_RECV_TIMEOUT = "no message arrived within {} seconds"
+_MSG_SEND_TIMEOUT = "the channel stayed full for {} seconds; the message is returned in .value"
+_MSG_SEND_TIMEOUT_RENDEZVOUS = (
+    "no receiver took the message within {} seconds; it is returned in .value"
+)
+_MSG_CONCURRENT = (
+    "another thread or task is already receiving on this Receiver; a channel has a single "
+    "consumer (Rust's Receiver is not Sync): receive in one place and hand the messages on"
+)
+_MSG_PICKLE = "channel handles connect threads of this process and cannot be pickled"
+_MSG_COPY_RECEIVER = "a Receiver cannot be copied: a channel has a single consumer"
+_MSG_BOUND = "bound must be a non-negative int (0 makes a rendezvous channel), got {!r}"
+
+
+class _Disconnected:
+    """The value of ``chan.waiter`` once the receiver is gone."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "<receiver gone>"
+
+
+_DISCONNECTED: Any = _Disconnected()
+
+
+# -- waiters ------------------------------------------------------------------
+
+
+class _Waiter:
+    """A blocked thread: a held raw lock, and a claim that one waker may take."""
+
+    __slots__ = ("claims", "lock")
+
+    def __init__(self) -> None:
+        self.lock = _seam.allocate_lock()
+        self.lock.acquire()
+        self.claims: list[None] = [None]
+
+    def claim(self) -> bool:
+        """Take the right to wake (or, by the waiter itself, to stop waiting)."""
+        try:
+            self.claims.pop()
+        except IndexError:
+            return False
+        return True
+
+    def wake(self) -> None:
+        """Wake the waiter; only whoever claimed it may call this, once."""
+        self.lock.release()
+
+
+class _AsyncWaiter:
+    """A parked coroutine: a claim, and a future resolved on its event loop."""
+
+    __slots__ = ("claims", "future", "loop")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.future: asyncio.Future[None] | None = None
+        self.claims: list[None] = [None]
+
+    def claim(self) -> bool:
+        try:
+            self.claims.pop()
+        except IndexError:
+            return False
+        return True
+
+    def wake(self) -> None:
+        with suppress(RuntimeError):  # the loop is closed: nobody is waiting any more
+            self.loop.call_soon_threadsafe(self._fire)
+
+    def _fire(self) -> None:
+        # Runs on the loop's thread, so it sees the future being awaited now.
+        future = self.future
+        if future is not None and not future.done():
+            future.set_result(None)
+
+
+_AnyWaiter = _Waiter | _AsyncWaiter
+
+
+def _never_ready_in() -> float:
+    return -1
+
+
+def _park(
+    waiter: _Waiter,
+    ready: Callable[[], bool],
+    deadline: Deadline,
+    ready_in: Callable[[], float] = _never_ready_in,
+) -> None:
+    """Block until woken, ``ready()``, or the deadline; the waiter is published.
+
+    On return the waiter is claimed (by a waker, or by this function, which
+    retracts it), so nobody will touch it again.
+    """
+    lock = waiter.lock
+    while True:
+        if ready() or deadline.expired():
+            waiter.claim()
+            return
+        wait = _SLICE
+        remaining = deadline.remaining()
+        if 0 <= remaining < wait:
+            wait = remaining
+        timer = ready_in()
+        if 0 <= timer < wait:
+            wait = timer
+        if lock.acquire(True, wait):
+            return
+
+
+async def _park_async(
+    waiter: _AsyncWaiter,
+    ready: Callable[[], bool],
+    ready_in: Callable[[], float] = _never_ready_in,
+) -> None:
+    """:func:`_park` for a coroutine. On return the waiter is claimed.
+
+    If the task is cancelled, the waiter is claimed too and the
+    cancellation propagates; the caller learns from ``claim()`` having
+    failed whether a waker had chosen it (and must pass the wake on).
+    """
+    loop = waiter.loop
+    while True:
+        if ready():
+            waiter.claim()
+            return
+        future = loop.create_future()
+        waiter.future = future
+        if not waiter.claims:  # claimed before the new future was in place
+            return
+        wait = _SLICE
+        timer = ready_in()
+        if 0 <= timer < wait:
+            wait = timer
+        handle = loop.call_later(wait, _resolve, future)
+        try:
+            await future
+        finally:
+            handle.cancel()
+        if not waiter.claims:
+            return
+
+
+def _resolve(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
+
+
+def _wake_receiver(chan: _Chan) -> None:
+    """Wake the receiver if it is parked on ``chan`` (after a state change)."""
+    waiter = chan.waiter
+    if waiter is not None and waiter is not _DISCONNECTED and waiter.claim():
+        waiter.wake()
+
+
+def _wake_one(waiters: deque[_AnyWaiter]) -> None:
+    """Wake the first waiter in ``waiters`` that is still waiting."""
+    while True:
+        try:
+            waiter = waiters.popleft()
+        except IndexError:
+            return
+        if waiter.claim():
+            waiter.wake()
+            return
+
+
+def _wake_all(waiters: deque[_AnyWaiter]) -> None:
+    while True:
+        try:
+            waiter = waiters.popleft()
+        except IndexError:
+            return
+        if waiter.claim():
+            waiter.wake()
+
+
+def _forget(waiters: deque[_AnyWaiter], waiter: _AnyWaiter) -> None:
+    with suppress(ValueError):  # a waker already took it out
+        waiters.remove(waiter)
+
+
+# -- channel flavours ------------------------------------------------------------
+
+
+class _Chan:
+    """What every flavour offers its receiver (timers included)."""
+
+    __slots__ = ("waiter",)
+
+    #: The receiver's published waiter, or None, or _DISCONNECTED.
+    waiter: Any
+
+    def pop(self) -> Any:
+        """The next message; ``IndexError`` when there is none right now."""
+        raise NotImplementedError
+
+    def has_message(self) -> bool:
+        """Whether :meth:`pop` would succeed now (a snapshot)."""
+        raise NotImplementedError
+
+    def disconnected(self) -> bool:
+        """Whether every sender is gone (timers never disconnect)."""
+        return False
+
+    def ready(self) -> bool:
+        return self.has_message() or self.disconnected()
+
+    def ready_in(self) -> float:
+        """Seconds until a timer may deliver; -1 if time alone never makes it ready."""
+        return -1
+
+    def close_receiver(self) -> None:
+        self.waiter = _DISCONNECTED
+
+    def describe(self) -> str:
+        raise NotImplementedError
+
+
+class _SenderSide(_Chan):
+    """A channel with real senders: counted, under a reentrant lock."""
+
+    __slots__ = ("lock", "senders")
+
+    def __init__(self) -> None:
+        self.waiter = None
+        self.senders = 1
+        self.lock = _seam.allocate_rlock()
+
+    def add_sender(self, handle: Sender[Any] | SyncSender[Any]) -> None:
+        with self.lock:
+            if handle._chan is not self:
+                raise ConsumedError(_closed_sender_message(handle))
+            self.senders += 1
+
+    def drop_sender(self, handle: Sender[Any] | SyncSender[Any]) -> None:
+        with self.lock:
+            handle._chan = None
+            self.senders -= 1
+            last = not self.senders
+        if last:
+            self.on_disconnect()
+
+    def on_disconnect(self) -> None:
+        _wake_receiver(self)
+
+    def disconnected(self) -> bool:
+        with self.lock:
+            return not self.senders
+
+    def receiver_gone(self) -> bool:
+        return self.waiter is _DISCONNECTED
+
+    def counts(self) -> str:
+        if self.waiter is _DISCONNECTED:
+            return "receiver gone"
+        senders = self.senders
+        return f"{senders} sender{'' if senders == 1 else 's'}"
+
+
+class _ListChan(_SenderSide):
+    """Unbounded (Rust's ``channel()``)."""
+
+    __slots__ = ("append", "buf", "pop")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.buf: deque[Any] = deque()
+        self.append = self.buf.append
+        self.pop = self.buf.popleft  # type: ignore[method-assign]
+
+    def has_message(self) -> bool:
+        return bool(self.buf)
+
+    def notify(self) -> None:
+        """After an append: wake the receiver, or release the message if it is gone."""
+        waiter = self.waiter
+        if waiter is _DISCONNECTED:
+            self.buf.clear()
+        elif waiter is not None and waiter.claim():
+            waiter.wake()
+
+    def close_receiver(self) -> None:
+        waiter, self.waiter = self.waiter, _DISCONNECTED
+        self.buf.clear()
+        if waiter is not None and waiter is not _DISCONNECTED and waiter.claim():
+            waiter.wake()
+
+    def describe(self) -> str:
+        return f"~{len(self.buf)} queued (snapshot), {self.counts()}"
+
+
+class _ArrayChan(_SenderSide):
+    """Bounded with room for ``cap >= 1`` messages (Rust's ``sync_channel(cap)``)."""
+
+    __slots__ = ("append", "buf", "cap", "permits", "popleft", "send_waiters", "take_permit")
+
+    def __init__(self, cap: int) -> None:
+        super().__init__()
+        self.cap = cap
+        self.buf: deque[Any] = deque()
+        self.append = self.buf.append
+        self.popleft = self.buf.popleft
+        self.permits: deque[None] = deque(itertools.repeat(None, cap))
+        self.take_permit = self.permits.pop
+        self.send_waiters: deque[_AnyWaiter] = deque()
+
+    def pop(self) -> Any:
+        value = self.popleft()
+        self.permits.append(None)
+        if self.send_waiters:
+            _wake_one(self.send_waiters)
+        return value
+
+    def has_message(self) -> bool:
+        return bool(self.buf)
+
+    def can_send(self) -> bool:
+        return bool(self.permits) or self.waiter is _DISCONNECTED
+
+    def notify(self) -> None:
+        waiter = self.waiter
+        if waiter is _DISCONNECTED:
+            self.buf.clear()
+        elif waiter is not None and waiter.claim():
+            waiter.wake()
+
+    def try_send(self, value: Any) -> bool:
+        """Send without blocking; False when full. Raises SendError."""
+        if self.waiter is _DISCONNECTED:
+            raise SendError(_MSG_SEND_DISCONNECTED, value)
+        try:
+            self.permits.pop()
+        except IndexError:
+            return False
+        self.append(value)
+        if self.waiter is not None:
+            self.notify()
+        return True
+
+    def send(self, value: Any, timeout: float | None) -> None:
+        # SyncSender.send has tried the fast path already.
+        deadline = Deadline(check_timeout(timeout))
+        spins = _SPINS
+        while True:
+            if self.try_send(value):
+                return
+            if deadline.expired():
+                raise SendTimeoutError(_MSG_SEND_TIMEOUT.format(timeout), value)
+            if spins:
+                spins -= 1
+                _seam.pause()
+                continue
+            waiter = _Waiter()
+            self.send_waiters.append(waiter)
+            try:
+                _park(waiter, self.can_send, deadline)
+            finally:
+                _forget(self.send_waiters, waiter)
+
+    async def send_async(self, value: Any) -> None:
+        while True:
+            if self.try_send(value):
+                return
+            waiter = _AsyncWaiter(asyncio.get_running_loop())
+            self.send_waiters.append(waiter)
+            try:
+                await _park_async(waiter, self.can_send)
+            except BaseException:
+                if not waiter.claim():
+                    # A receiver chose us to use the room it made: pass it on.
+                    _wake_one(self.send_waiters)
+                raise
+            finally:
+                _forget(self.send_waiters, waiter)
+
+    def close_receiver(self) -> None:
+        waiter, self.waiter = self.waiter, _DISCONNECTED
+        self.buf.clear()
+        if waiter is not None and waiter is not _DISCONNECTED and waiter.claim():
+            waiter.wake()
+        _wake_all(self.send_waiters)
+
+    def describe(self) -> str:
+        return f"~{len(self.buf)}/{self.cap} queued (snapshot), {self.counts()}"
+
+
+class _Offer:
+    """A message offered on a rendezvous channel, until the receiver takes it."""
+
+    __slots__ = ("box", "waiter")
+
+    def __init__(self, value: Any, waiter: _AnyWaiter | None) -> None:
+        # Whoever pops the box first owns the value: the receiver (taking
+        # it) or the sender (withdrawing it on timeout or disconnection).
+        self.box = [value]
+        self.waiter = waiter
+
+
+class _ZeroChan(_SenderSide):
+    """Rendezvous (Rust's ``sync_channel(0)``): a send waits for the receiver to take it."""
+
+    __slots__ = ("offers",)
+
+    #: No permits, ever: SyncSender.send's fast path always falls through.
+    take_permit = staticmethod(deque[None]().pop)
+    append: Callable[[Any], None]
+    notify: Callable[[], None]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.offers: deque[_Offer] = deque()
+
+    def pop(self) -> Any:
+        while True:
+            offer = self.offers.popleft()  # IndexError: nothing offered
+            try:
+                value = offer.box.pop()
+            except IndexError:  # withdrawn by its sender
+                continue
+            waiter = offer.waiter
+            if waiter is not None and waiter.claim():
+                waiter.wake()
+            return value
+
+    def has_message(self) -> bool:
+        return bool(self.offers)
+
+    def withdraw(self, offer: _Offer) -> bool:
+        """Take an offer back; False if the receiver took it first."""
+        try:
+            offer.box.pop()
+        except IndexError:
+            return False
+        with contextlib.suppress(ValueError):
+            self.offers.remove(offer)
+        return True
+
+    def try_send(self, value: Any) -> bool:
+        waiter = self.waiter
+        if waiter is _DISCONNECTED:
+            raise SendError(_MSG_SEND_DISCONNECTED, value)
+        if waiter is None:
+            return False
+        offer = _Offer(value, None)
+        self.offers.append(offer)
+        if waiter.claim():
+            # The receiver is parked and we are the one waking it: it takes
+            # the next offer when it wakes.
+            waiter.wake()
+            return True
+        return not self.withdraw(offer)
+
+    def _offer(self, value: Any, waiter: _AnyWaiter) -> _Offer:
+        if self.waiter is _DISCONNECTED:
+            raise SendError(_MSG_SEND_DISCONNECTED, value)
+        offer = _Offer(value, waiter)
+        self.offers.append(offer)
+        _wake_receiver(self)
+        return offer
+
+    def send(self, value: Any, timeout: float | None) -> None:
+        deadline = Deadline(check_timeout(timeout))
+        offer = self._offer(value, _Waiter())
+        while True:
+            if not offer.box:
+                return  # taken
+            gone = self.waiter is _DISCONNECTED
+            if gone or deadline.expired():
+                if not self.withdraw(offer):
+                    return  # taken at the last moment
+                if gone:
+                    raise SendError(_MSG_SEND_DISCONNECTED, value)
+                raise SendTimeoutError(_MSG_SEND_TIMEOUT_RENDEZVOUS.format(timeout), value)
+            waiter = offer.waiter
+            assert isinstance(waiter, _Waiter)
+            if not waiter.claims:
+                waiter = offer.waiter = _Waiter()
+
+            def done(offer: _Offer = offer) -> bool:
+                return not offer.box or self.waiter is _DISCONNECTED
+
+            _park(waiter, done, deadline)
+
+    async def send_async(self, value: Any) -> None:
+        loop = asyncio.get_running_loop()
+        offer = self._offer(value, _AsyncWaiter(loop))
+
+        def done() -> bool:
+            return not offer.box or self.waiter is _DISCONNECTED
+
+        try:
+            while True:
+                if not offer.box:
+                    return
+                if self.waiter is _DISCONNECTED:
+                    if not self.withdraw(offer):
+                        return
+                    raise SendError(_MSG_SEND_DISCONNECTED, value)
+                waiter = offer.waiter
+                assert isinstance(waiter, _AsyncWaiter)
+                if not waiter.claims:
+                    waiter = offer.waiter = _AsyncWaiter(loop)
+                await _park_async(waiter, done)
+        except BaseException:
+            # Cancelled: withdraw the offer. If the receiver took it first,
+            # the message was delivered (exactly once) all the same.
+            self.withdraw(offer)
+            raise
+
+    def close_receiver(self) -> None:
+        waiter, self.waiter = self.waiter, _DISCONNECTED
+        if waiter is not None and waiter is not _DISCONNECTED and waiter.claim():
+            waiter.wake()
+        while True:
+            try:
+                offer = self.offers.popleft()
+            except IndexError:
+                return
+            if offer.waiter is None:
+                offer.box.clear()  # sent by try_send: release it now
+            elif offer.waiter.claim():
+                offer.waiter.wake()  # its sender withdraws it and gets SendError
+
+    def describe(self) -> str:
+        return f"rendezvous, ~{len(self.offers)} offered (snapshot), {self.counts()}"
+
+
+# -- handles --------------------------------------------------------------------
+
+
+def _closed_sender_message(handle: object) -> str:
+    return _MSG_SYNC_SENDER_CLOSED if isinstance(handle, SyncSender) else _MSG_SENDER_CLOSED
+
+
+def _closed_pop() -> NoReturn:
+    raise ConsumedError(_MSG_RECEIVER_CLOSED)
+
+
+@final
+class Sender(Generic[T_contra], metaclass=NoPublicConstructor):
+    """The sending half of an unbounded channel (Rust's ``mpsc::Sender<T>``).
+
+    Made by :data:`channel`. :meth:`send` never blocks. Senders are
+    cloneable (:meth:`clone`), and every clone counts: the channel is
+    disconnected for the receiver when the last one is gone.
+
+    Disconnection:
+        A sender is gone after :meth:`close`, at the end of its ``with``
+        block, or when it is garbage-collected. When the last sender goes,
+        a receiver blocked in ``recv``/``select``/``recv_async`` wakes at
+        once; it still receives every message already queued, then gets
+        :class:`~fearless.mpsc.RecvError`. Once the *receiver* is gone,
+        :meth:`send` raises :class:`~fearless.mpsc.SendError` holding the
+        message.
+
+    Example:
+        >>> from fearless.mpsc import channel
+        >>> tx, rx = channel[str]()
+        >>> with tx:
+        ...     tx.send("hi")
+        >>> rx.recv()
+        'hi'
+        >>> list(rx)            # the only sender is gone: iteration ends
+        []
+    """
+
+    __slots__ = ("__weakref__", "_alive", "_chan")
+
+    def __init__(self, chan: _ListChan) -> None:
+        self._chan: _ListChan | None = chan
+        self._alive: list[None] = [None]
+
+    def send(self, value: T_contra) -> None:
+        """Queue ``value`` for the receiver; never blocks.
+
+        Messages from one sender arrive in the order sent.
+
+        Raises:
+            SendError: The receiver is gone; ``.value`` is the message.
+            ConsumedError: This sender was closed.
+
+        Example:
+            >>> from fearless.mpsc import SendError, channel
+            >>> tx, rx = channel[int]()
+            >>> tx.send(1)
+            >>> rx.close()
+            >>> try:
+            ...     tx.send(2)
+            ... except SendError as e:
+            ...     print(e.value, "-", e)
+            2 - the receiver is gone, so the message can never be delivered;
+            it is returned in .value
+        """
+        chan = self._chan
+        try:
+            waiter = chan.waiter  # type: ignore[union-attr]
+        except AttributeError:  # chan is None
+            raise ConsumedError(_MSG_SENDER_CLOSED) from None
+        if waiter is None:  # the fast path: nobody waits, nobody left
+            chan.append(value)  # type: ignore[union-attr]
+            if chan.waiter is None:  # type: ignore[union-attr]
+                return
+        elif waiter is _DISCONNECTED:
+            raise SendError(_MSG_SEND_DISCONNECTED, value)
+        else:
+            chan.append(value)  # type: ignore[union-attr]
+        chan.notify()  # type: ignore[union-attr]
+
+    def clone(self) -> Sender[T_contra]:
+        """Another sender for the same channel; the channel stays connected while any lives.
+
+        Raises:
+            ConsumedError: This sender was closed.
+
+        Example:
+            >>> from fearless.mpsc import channel
+            >>> tx, rx = channel[int]()
+            >>> tx2 = tx.clone()
+            >>> tx.close()
+            >>> tx2.send(7)
+            >>> rx.recv()
+            7
+        """
+        chan = self._chan
+        if chan is None:
+            raise ConsumedError(_MSG_SENDER_CLOSED)
+        new: Sender[T_contra] = Sender._create(chan)
+        try:
+            chan.add_sender(self)
+        except BaseException:
+            new._alive.clear()
+            raise
+        return new
+
+    def close(self) -> None:
+        """Drop this sender (Rust's ``drop(tx)``); the last one disconnects the channel.
+
+        Raises:
+            ConsumedError: This sender was already closed.
+
+        Example:
+            >>> from fearless.mpsc import RecvError, channel
+            >>> tx, rx = channel[int]()
+            >>> tx.close()
+            >>> try:
+            ...     rx.recv()
+            ... except RecvError as e:
+            ...     print(e)
+            every sender is gone and the channel is empty; no message will ever arrive
+        """
+        if not self._drop():
+            raise ConsumedError(_MSG_SENDER_CLOSED)
+
+    def _drop(self) -> bool:
+        try:
+            self._alive.pop()
+        except IndexError:
+            return False
+        chan = self._chan
+        if chan is not None:
+            chan.drop_sender(self)
+        return True
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc_value: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        """Close the sender at the end of the ``with`` block, unless it was closed inside."""
+        self._drop()
+
+    def __del__(self) -> None:
+        try:
+            alive = self._alive
+        except AttributeError:  # never initialised
+            return
+        if alive:
+            self._drop()
+
+    def __copy__(self) -> Sender[T_contra]:
+        """``copy.copy(tx)`` is :meth:`clone`: a counted sender."""
+        return self.clone()
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Sender[T_contra]:
+        """``copy.deepcopy(tx)`` is :meth:`clone` too: the channel is shared, not copied."""
+        return self.clone()
+
+    def __reduce__(self) -> NoReturn:
+        raise TypeError(_MSG_PICKLE)
+
+    def __repr__(self) -> str:
+        chan = self._chan
+        if chan is None:
+            return "<Sender: closed>"
+        return f"<Sender: {chan.describe()}>"
+
+
+@final
+class SyncSender(Generic[T_contra], metaclass=NoPublicConstructor):
+    """The sending half of a bounded channel (Rust's ``mpsc::SyncSender<T>``).
+
+    Made by :data:`sync_channel`. :meth:`send` blocks while the channel
+    holds ``bound`` messages; with ``bound=0`` (a *rendezvous*) every send
+    waits until the receiver takes the message. Cloning and
+    disconnection work as for :class:`Sender`.
+
+    Example:
+        >>> from fearless.mpsc import Full, sync_channel
+        >>> tx, rx = sync_channel[int](1)
+        >>> tx.send(1)
+        >>> try:
+        ...     tx.try_send(2)
+        ... except Full as e:
+        ...     print(e)
+        the channel is full (capacity 1); call send() to wait for room, or try again later
+        >>> rx.recv()
+        1
+    """
+
+    __slots__ = ("__weakref__", "_alive", "_chan")
+
+    def __init__(self, chan: _ArrayChan | _ZeroChan) -> None:
+        self._chan: _ArrayChan | _ZeroChan | None = chan
+        self._alive: list[None] = [None]
+
+    def _live(self) -> _ArrayChan | _ZeroChan:
+        chan = self._chan
+        if chan is None:
+            raise ConsumedError(_MSG_SYNC_SENDER_CLOSED)
+        return chan
+
+    def send(self, value: T_contra, *, timeout: float | None = None) -> None:
+        """Send ``value``, waiting while the channel is full.
+
+        On a rendezvous channel (``bound=0``), waits until the receiver has
+        taken the message.
+
+        Args:
+            value: The message.
+            timeout: Seconds to wait at most; ``None`` waits as long as it
+                takes. Larger than ``threading.TIMEOUT_MAX`` waits as long
+                as the platform allows.
+
+        Raises:
+            SendError: The receiver is (or went) gone; ``.value`` is the message.
+            SendTimeoutError: No room (or no receiver) within ``timeout``;
+                ``.value`` is the message, which was not sent.
+            ConsumedError: This sender was closed.
+            ValueError: ``timeout`` is negative or NaN.
+
+        Example:
+            >>> from fearless.mpsc import SendTimeoutError, sync_channel
+            >>> tx, rx = sync_channel[str](1)
+            >>> tx.send("first")
+            >>> try:
+            ...     tx.send("second", timeout=0.01)
+            ... except SendTimeoutError as e:
+            ...     print(e.value, "-", e)
+            second - the channel stayed full for 0.01 seconds; the message is returned in .value
+        """
+        chan = self._chan
+        try:
+            waiter = chan.waiter  # type: ignore[union-attr]
+        except AttributeError:  # chan is None
+            raise ConsumedError(_MSG_SYNC_SENDER_CLOSED) from None
+        if timeout is None and waiter is None:  # the fast path: take a permit
+            try:
+                chan.take_permit()  # type: ignore[union-attr]
+            except IndexError:
+                pass
+            else:
+                chan.append(value)  # type: ignore[union-attr]
+                if chan.waiter is not None:  # type: ignore[union-attr]
+                    chan.notify()  # type: ignore[union-attr]
+                return
+        chan.send(value, timeout)  # type: ignore[union-attr]
+
+    def try_send(self, value: T_contra) -> None:
+        """Send ``value`` only if that needs no waiting.
+
+        On a rendezvous channel this succeeds only while the receiver is
+        blocked waiting for a message (in ``recv``, ``select`` or
+        ``recv_async``); the message is then the next one it gets.
+
+        Raises:
+            Full: No room right now (a :class:`queue.Full`); ``.value`` is the message.
+            SendError: The receiver is gone; ``.value`` is the message.
+            ConsumedError: This sender was closed.
+
+        Example:
+            >>> from fearless.mpsc import Full, sync_channel
+            >>> tx, rx = sync_channel[int](0)
+            >>> try:
+            ...     tx.try_send(1)
+            ... except Full as e:
+            ...     print(e.value, "-", e)
+            1 - no receiver is waiting on this rendezvous channel (capacity 0);
+            call send() to wait for one
+        """
+        chan = self._live()
+        if not chan.try_send(value):
+            if isinstance(chan, _ZeroChan):
+                raise Full(_MSG_FULL_RENDEZVOUS, value)
+            raise Full(_MSG_FULL.format(chan.cap), value)
+
+    async def send_async(self, value: T_contra) -> None:
+        """Send ``value`` from a coroutine, awaiting room instead of blocking the thread.
+
+        Works while other threads use the blocking API on the same channel.
+        For a timeout, wrap it in :func:`asyncio.timeout`.
+
+        Cancellation:
+            If the task is cancelled while waiting for room, the message was
+            not sent. On a rendezvous channel the receiver may have taken
+            the message just before the cancellation arrived: it is then
+            delivered (once) and the cancellation still propagates.
+
+        Raises:
+            SendError: The receiver is gone; ``.value`` is the message.
+            ConsumedError: This sender was closed.
+
+        Example:
+            >>> import asyncio
+            >>> from fearless.mpsc import sync_channel
+            >>> tx, rx = sync_channel[int](1)
+            >>> async def main() -> int:
+            ...     await tx.send_async(5)
+            ...     return await rx.recv_async()
+            >>> asyncio.run(main())
+            5
+        """
+        await self._live().send_async(value)
+
+    def clone(self) -> SyncSender[T_contra]:
+        """Another sender for the same channel.
+
+        Raises:
+            ConsumedError: This sender was closed.
+
+        Example:
+            >>> from fearless.mpsc import sync_channel
+            >>> tx, rx = sync_channel[int](2)
+            >>> tx.clone().send(1)       # the clone is garbage-collected at once
+            >>> rx.recv(), rx
+            (1, <Receiver: ~0/2 queued (snapshot), 1 sender>)
+        """
+        chan = self._live()
+        new: SyncSender[T_contra] = SyncSender._create(chan)
+        try:
+            chan.add_sender(self)
+        except BaseException:
+            new._alive.clear()
+            raise
+        return new
+
+    def close(self) -> None:
+        """Drop this sender; the last one disconnects the channel.
+
+        Raises:
+            ConsumedError: This sender was already closed.
+
+        Example:
+            >>> from fearless.mpsc import sync_channel
+            >>> tx, rx = sync_channel[int](1)
+            >>> tx.send(1)
+            >>> tx.close()
+            >>> list(rx)
+            [1]
+        """
+        if not self._drop():
+            raise ConsumedError(_MSG_SYNC_SENDER_CLOSED)
+
+    def _drop(self) -> bool:
+        try:
+            self._alive.pop()
+        except IndexError:
+            return False
+        chan = self._chan
+        if chan is not None:
+            chan.drop_sender(self)
+        return True
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc_value: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        """Close the sender at the end of the ``with`` block, unless it was closed inside."""
+        self._drop()
+
+    def __del__(self) -> None:
+        try:
+            alive = self._alive
+        except AttributeError:
+            return
+        if alive:
+            self._drop()
+
+    def __copy__(self) -> SyncSender[T_contra]:
+        """``copy.copy(tx)`` is :meth:`clone`."""
+        return self.clone()
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> SyncSender[T_contra]:
+        """``copy.deepcopy(tx)`` is :meth:`clone` too."""
+        return self.clone()
+
+    def __reduce__(self) -> NoReturn:
+        raise TypeError(_MSG_PICKLE)
+
+    def __repr__(self) -> str:
+        chan = self._chan
+        if chan is None:
+            return "<SyncSender: closed>"
+        return f"<SyncSender: {chan.describe()}>"
+
+
+@final
+class Receiver(Generic[T_co], metaclass=NoPublicConstructor):
+    """The receiving half of a channel (Rust's ``mpsc::Receiver<T>``).
+
+    Made by :data:`channel`, :data:`sync_channel`, :func:`after`,
+    :func:`tick` and :func:`never`. There is one receiver per channel and
+    it cannot be cloned.
+
+    Receiving:
+        :meth:`recv` blocks for the next message; :meth:`try_recv` does
+        not block. Iterating (``for msg in rx``) receives until every
+        sender is gone and the queue is drained; :meth:`try_iter` takes
+        only what is there now. ``await rx.recv_async()`` and
+        ``async for msg in rx`` do the same in a coroutine.
+
+    Disconnection:
+        Messages already queued are still received after every sender is
+        gone; then ``recv`` raises :class:`~fearless.mpsc.RecvError`.
+        The receiver itself is gone after :meth:`close`, at the end of its
+        ``with`` block, or when garbage-collected: from then on senders
+        get :class:`~fearless.mpsc.SendError`, blocked senders wake, and
+        the messages still queued are released at once.
+
+    Single consumer:
+        Two threads (or tasks) receiving at the same time raise
+        :class:`~fearless.mpsc.ConcurrentRecvError` (Rust rejects sharing a
+        ``Receiver`` at compile time). It is detected whenever a receive
+        has to wait or a timeout is given; moving a receiver to another
+        thread is fine.
+
+    Example:
+        >>> from fearless import spawn
+        >>> from fearless.mpsc import channel
+        >>> tx, rx = channel[int]()
+        >>> def produce(tx):
+        ...     with tx:
+        ...         for i in range(3):
+        ...             tx.send(i * i)
+        >>> handle = spawn(produce, tx)
+        >>> del tx                    # the thread owns the only sender now
+        >>> [msg for msg in rx]       # ends when the thread's sender is gone
+        [0, 1, 4]
+        >>> handle.join()
+    """
+
+    __slots__ = ("__weakref__", "_alive", "_busy", "_chan", "_pop")
+
+    def __init__(self, chan: _Chan) -> None:
+        self._chan: _Chan | None = chan
+        self._pop: Callable[[], Any] = chan.pop
+        self._busy = _seam.allocate_lock()
+        self._alive: list[None] = [None]
+
+    def _live(self) -> _Chan:
+        chan = self._chan
+        if chan is None:
+            raise ConsumedError(_MSG_RECEIVER_CLOSED)
+        return chan
+
+    def recv(self, *, timeout: float | None = None) -> T_co:
+        """Wait for the next message and return it.
+
+        Args:
+            timeout: Seconds to wait at most; ``None`` waits as long as it
+                takes. Larger than ``threading.TIMEOUT_MAX`` waits as long
+                as the platform allows.
+
+        Raises:
+            RecvError: Every sender is gone and nothing is queued.
+            RecvTimeoutError: No message within ``timeout`` (a :class:`TimeoutError`).
+            ConcurrentRecvError: Another thread is receiving at the same time.
+            ConsumedError: This receiver was closed.
+            ValueError: ``timeout`` is negative or NaN.
+
+        Example:
+            >>> from fearless.mpsc import RecvTimeoutError, channel
+            >>> tx, rx = channel[int]()
+            >>> tx.send(1)
+            >>> rx.recv(timeout=1.0)
+            1
+            >>> try:
+            ...     rx.recv(timeout=0.01)
+            ... except RecvTimeoutError as e:
+            ...     print(e)
+            no message arrived within 0.01 seconds
+        """
+        if timeout is None:
+            try:
+                value: T_co = self._pop()
+            except IndexError:
+                pass
+            else:
+                return value
+        return self._recv_slow(timeout)  # type: ignore[no-any-return]
+
+    def _recv_slow(self, timeout: float | None) -> Any:
+        deadline = Deadline(check_timeout(timeout))
+        busy = self._busy
+        if not busy.acquire(False):
+            self._live()
+            raise ConcurrentRecvError(_MSG_CONCURRENT)
+        try:
+            spins = _SPINS
+            while True:
+                chan = self._live()
+                try:
+                    return chan.pop()
+                except IndexError:
+                    pass
+                if chan.disconnected():
+                    try:
+                        return chan.pop()
+                    except IndexError:
+                        raise RecvError(_MSG_RECV_DISCONNECTED) from None
+                if deadline.expired():
+                    raise RecvTimeoutError(_MSG_RECV_TIMEOUT.format(timeout))
+                if spins:
+                    spins -= 1
+                    _seam.pause()
+                    continue
+                waiter = _Waiter()
+                chan.waiter = waiter
+                try:
+                    _park(waiter, chan.ready, deadline, chan.ready_in)
+                finally:
+                    if chan.waiter is waiter:
+                        chan.waiter = None
+        finally:
+            busy.release()
+
+    def try_recv(self) -> T_co:
+        """Return the next message if one is queued now, without blocking.
+
+        Raises:
+            Empty: Nothing is queued (a :class:`queue.Empty`).
+            RecvError: Nothing is queued and every sender is gone.
+            ConsumedError: This receiver was closed.
+
+        Example:
+            >>> from fearless.mpsc import Empty, channel
+            >>> tx, rx = channel[int]()
+            >>> try:
+            ...     rx.try_recv()
+            ... except Empty as e:
+            ...     print(e)
+            the channel is empty; call recv() to wait for a message
+        """
+        try:
+            value: T_co = self._pop()
+        except IndexError:
+            pass
+        else:
+            return value
+        chan = self._live()
+        if chan.disconnected():
+            try:
+                value = chan.pop()
+            except IndexError:
+                raise RecvError(_MSG_RECV_DISCONNECTED) from None
+            return value
+        raise Empty(_MSG_EMPTY)
+
+    def try_iter(self) -> Iterator[T_co]:
+        """Iterate over the messages queued now, without blocking (Rust's ``try_iter``).
+
+        Stops at the first :meth:`try_recv` that would raise.
+
+        Raises:
+            ConsumedError: This receiver was closed.
+
+        Example:
+            >>> from fearless.mpsc import channel
+            >>> tx, rx = channel[int]()
+            >>> for i in range(3):
+            ...     tx.send(i)
+            >>> list(rx.try_iter()), list(rx.try_iter())
+            ([0, 1, 2], [])
+        """
+        pop = self._live().pop
+
+        def drain() -> Iterator[T_co]:
+            while True:
+                try:
+                    value: T_co = pop()
+                except IndexError:
+                    return
+                yield value
+
+        return drain()
+
+    def __iter__(self) -> Iterator[T_co]:
+        """Receive with :meth:`recv` until every sender is gone and the queue is drained.
+
+        Raises:
+            ConsumedError: The receiver is (or gets) closed.
+            ConcurrentRecvError: Another thread receives at the same time.
+        """
+        pop = self._live().pop
+        while True:
+            try:
+                value: T_co = pop()
+            except IndexError:
+                try:
+                    value = self._recv_slow(None)
+                except RecvError:
+                    return
+            yield value
+
+    async def recv_async(self) -> T_co:
+        """Wait for the next message in a coroutine, without blocking the event loop.
+
+        Works while other threads send (or even receive... one at a time)
+        with the blocking API on the same channel; no event loop is needed
+        to create the channel. For a timeout, wrap it in
+        :func:`asyncio.timeout`.
+
+        Cancellation:
+            Cancelling the task loses no message: whatever was not returned
+            stays queued for the next receive.
+
+        Raises:
+            RecvError: Every sender is gone and nothing is queued.
+            ConcurrentRecvError: Another thread or task is receiving at the same time.
+            ConsumedError: This receiver was closed.
+
+        Example:
+            >>> import asyncio
+            >>> from fearless import spawn
+            >>> from fearless.mpsc import channel
+            >>> tx, rx = channel[str]()
+            >>> async def main() -> list[str]:
+            ...     handle = spawn(lambda: [tx.send(w) for w in ("a", "b")] and tx.close())
+            ...     got = [await rx.recv_async()]
+            ...     got += [msg async for msg in rx]
+            ...     handle.join()
+            ...     return got
+            >>> asyncio.run(main())
+            ['a', 'b']
+        """
+        try:
+            value: T_co = self._pop()
+        except IndexError:
+            pass
+        else:
+            return value
+        return await self._recv_async_slow()  # type: ignore[no-any-return]
+
+    async def _recv_async_slow(self) -> Any:
+        busy = self._busy
+        if not busy.acquire(False):
+            self._live()
+            raise ConcurrentRecvError(_MSG_CONCURRENT)
+        try:
+            loop = asyncio.get_running_loop()
+            while True:
+                chan = self._live()
+                try:
+                    return chan.pop()
+                except IndexError:
+                    pass
+                if chan.disconnected():
+                    try:
+                        return chan.pop()
+                    except IndexError:
+                        raise RecvError(_MSG_RECV_DISCONNECTED) from None
+                waiter = _AsyncWaiter(loop)
+                chan.waiter = waiter
+                try:
+                    await _park_async(waiter, chan.ready, chan.ready_in)
+                finally:
+                    waiter.claim()
+                    if chan.waiter is waiter:
+                        chan.waiter = None
+        finally:
+            busy.release()
+
+    def __aiter__(self) -> Self:
+        """``async for msg in rx`` receives with :meth:`recv_async` until disconnection."""
+        return self
+
+    async def __anext__(self) -> T_co:
+        try:
+            value: T_co = await self.recv_async()
+        except RecvError:
+            raise StopAsyncIteration from None
+        return value
+
+    def close(self) -> None:
+        """Drop the receiver (Rust's ``drop(rx)``): senders fail from now on.
+
+        The messages still queued are released at once, blocked senders
+        wake with :class:`~fearless.mpsc.SendError`, and later sends raise it.
+
+        Raises:
+            ConsumedError: The receiver was already closed.
+
+        Example:
+            >>> from fearless.mpsc import channel
+            >>> tx, rx = channel[int]()
+            >>> tx.send(1)
+            >>> rx.close()
+            >>> tx
+            <Sender: ~0 queued (snapshot), receiver gone>
+        """
+        if not self._drop():
+            raise ConsumedError(_MSG_RECEIVER_CLOSED)
+
+    def _drop(self) -> bool:
+        try:
+            self._alive.pop()
+        except IndexError:
+            return False
+        chan = self._chan
+        self._pop = _closed_pop
+        self._chan = None
+        if chan is not None:
+            chan.close_receiver()
+        return True
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc_value: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        """Close the receiver at the end of the ``with`` block, unless it was closed inside."""
+        self._drop()
+
+    def __del__(self) -> None:
+        try:
+            alive = self._alive
+        except AttributeError:
+            return
+        if alive:
+            self._drop()
+
+    def __copy__(self) -> NoReturn:
+        raise TypeError(_MSG_COPY_RECEIVER)
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> NoReturn:
+        raise TypeError(_MSG_COPY_RECEIVER)
+
+    def __reduce__(self) -> NoReturn:
+        raise TypeError(_MSG_PICKLE)
+
+    def __repr__(self) -> str:
+        chan = self._chan
+        if chan is None:
+            return "<Receiver: closed>"
+        return f"<Receiver: {chan.describe()}>"
+
+
+# -- constructors ----------------------------------------------------------------
+
+
+class _ChannelTypedByItem(Generic[T]):
+    """What ``channel[T]`` returns: ``channel`` itself, typed for ``T``."""
+
+    def __call__(self) -> tuple[Sender[T], Receiver[T]]:
+        raise NotImplementedError  # pragma: no cover - typing only
+
+
+class _SyncChannelTypedByItem(Generic[T]):
+    """What ``sync_channel[T]`` returns: ``sync_channel`` itself, typed for ``T``."""
+
+    def __call__(self, bound: int) -> tuple[SyncSender[T], Receiver[T]]:
+        raise NotImplementedError  # pragma: no cover - typing only
+
+
+@final
+class _Channel:
+    """Create an unbounded channel: ``channel[T]()`` → ``(Sender[T], Receiver[T])``.
+
+    Rust's ``mpsc::channel::<T>()``. Sending never blocks; messages queue
+    until received. Write the message type in brackets, or let an
+    annotation say it::
+
+        tx, rx = channel[int]()
+        tx: Sender[int]
+        tx, rx = channel()
+
+    Example:
+        >>> from fearless.mpsc import channel
+        >>> tx, rx = channel[str]()
+        >>> tx.send("hello")
+        >>> rx.recv()
+        'hello'
+        >>> tx, rx
+        (<Sender: ~0 queued (snapshot), 1 sender>, <Receiver: ~0 queued (snapshot), 1 sender>)
+    """
+
+    @overload
+    def __getitem__(self, item: type[U]) -> _ChannelTypedByItem[U]: ...
+    @overload
+    def __getitem__(self, item: object) -> _ChannelTypedByItem[Any]: ...
+    def __getitem__(self, item: object) -> _ChannelTypedByItem[Any]:
+        return self  # type: ignore[return-value]
+
+    def __call__(self) -> tuple[Sender[T], Receiver[T]]:
+        chan = _ListChan()
+        return Sender._create(chan), Receiver._create(chan)
+
+    def __repr__(self) -> str:
+        return "<function fearless.mpsc.channel>"
+
+
+@final
+class _SyncChannel:
+    """Create a bounded channel: ``sync_channel[T](bound)`` → ``(SyncSender[T], Receiver[T])``.
+
+    Rust's ``mpsc::sync_channel::<T>(bound)``. The channel holds at most
+    ``bound`` messages; :meth:`SyncSender.send` waits for room. With
+    ``bound=0`` it is a *rendezvous*: each send completes only when the
+    receiver takes the message. Room for ``bound`` messages is allocated
+    up front, as in Rust.
+
+    Raises:
+        ValueError: ``bound`` is negative.
+        TypeError: ``bound`` is not an int.
+
+    Example:
+        >>> from fearless import spawn
+        >>> from fearless.mpsc import sync_channel
+        >>> tx, rx = sync_channel[str](0)
+        >>> handle = spawn(tx.send, "handed over")    # waits for the receiver
+        >>> rx.recv()
+        'handed over'
+        >>> handle.join()
+    """
+
+    @overload
+    def __getitem__(self, item: type[U]) -> _SyncChannelTypedByItem[U]: ...
+    @overload
+    def __getitem__(self, item: object) -> _SyncChannelTypedByItem[Any]: ...
+    def __getitem__(self, item: object) -> _SyncChannelTypedByItem[Any]:
+        return self  # type: ignore[return-value]
+
+    def __call__(self, bound: int) -> tuple[SyncSender[T], Receiver[T]]:
+        if isinstance(bound, bool) or not isinstance(bound, int):
+            raise TypeError(_MSG_BOUND.format(bound))
+        if bound < 0:
+            raise ValueError(_MSG_BOUND.format(bound))
+        chan: _ArrayChan | _ZeroChan = _ArrayChan(bound) if bound else _ZeroChan()
+        return SyncSender._create(chan), Receiver._create(chan)
+
+    def __repr__(self) -> str:
+        return "<function fearless.mpsc.sync_channel>"
+
+
+channel = _Channel()
+sync_channel = _SyncChannel()

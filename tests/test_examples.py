@@ -51,6 +51,16 @@ def test_channels() -> None:
     )
 
 
+def test_parallel() -> None:
+    assert run("parallel.py") == (
+        "par_map: 200 results, same as map(): True\n"
+        "par_iter().map().sum(): True\n"
+        "Processed 96 images (4 skipped as unreadable)\n"
+        "labels: 44 cloud, 52 land\n"
+        "join: halves add up: True\n"
+    )
+
+
 def test_shared_vec() -> None:
     assert run("shared_vec.py") == (
         "[0, 1, 2, 3] (sorted: the threads push in any order)\nstrong count after the joins: 1\n"
@@ -146,6 +156,9 @@ def test_tour_runs_every_section() -> None:
     assert out.startswith("fearless ")
     gil = getattr(sys, "_is_gil_enabled", lambda: True)()
     assert ("GIL enabled" if gil else "GIL disabled") in out.splitlines()[1]
+    assert out.splitlines()[2].startswith(
+        f"par_map/par_iter: auto -> {'processes' if gil else 'threads'} ("
+    )
     for name, title in SECTIONS:
         assert f"== {title} ({name}) ==" in out
     assert "Final count: 10000" in out

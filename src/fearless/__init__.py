@@ -33,13 +33,16 @@ from ._barrier import BarrierStatistics as BarrierStatistics
 from ._barrier import BarrierWaitResult as BarrierWaitResult
 from ._condvar import Condvar as Condvar
 from ._condvar import CondvarStatistics as CondvarStatistics
+from ._errors import BackendUnavailableError as BackendUnavailableError
 from ._errors import ConsumedError as ConsumedError
 from ._errors import DeadlockError as DeadlockError
 from ._errors import FearlessError as FearlessError
 from ._errors import GuardReleasedError as GuardReleasedError
 from ._errors import NotUniqueError as NotUniqueError
 from ._errors import PoisonError as PoisonError
+from ._errors import PoolClosedError as PoolClosedError
 from ._errors import ScopeClosedError as ScopeClosedError
+from ._errors import WorkerDiedError as WorkerDiedError
 from ._errors import WouldBlockError as WouldBlockError
 from ._errors import WrongThreadError as WrongThreadError
 from ._mutex import Mutex as Mutex
@@ -50,6 +53,15 @@ from ._once import Once as Once
 from ._once import OnceLock as OnceLock
 from ._once import OnceState as OnceState
 from ._once import OnceStatistics as OnceStatistics
+from ._par import ParInfo as ParInfo
+from ._par import ParIter as ParIter
+from ._par import ProcessPool as ProcessPool
+from ._par import ThreadPool as ThreadPool
+from ._par import join as join
+from ._par import par_imap as par_imap
+from ._par import par_info as par_info
+from ._par import par_iter as par_iter
+from ._par import par_map as par_map
 from ._rwlock import RwLock as RwLock
 from ._rwlock import RwLockReadGuard as RwLockReadGuard
 from ._rwlock import RwLockStatistics as RwLockStatistics
@@ -94,7 +106,19 @@ __all__ = (
     "scope",
     "Scope",
     "ThreadLocal",
+    "par_map",
+    "par_imap",
+    "par_iter",
+    "ParIter",
+    "join",
+    "ThreadPool",
+    "ProcessPool",
+    "par_info",
+    "ParInfo",
     "NotUniqueError",
+    "WorkerDiedError",
+    "PoolClosedError",
+    "BackendUnavailableError",
     "PoisonError",
     "ScopeClosedError",
     "WouldBlockError",

@@ -382,3 +382,64 @@ class ConcurrentRecvError(FearlessError, RuntimeError):
         consumer (Rust's Receiver is not Sync): receive in one place and hand the messages on
         >>> tx.send(1); waiting.join()
     """
+
+
+# -- parallelism (par_map, par_iter, pools) -------------------------------------
+
+
+class WorkerDiedError(FearlessError, RuntimeError):
+    """A worker process died while running an item of a parallel call.
+
+    Raised by ``par_map`` and friends on the ``"processes"`` backend when a
+    worker ends abruptly (``os._exit``, a crash, SIGKILL) instead of hanging;
+    the message names the item it was running and its exit code. The pool
+    starts new workers on next use. Its ``__cause__`` is the
+    :class:`concurrent.futures.process.BrokenProcessPool` the pool reported.
+
+    Example:
+        >>> import os
+        >>> from fearless import WorkerDiedError, par_map
+        >>> try:
+        ...     par_map(os._exit, [3], backend="processes")
+        ... except WorkerDiedError as e:
+        ...     print(e)
+        a worker process died (exit code 3) while running item 0;
+        the pool starts new workers on next use
+    """
+
+
+class PoolClosedError(FearlessError, RuntimeError):
+    """A :class:`~fearless.ThreadPool` or :class:`~fearless.ProcessPool` was used after ``close()``.
+
+    Pools are closed by ``close()`` or at the end of their ``with`` block;
+    make a new pool instead.
+
+    Example:
+        >>> from fearless import PoolClosedError, ThreadPool
+        >>> with ThreadPool(2) as pool:
+        ...     pool.par_map(abs, [-1, -2])
+        [1, 2]
+        >>> try:
+        ...     pool.par_map(abs, [-3])
+        ... except PoolClosedError as e:
+        ...     print(e)
+        this pool was closed; create a new pool to run more work
+    """
+
+
+class BackendUnavailableError(FearlessError, RuntimeError):
+    """The parallel backend asked for does not exist in this interpreter.
+
+    ``backend="interpreters"`` needs Python 3.14's
+    ``concurrent.futures.InterpreterPoolExecutor``; the message names the
+    version needed and the alternatives.
+
+    Example:
+        >>> from fearless import BackendUnavailableError, par_map
+        >>> try:
+        ...     result = par_map(abs, [-1], backend="interpreters")
+        ... except BackendUnavailableError:
+        ...     result = par_map(abs, [-1], backend="threads")
+        >>> result
+        [1]
+    """

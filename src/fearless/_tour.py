@@ -9,6 +9,7 @@ import sys
 from collections.abc import Sequence
 
 from . import __version__
+from ._par import par_info
 from ._runtime import free_threaded_build, gil_enabled
 
 #: (module in ``fearless._examples``, the chapter section it ports), in chapter order.
@@ -20,6 +21,7 @@ SECTIONS: tuple[tuple[str, str], ...] = (
     ("channels", "Channels: queue.Queue() <-> mpsc::channel(), disconnection, select"),
     ("rwlock_config", "RwLock: many readers or one writer"),
     ("once_config", "OnceLock / LazyLock: initialise once"),
+    ("parallel", "Parallelism: Pool.map -> par_map, .iter() -> .par_iter()"),
     ("deadlock_detection", "Beyond Rust: self-deadlock detected, not hung"),
 )
 
@@ -40,6 +42,7 @@ def run(names: Sequence[str] = ()) -> int:
     """Run the tour's sections (all, or those named) and return an exit code."""
     print(f"fearless {__version__} tour")
     print(describe_interpreter())
+    print(f"par_map/par_iter: {par_info()}")
     wanted = set(names)
     unknown = wanted - {name for name, _ in SECTIONS}
     if unknown:

@@ -1,0 +1,256 @@
+"""The ``"processes"`` backend: worker processes, chunks pickled to and fro.
+
+Built on :class:`concurrent.futures.ProcessPoolExecutor` with an explicit
+start method — ``forkserver`` where the platform has it, else ``spawn`` —
+never ``fork``: forking a process that runs threads (and fearless's callers
+usually do) can copy a lock some other thread held and deadlock the child;
+Python 3.12+ warns about it and 3.14 stopped defaulting to it on Linux.
+Functions are pickled by reference, so they must be importable by name
+(module-level functions, builtins, ``str.upper``, ``functools.partial`` of
+those): no lambdas or functions defined inside other functions.
+
+Each worker process writes the index of the item it is working on into a
+slot of a small shared array, so when a worker dies (``os._exit``, a
+segfault, SIGKILL) the caller can name the item that killed it. A pool whose
+worker died, or whose workers fearless killed to stop a failed or
+interrupted call, is replaced by a fresh one on next use.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import threading
+import weakref
+from concurrent.futures import BrokenExecutor, Future
+from typing import TYPE_CHECKING, Any
+
+from . import _par_backend
+from ._errors import WorkerDiedError
+from ._par_backend import Task, cpu_count, describe_items
+
+if TYPE_CHECKING:
+    from concurrent.futures import ProcessPoolExecutor
+    from multiprocessing.context import BaseContext
+
+#: Items of each worker's slot in the shared array: its pid, then the index
+#: of the item it is working on.
+_SLOT_SIZE = 2
+#: How long to wait for a broken pool to finish stopping its workers.
+_JOIN_TIMEOUT = 10.0
+#: The attribute of a future that remembers the pool it was submitted to.
+_POOL_ATTR = "_fearless_pool"
+
+
+def default_start_method() -> str:
+    """``forkserver`` where available (POSIX), else ``spawn``; never ``fork``."""
+    import multiprocessing  # noqa: PLC0415 - imported on first use: it is slow to import
+
+    return "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
+
+
+def _init_worker(slots: Any, counter: Any) -> None:
+    # Ctrl-C in a terminal signals the whole process group; the caller
+    # handles it (and kills the workers), so the workers ignore it instead
+    # of each printing a KeyboardInterrupt traceback.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    with counter.get_lock():
+        index = counter.value
+        counter.value = index + 1
+    base = (index % (len(slots) // _SLOT_SIZE)) * _SLOT_SIZE
+    slots[base] = os.getpid()
+    slots[base + 1] = -1
+    _par_backend.slot = slots
+    _par_backend.slot_pos = base + 1
+    _par_backend.in_worker_process = True
+
+
+class ProcessesBackend:
+    """A process pool behind the backend interface; see the module docstring."""
+
+    name = "processes"
+    pickles = True
+
+    def __init__(self, workers: int | None = None, *, start_method: str | None = None) -> None:
+        self.workers = workers if workers is not None else cpu_count()
+        if self.workers < 1:
+            raise ValueError(f"workers must be at least 1, got {self.workers}")
+        # Two chunks per worker in flight: one running, one queued, so a
+        # worker never waits for the caller to send it more.
+        self.window = 2 * self.workers
+        self.start_method = start_method or default_start_method()
+        import multiprocessing  # noqa: PLC0415 - imported on first use: it is slow to import
+
+        self._context: BaseContext = multiprocessing.get_context(self.start_method)
+        self._lock = threading.Lock()
+        self._executor: ProcessPoolExecutor | None = None
+        self._slots: Any = None
+        self._processes: dict[int, Any] = {}
+        self._users = 0
+        self._closed = False
+
+    def _current(self) -> ProcessPoolExecutor:
+        # Called with self._lock held.
+        executor = self._executor
+        if executor is not None and getattr(executor, "_broken", False):
+            executor.shutdown(wait=True)  # its futures have failed already
+            executor = None
+        if executor is None:
+            from concurrent.futures import ProcessPoolExecutor  # noqa: PLC0415 - slow import
+
+            slots = self._context.RawArray("q", self.workers * _SLOT_SIZE)
+            counter = self._context.Value("i", 0)
+            executor = ProcessPoolExecutor(
+                self.workers,
+                mp_context=self._context,
+                initializer=_init_worker,
+                initargs=(slots, counter),
+            )
+            self._executor = executor
+            self._slots = slots
+            processes = getattr(executor, "_processes", None)
+            self._processes = processes if isinstance(processes, dict) else {}
+        return executor
+
+    def submit(self, task: Task) -> Future[tuple[Any, ...]]:
+        with self._lock:
+            executor = self._current()
+            future = executor.submit(task)
+            # Remember which pool ran it: a broken pool is replaced at the
+            # next submit, maybe before this future's failure is explained.
+            setattr(future, _POOL_ATTR, (self._slots, self._processes, weakref.ref(executor)))
+            return future
+
+    def begin(self) -> None:
+        with self._lock:
+            self._users += 1
+
+    def end(self) -> None:
+        with self._lock:
+            self._users -= 1
+
+    def stop(self, futures: list[Future[tuple[Any, ...]]], *, urgent: bool) -> None:
+        processes: list[Any] = []
+        with self._lock:
+            executor = self._executor
+            kill = (
+                executor is not None
+                and (urgent or self._users <= 1)
+                and any(future.running() for future in futures)
+            )
+            if kill:
+                self._executor = None
+                processes = list(self._processes.values())
+        if not kill:
+            # Nothing of ours runs, or another call shares the pool: cancel
+            # what is queued and let the running chunks finish.
+            for future in futures:
+                # A broken pool fails its futures itself; cancelling one
+                # meanwhile crashes Python 3.11's pool manager.
+                if not getattr(_owner(future), "_broken", False):
+                    future.cancel()
+            return
+        assert executor is not None
+        # Not cancelled first: the killed pool fails every pending future
+        # itself (and Python 3.11's pool crashes on one cancelled meanwhile).
+        _kill(executor, processes)
+
+    def close_at_exit(self) -> None:
+        """Stop the workers and drop the pool while the interpreter is still whole."""
+        with self._lock:
+            executor, self._executor = self._executor, None
+        if executor is not None:
+            executor.shutdown(wait=True, cancel_futures=True)
+
+    def explain(
+        self, future: Future[tuple[Any, ...]], error: BaseException, task_start: int, task_len: int
+    ) -> BaseException:
+        if not isinstance(error, BrokenExecutor):
+            return error
+        slots, processes, executor_ref = getattr(future, _POOL_ATTR, (None, {}, None))
+        executor = executor_ref() if executor_ref is not None else None
+        # The pool's manager thread stops and joins every worker of a broken
+        # pool; once it is done, every exit code is known. (Joining a worker
+        # from two threads at once can lose its exit code.)
+        manager = getattr(executor, "_executor_manager_thread", None)
+        if isinstance(manager, threading.Thread):
+            manager.join(_JOIN_TIMEOUT)
+        culprit = _culprit(slots, processes, task_start, task_len)
+        if culprit is None:
+            where = f"while running {describe_items(task_start, task_len)} or other items"
+            code = ""
+        else:
+            index, exitcode = culprit
+            where = f"while running item {index}"
+            code = f" (exit code {exitcode})"
+        died = WorkerDiedError(
+            f"a worker process died{code} {where}; the pool starts new workers on next use"
+        )
+        died.__cause__ = error
+        return died
+
+    def in_worker(self) -> bool:
+        return _par_backend.in_worker_process
+
+    def shutdown(self) -> None:
+        """Wait for running tasks, then stop the worker processes."""
+        with self._lock:
+            executor, self._executor = self._executor, None
+        if executor is not None:
+            executor.shutdown(wait=True, cancel_futures=True)
+
+
+def _owner(future: Future[tuple[Any, ...]]) -> ProcessPoolExecutor | None:
+    """The pool ``future`` was submitted to, while it exists."""
+    remembered = getattr(future, _POOL_ATTR, None)
+    if remembered is None:
+        return None
+    owner: ProcessPoolExecutor | None = remembered[2]()
+    return owner
+
+
+def _kill(executor: ProcessPoolExecutor, processes: list[Any]) -> None:
+    """Kill every worker of ``executor`` and wait until the pool has wound down."""
+    for process in processes:
+        with contextlib.suppress(OSError, ValueError):  # already gone
+            process.kill()
+    for process in processes:
+        with contextlib.suppress(OSError, ValueError):
+            process.join(_JOIN_TIMEOUT)
+    # A worker killed halfway through sending a result leaves a partial
+    # message in the result pipe, and the pool's manager thread would wait
+    # for the rest forever: this process holds the pipe's only other write
+    # end. Every worker is dead now, so closing it turns that wait into EOF,
+    # which the manager handles as a broken pool (failing the remaining
+    # futures and joining the workers).
+    result_queue = getattr(executor, "_result_queue", None)
+    writer = getattr(result_queue, "_writer", None)
+    if writer is not None:
+        with contextlib.suppress(OSError):
+            writer.close()
+    manager = getattr(executor, "_executor_manager_thread", None)
+    executor.shutdown(wait=False)
+    if isinstance(manager, threading.Thread):
+        manager.join(_JOIN_TIMEOUT)
+
+
+def _culprit(
+    slots: Any, processes: dict[int, Any], task_start: int, task_len: int
+) -> tuple[int, int] | None:
+    """The item index and exit code of the worker that died running this task, if known."""
+    if slots is None:
+        return None
+    terminated = -int(signal.SIGTERM)  # how the pool stops the survivors
+    by_pid = {int(slots[i]): int(slots[i + 1]) for i in range(0, len(slots), _SLOT_SIZE)}
+    found: tuple[int, int] | None = None
+    for process in list(processes.values()):
+        exitcode = process.exitcode
+        if exitcode is None or exitcode == terminated:
+            continue
+        index = by_pid.get(process.pid, -1)
+        if task_start <= index < task_start + task_len:
+            return index, exitcode
+        if index >= 0 and found is None:
+            found = index, exitcode
+    return found

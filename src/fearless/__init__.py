@@ -20,6 +20,24 @@ A tour, from the smallest program up:
 >>> counter
 Mutex(4000)
 
+Shared ownership, atomics, channels and parallel maps follow Rust too:
+
+>>> from fearless import Arc, par_map
+>>> from fearless.atomic import AtomicI64, Ordering
+>>> from fearless.mpsc import channel
+>>> hits = Arc(AtomicI64(0))
+>>> tx, rx = channel[int]()
+>>> def worker(hits: Arc[AtomicI64], n: int) -> None:
+...     hits.value.fetch_add(1, Ordering.Relaxed)
+...     tx.send(n * n)
+>>> for h in [spawn(worker, hits.clone(), n) for n in range(3)]:
+...     h.join(timeout=30)
+>>> tx.close()                      # the receiver's iteration ends with the senders
+>>> sorted(rx), hits.value.load(), hits.strong_count()
+([0, 1, 4], 3, 1)
+>>> par_map(abs, [-1, -2, 3], backend="threads")
+[1, 2, 3]
+
 See ``python -m fearless tour`` for the Rust chapter's examples, ported.
 """
 

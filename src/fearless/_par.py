@@ -145,7 +145,7 @@ _installed: contextvars.ContextVar[_Pool | None] = contextvars.ContextVar(
 # -- backends ----------------------------------------------------------------------
 
 
-class _InlineBackend:
+class _InlineBackend(Backend):
     """Runs chunks in the calling thread: nested calls from a pool's own workers.
 
     A worker that waited for its own pool could deadlock it (every worker
@@ -160,24 +160,6 @@ class _InlineBackend:
 
     def submit(self, task: Task) -> Future[tuple[Any, ...]]:
         return run_inline(task)
-
-    def begin(self) -> None:
-        pass
-
-    def end(self) -> None:
-        pass
-
-    def stop(self, futures: list[Future[tuple[Any, ...]]], *, urgent: bool) -> None:
-        for future in futures:
-            future.cancel()
-
-    def explain(
-        self, future: Future[tuple[Any, ...]], error: BaseException, task_start: int, task_len: int
-    ) -> BaseException:
-        return error
-
-    def in_worker(self) -> bool:
-        return False
 
 
 _INLINE = _InlineBackend()

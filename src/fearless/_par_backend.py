@@ -251,13 +251,17 @@ class Backend(Protocol):
         """Start ``task`` on a worker; the future's result is the task's outcome."""
         ...
 
+    # The bodies below are the defaults of backends that subclass this
+    # protocol explicitly: no bookkeeping, cancel what is queued, report
+    # machinery failures as they are, never nested.
+
     def begin(self) -> None:
         """A call starts using the backend (counts concurrent users)."""
-        ...
+        return None
 
     def end(self) -> None:
         """That call has finished with the backend."""
-        ...
+        return None
 
     def stop(self, futures: list[Future[tuple[Any, ...]]], *, urgent: bool) -> None:
         """Cancel the queued ``futures`` of a failed or interrupted call; stop running ones.
@@ -269,17 +273,18 @@ class Backend(Protocol):
         ``urgent``, i.e. on Ctrl-C; otherwise when no other call is using
         the pool) and starts fresh ones on next use.
         """
-        ...
+        for future in futures:
+            future.cancel()
 
     def explain(
         self, future: Future[tuple[Any, ...]], error: BaseException, task_start: int, task_len: int
     ) -> BaseException:
         """Turn a failure of the machinery itself (not of an item) into the error to raise."""
-        ...
+        return error
 
     def in_worker(self) -> bool:
         """Whether the calling thread is one of this backend's workers (nested call)."""
-        ...
+        return False
 
 
 def describe_items(start: int, count: int) -> str:

@@ -13,10 +13,10 @@ import sys
 from concurrent.futures import Executor, Future
 from typing import Any
 
-from ._par_backend import Task, cpu_count
+from ._par_backend import Backend, Task, cpu_count
 
 
-class ExecutorBackend:
+class ExecutorBackend(Backend):
     """A user's executor behind the backend interface."""
 
     def __init__(self, executor: Executor, workers: int | None = None) -> None:
@@ -32,22 +32,5 @@ class ExecutorBackend:
     def submit(self, task: Task) -> Future[tuple[Any, ...]]:
         return self._executor.submit(task)
 
-    def begin(self) -> None:
-        pass
-
-    def end(self) -> None:
-        pass
-
-    def stop(self, futures: list[Future[tuple[Any, ...]]], *, urgent: bool) -> None:
-        # Not ours to kill: queued chunks are cancelled, the call waits for
-        # running ones.
-        for future in futures:
-            future.cancel()
-
-    def explain(
-        self, future: Future[tuple[Any, ...]], error: BaseException, task_start: int, task_len: int
-    ) -> BaseException:
-        return error
-
-    def in_worker(self) -> bool:
-        return False
+    # stop(): not ours to kill; the protocol's default cancels the queued
+    # chunks and the call waits for running ones.

@@ -11,7 +11,7 @@ import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
-from ._par_backend import Task, cpu_count
+from ._par_backend import Backend, Task, cpu_count
 
 _local = threading.local()
 
@@ -20,7 +20,7 @@ def _mark_worker(owner: ThreadsBackend) -> None:
     _local.owner = owner
 
 
-class ThreadsBackend:
+class ThreadsBackend(Backend):
     """A :class:`concurrent.futures.ThreadPoolExecutor` behind the backend interface."""
 
     name = "threads"
@@ -40,22 +40,8 @@ class ThreadsBackend:
     def submit(self, task: Task) -> Future[tuple[Any, ...]]:
         return self._executor.submit(task)
 
-    def begin(self) -> None:
-        pass
-
-    def end(self) -> None:
-        pass
-
-    def stop(self, futures: list[Future[tuple[Any, ...]]], *, urgent: bool) -> None:
-        # Queued chunks are cancelled; running ones saw the token and stop
-        # after their current item.
-        for future in futures:
-            future.cancel()
-
-    def explain(
-        self, future: Future[tuple[Any, ...]], error: BaseException, task_start: int, task_len: int
-    ) -> BaseException:
-        return error
+    # stop(): the protocol's default cancels queued chunks; running ones saw
+    # the token and stop after their current item.
 
     def in_worker(self) -> bool:
         return getattr(_local, "owner", None) is self

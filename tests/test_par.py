@@ -788,3 +788,19 @@ def test_shared_pool_is_reused_across_calls() -> None:
 def test_worker_process_flag_is_off_here() -> None:
     assert _par_backend.in_worker_process is False
     assert math.isqrt(16) == 4
+
+
+def test_a_result_handed_out_frees_its_place_in_the_window_at_once() -> None:
+    # workers=2 keeps at most two chunks in flight. Once item 0's result is
+    # handed out, item 2 must start while item 1 still runs; item 1 waits
+    # for that, so a window refilled only after item 1 would fail here.
+    item_2_started = threading.Event()
+
+    def work(x: int) -> int:
+        if x == 1:
+            assert item_2_started.wait(TIMEOUT), "item 2 never started while item 1 ran"
+        if x == 2:
+            item_2_started.set()
+        return x
+
+    assert par_map(work, [0, 1, 2], workers=2, chunksize=1, backend="threads") == [0, 1, 2]

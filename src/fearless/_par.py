@@ -470,10 +470,13 @@ def _execute(
                     future.add_done_callback(partial(_notify, done, next_in))
                     next_in += 1
                     start += len(chunk)
-                if ordered:
+                if ordered and next_out in ready:
                     while next_out in ready:
                         yield ready.pop(next_out)
                         next_out += 1
+                    # What was just handed out frees room in the window:
+                    # submit more before waiting, or a worker sits idle.
+                    continue
                 if not pending:
                     if exhausted:
                         break

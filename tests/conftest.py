@@ -5,6 +5,7 @@ from __future__ import annotations
 import faulthandler
 import os
 import sys
+import sysconfig
 
 import pytest
 
@@ -22,6 +23,21 @@ def _dump_stacks_on_hang() -> object:
     faulthandler.dump_traceback_later(600, exit=True)
     yield
     faulthandler.cancel_dump_traceback_later()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if sysconfig.get_config_var("Py_GIL_DISABLED"):
+        # Free-threaded CPython 3.13 now and then destroys an io.BytesIO that
+        # still counts a buffer export and reports "BufferError: Existing
+        # exports of data" as unraisable: a CPython bug in that area (see
+        # gh-132551, gh-111331), not fearless's (which has no BytesIO). It
+        # showed up in about one run in eight of test_par + test_par_dask
+        # (Dask's comms), during a later test; only that report is ignored.
+        config.addinivalue_line(
+            "filterwarnings",
+            "ignore:Exception ignored in. <_io.BytesIO object"
+            ":pytest.PytestUnraisableExceptionWarning",
+        )
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:

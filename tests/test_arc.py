@@ -15,6 +15,8 @@ import pytest
 
 from _helpers import STRESS, TIMEOUT, run_concurrently
 from fearless import Arc, ConsumedError, Mutex, NotUniqueError, Weak, scope, spawn
+from fearless.atomic import AtomicInt
+from fearless.testing import ScheduleFailure, explore
 
 DROPPED_ARC = r"^this Arc handle was dropped; use a live clone of it instead$"
 DROPPED_WEAK = r"^this Weak handle was dropped; use a live clone of it instead$"
@@ -605,3 +607,126 @@ def test_make_mut_racing_readers_never_shows_a_partial_copy() -> None:
         assert values == list(range(10)) + [index] * rounds
     assert base.value == list(range(10))
     assert base.strong_count() == 1
+
+
+# -- explored with fearless.testing ---------------------------------------------------------
+#
+# Each program runs under every schedule of fearless.testing's exhaustive search (within its
+# preemption bound). Cloning, downgrading, upgrading and dropping take the allocation's lock,
+# so each is a switch point; the counts are asserted at the points where they are known.
+# (The explorer turns the cyclic GC off during a run, so "released" below is by refcount.)
+
+
+def test_explored_counts_are_exact_after_clone_and_drop_churn() -> None:
+    def program() -> None:
+        arc = Arc(Payload())
+        watch = weakref.ref(arc.value)
+        weak = arc.downgrade()
+
+        def churn(mine: Arc[Payload]) -> None:
+            extra = mine.clone()
+            assert extra.strong_count() >= 3  # main's, mine, extra
+            peek = extra.downgrade()
+            assert peek.weak_count() >= 2  # main's weak, peek
+            peek.drop()
+            extra.drop()
+            mine.drop()
+
+        with scope() as s:
+            s.spawn(churn, arc.clone())
+            s.spawn(churn, arc.clone())
+        assert (arc.strong_count(), arc.weak_count()) == (1, 1)
+        arc.drop()
+        assert watch() is None, "the last strong drop did not release the value"
+        assert weak.upgrade() is None
+        assert (weak.strong_count(), weak.weak_count()) == (0, 0)
+
+    result = explore(program, strategy="exhaustive", preemption_bound=2)
+    assert result.complete
+    assert result.schedules > 100
+
+
+def test_explored_exactly_one_into_inner_gets_the_value() -> None:
+    takers: set[str] = set()
+
+    def program() -> None:
+        arc = Arc(Payload())
+        watch = weakref.ref(arc.value)
+        got: dict[str, Payload | None] = {}
+
+        def take(name: str, mine: Arc[Payload]) -> None:
+            got[name] = mine.into_inner()
+
+        with scope() as s:
+            s.spawn(take, "first", arc.clone())
+            s.spawn(take, "second", arc.clone())
+            got["main"] = arc.into_inner()
+        winners = [name for name, value in got.items() if value is not None]
+        assert len(winners) == 1, f"into_inner() gave the value to {winners}"
+        assert got[winners[0]] is watch()
+        takers.add(winners[0])
+        got.clear()
+        assert watch() is None
+
+    result = explore(program, strategy="exhaustive", preemption_bound=2)
+    assert result.complete
+    assert takers == {"main", "first", "second"}
+
+
+def test_explored_upgrade_racing_the_last_drop_never_revives_the_value() -> None:
+    outcomes: set[tuple[bool, bool]] = set()
+
+    def program() -> None:
+        arc = Arc(Payload())
+        watch = weakref.ref(arc.value)
+        weak = arc.downgrade()
+
+        def upgrader(weak: Weak[Payload]) -> None:
+            first = weak.upgrade()
+            if first is not None:
+                assert first.value is watch(), "upgraded to something else"
+                first.drop()
+            second = weak.upgrade()
+            if first is None:
+                assert second is None, "upgrade() revived a released value"
+            if second is not None:
+                second.drop()
+            outcomes.add((first is not None, second is not None))
+            weak.drop()
+
+        with scope() as s:
+            s.spawn(upgrader, weak.clone())
+            arc.drop()
+        assert watch() is None
+        assert (weak.strong_count(), weak.weak_count()) == (0, 0)
+        assert weak.upgrade() is None
+
+    result = explore(program, strategy="exhaustive", preemption_bound=2)
+    assert result.complete
+    assert outcomes == {(False, False), (True, False), (True, True)}
+
+
+def test_explored_negative_control_drop_then_check_the_count_frees_twice() -> None:
+    # "Whoever sees the count reach zero frees it", read after one's own drop: both
+    # threads can see zero. Arc.into_inner() (above) is the atomic way.
+    def program() -> None:
+        arc = Arc(Payload())
+        weak = arc.downgrade()
+        frees = AtomicInt(0)
+
+        def release(mine: Arc[Payload]) -> None:
+            mine.drop()
+            if weak.strong_count() == 0:
+                frees.fetch_add(1)
+
+        first, second = arc.clone(), arc.clone()
+        arc.drop()
+        with scope() as s:
+            s.spawn(release, first)
+            s.spawn(release, second)
+        assert frees.load() == 1, f"freed {frees.load()} times"
+
+    # strong_count() reads without taking the lock, so it is no switch point of its own;
+    # line tracing adds one before every line, where a real thread can be preempted too.
+    with pytest.raises(ScheduleFailure, match="freed 2 times"):
+        explore(program, strategy="exhaustive", preemption_bound=2, trace=True)

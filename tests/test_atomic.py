@@ -28,7 +28,7 @@ from hypothesis import strategies as st
 
 import fearless.atomic
 from _helpers import STRESS, TIMEOUT, Worker, run_concurrently
-from fearless import _seam
+from fearless import _seam, scope
 from fearless._atomic import _AtomicInteger
 from fearless._runtime import free_threaded_build
 from fearless.atomic import (
@@ -50,6 +50,7 @@ from fearless.atomic import (
     Ordering,
     fence,
 )
+from fearless.testing import ScheduleFailure, explore
 
 Relaxed, Release, Acquire, AcqRel, SeqCst = (
     Ordering.Relaxed,
@@ -1402,3 +1403,175 @@ def test_release_store_publishes_writes_to_an_acquire_load() -> None:
                 assert slots[r] == (r, r * r)
 
     run_concurrently(work, 2)
+
+
+# -- explored with fearless.testing ---------------------------------------------------------
+#
+# Each program runs under every schedule of fearless.testing's exhaustive search (within its
+# preemption bound). Every atomic operation is a switch point, so the threads' operations
+# interleave in every order the bound allows; the assertions check that whatever order
+# happened, the results are those of *some* sequential order (linearizability).
+
+#: One operation as a thread saw it: a model of it (value before -> (what it returns, value
+#: after)) and what it did return.
+Observed: TypeAlias = tuple[Callable[[int], tuple[object, int]], object]
+
+
+def linearizable(initial: int, threads: list[list[Observed]], final: int) -> bool:
+    """Whether some interleaving of the threads' operations, each thread's in program order,
+    explains every returned value and the final value."""
+
+    def search(value: int, at: tuple[int, ...]) -> bool:
+        if all(i == len(ops) for i, ops in zip(at, threads, strict=True)):
+            return value == final
+        for t, ops in enumerate(threads):
+            if at[t] < len(ops):
+                model, returned = ops[at[t]]
+                expected, after = model(value)
+                if expected == returned and search(after, (*at[:t], at[t] + 1, *at[t + 1 :])):
+                    return True
+        return False
+
+    return search(initial, (0,) * len(threads))
+
+
+def test_explored_mixed_read_modify_writes_are_linearizable() -> None:
+    finals: set[int] = set()
+
+    def program() -> None:
+        a = AtomicInt(1)
+        first: list[Observed] = []
+        second: list[Observed] = []
+
+        def one() -> None:
+            first.append((lambda v: (v, v + 1), a.fetch_add(1)))
+            result = a.fetch_update(lambda v: v * 3)
+            first.append((lambda v: ((True, v), v * 3), tuple(result)))
+
+        def two() -> None:
+            second.append((lambda v: (v, 5), a.swap(5)))
+            second.append((lambda v: (v, v ^ 6), a.fetch_xor(6)))
+
+        with scope() as s:
+            s.spawn(one)
+            s.spawn(two)
+        final = a.load()
+        assert linearizable(1, [first, second], final), (first, second, final)
+        finals.add(final)
+
+    result = explore(program, strategy="exhaustive", preemption_bound=2)
+    assert result.complete
+    assert len(finals) > 3  # the operations did run in several orders
+
+
+def test_explored_negative_control_load_then_store_is_not_linearizable() -> None:
+    # An "increment" made of a load and a store loses the other thread's update in some
+    # schedule, and no sequential order explains what the threads saw.
+    def program() -> None:
+        a = AtomicInt(0)
+        first: list[Observed] = []
+        second: list[Observed] = []
+
+        def broken_increment() -> None:
+            seen = a.load()
+            a.store(seen + 1)
+            first.append((lambda v: (v, v + 1), seen))
+
+        def increment() -> None:
+            second.append((lambda v: (v, v + 1), a.fetch_add(1)))
+
+        with scope() as s:
+            s.spawn(broken_increment)
+            s.spawn(increment)
+        assert linearizable(0, [first, second], a.load()), "not linearizable"
+
+    with pytest.raises(ScheduleFailure, match="not linearizable"):
+        explore(program, strategy="exhaustive", preemption_bound=2)
+
+
+@pytest.mark.parametrize(
+    ("cls", "start", "expected"),
+    [(AtomicInt, 0, [0, 1, 2]), (AtomicU8, 254, [254, 255, 0])],
+    ids=["AtomicInt", "AtomicU8-wrapping"],
+)
+def test_explored_fetch_add_hands_out_every_previous_value_once(
+    cls: type[AtomicInt], start: int, expected: list[int]
+) -> None:
+    def program() -> None:
+        a = cls(start)
+        with scope() as s:
+            handles = [s.spawn(a.fetch_add, 1) for _ in range(3)]
+        assert sorted(h.join() for h in handles) == sorted(expected)
+        assert a.load() == (start + 3) % 256
+
+    result = explore(program, strategy="exhaustive", preemption_bound=1)
+    assert result.complete
+    assert result.schedules > 10
+
+
+def test_explored_compare_exchange_loops_lose_no_increment() -> None:
+    retried: set[bool] = set()
+
+    def program() -> None:
+        a = AtomicInt(0)
+
+        def increment() -> list[int]:
+            taken = []
+            for _ in range(2):
+                current = a.load()
+                while True:
+                    ok, current = a.compare_exchange(current, current + 1)
+                    if ok:
+                        break
+                    retried.add(True)
+                taken.append(current)
+            return taken
+
+        with scope() as s:
+            first = s.spawn(increment)
+            second = s.spawn(increment)
+        taken = first.join() + second.join()
+        assert sorted(taken) == [0, 1, 2, 3], taken  # each value was claimed once
+        assert a.load() == 4
+
+    result = explore(program, strategy="exhaustive", preemption_bound=2)
+    assert result.complete
+    assert retried == {True}  # some schedule made a compare_exchange fail and retry
+
+
+def test_explored_compare_exchange_flag_admits_one_thread_at_a_time() -> None:
+    def program() -> None:
+        busy = AtomicBool(False)
+        inside = AtomicInt(0)
+        entered = AtomicInt(0)
+
+        def work() -> None:
+            if busy.compare_exchange(False, True, Acquire, Relaxed).ok:
+                assert inside.fetch_add(1) == 0, "two threads took the flag"
+                entered.fetch_add(1)
+                inside.fetch_sub(1)
+                busy.store(False, Release)
+
+        with scope() as s:
+            s.spawn(work)
+            s.spawn(work)
+        assert entered.load() >= 1
+
+    result = explore(program, strategy="exhaustive", preemption_bound=2)
+    assert result.complete
+    assert result.schedules > 10
+
+
+def test_explored_swap_passes_every_reference_on_exactly_once() -> None:
+    def program() -> None:
+        tokens = ["initial", "first", "second"]
+        slot = AtomicRef(tokens[0])
+        with scope() as s:
+            first = s.spawn(slot.swap, tokens[1])
+            second = s.spawn(slot.swap, tokens[2])
+        held = [first.join(), second.join(), slot.load()]
+        assert sorted(map(id, held)) == sorted(map(id, tokens)), held
+
+    result = explore(program, strategy="exhaustive", preemption_bound=2)
+    assert result.complete
+    assert result.schedules > 1

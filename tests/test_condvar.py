@@ -22,7 +22,11 @@ from fearless import (
     WouldBlockError,
     WrongThreadError,
     _seam,
+    scope,
 )
+from fearless.atomic import AtomicBool, AtomicInt
+from fearless.mpsc import RecvTimeoutError, channel
+from fearless.testing import DeadlockFound, explore
 
 MSG_TWO_MUTEXES = (
     r"^condvar is being waited on with a different mutex by another thread; "
@@ -686,3 +690,157 @@ def test_bounded_buffer_delivers_every_item_once() -> None:
             assert mine == sorted(mine)  # per-producer order
     assert not_empty.statistics().waiting == 0
     assert not_full.statistics().waiting == 0
+
+
+# -- explored with fearless.testing ---------------------------------------------------------
+#
+# Each program runs under every schedule of fearless.testing's exhaustive search (within its
+# preemption bound). A lost wake-up leaves a waiter blocked for ever: the explorer reports it
+# as DeadlockFound, so "passes every schedule" means "no schedule loses a wake-up".
+
+
+@pytest.mark.parametrize("notify_holding_the_mutex", [True, False])
+def test_explored_notify_one_wakes_the_waiter_in_every_schedule(
+    notify_holding_the_mutex: bool,
+) -> None:
+    def program() -> None:
+        ready = Mutex(False)
+        cv = Condvar()
+
+        def waiter() -> None:
+            with ready.lock() as g:
+                cv.wait_while(g, lambda ready: not ready)
+                assert g.value
+
+        def notifier() -> None:
+            with ready.lock() as g:
+                g.value = True
+                if notify_holding_the_mutex:
+                    cv.notify_one()
+            if not notify_holding_the_mutex:
+                cv.notify_one()
+
+        with scope() as s:
+            s.spawn(waiter)
+            s.spawn(notifier)
+        assert cv.statistics().waiting == 0
+
+    result = explore(program, strategy="exhaustive", preemption_bound=2)
+    assert result.complete
+    assert result.schedules > 20
+
+
+def test_explored_notify_all_wakes_every_waiter() -> None:
+    def program() -> None:
+        ready = Mutex(False)
+        cv = Condvar()
+        woken = AtomicInt(0)
+
+        def waiter() -> None:
+            with ready.lock() as g:
+                cv.wait_while(g, lambda ready: not ready)
+            woken.fetch_add(1)
+
+        def notifier() -> None:
+            with ready.lock() as g:
+                g.value = True
+            cv.notify_all()
+
+        with scope() as s:
+            s.spawn(waiter)
+            s.spawn(waiter)
+            s.spawn(notifier)
+        assert woken.load() == 2
+
+    result = explore(program, strategy="exhaustive", preemption_bound=1)
+    assert result.complete
+    assert result.schedules > 20
+
+
+def test_explored_one_slot_buffer_hands_over_every_item_in_order() -> None:
+    def program() -> None:
+        slot = Mutex[list[int]]([])
+        not_empty, not_full = Condvar(), Condvar()
+        received: list[int] = []
+
+        def produce() -> None:
+            for item in (1, 2):
+                with slot.lock() as g:
+                    not_full.wait_while(g, lambda items: len(items) == 1)
+                    g.value.append(item)
+                not_empty.notify_one()
+
+        def consume() -> None:
+            for _ in range(2):
+                with slot.lock() as g:
+                    not_empty.wait_while(g, lambda items: not items)
+                    received.append(g.value.pop())
+                not_full.notify_one()
+
+        with scope() as s:
+            s.spawn(produce)
+            s.spawn(consume)
+        assert received == [1, 2]
+
+    result = explore(program, strategy="exhaustive", preemption_bound=1)
+    assert result.complete
+    assert result.schedules > 20
+
+
+def test_explored_a_timeout_racing_the_notification_reports_the_predicate() -> None:
+    # Both deadlines fall at the same virtual instant, so the notification races the
+    # timeout: wait_while must say "timed out" exactly when the predicate still holds.
+    outcomes: set[bool] = set()
+
+    def program() -> None:
+        ready = Mutex(False)
+        cv = Condvar()
+        _tx, rx = channel[None]()
+
+        def waiter() -> None:
+            with ready.lock() as g:
+                timed_out = cv.wait_while(g, lambda ready: not ready, timeout=1.0)
+                assert timed_out == (not g.value), (timed_out, g.value)
+                outcomes.add(timed_out)
+
+        def notifier() -> None:
+            with pytest.raises(RecvTimeoutError):
+                rx.recv(timeout=1.0)
+            with ready.lock() as g:
+                g.value = True
+            cv.notify_one()
+
+        with scope() as s:
+            s.spawn(waiter)
+            s.spawn(notifier)
+        assert cv.statistics().waiting == 0
+
+    # One preemption already reaches the notifier popping the waiter after its timeout.
+    result = explore(program, strategy="exhaustive", preemption_bound=1)
+    assert result.complete
+    assert outcomes == {True, False}
+
+
+def test_explored_negative_control_checking_outside_the_mutex_loses_the_wake_up() -> None:
+    # The flag lives outside the mutex, so the notification can fall between the
+    # waiter's check and its wait: the explorer must report the waiter stuck.
+    def program() -> None:
+        m = Mutex(None)
+        cv = Condvar()
+        flag = AtomicBool(False)
+
+        def waiter() -> None:
+            with m.lock() as g:
+                if not flag.load():
+                    cv.wait(g)
+
+        def notifier() -> None:
+            flag.store(True)
+            cv.notify_one()
+
+        with scope() as s:
+            s.spawn(waiter)
+            s.spawn(notifier)
+
+    with pytest.raises(DeadlockFound, match=r"Condvar\.wait"):
+        explore(program, strategy="exhaustive", preemption_bound=2)

@@ -73,6 +73,26 @@ def test_safe_append() -> None:
     )
 
 
+def test_finding_races() -> None:
+    assert run("finding_races.py") == (
+        "counter += 1 (2 threads x 3): RACE found -- Counter: 3\n"
+        "  replaying its schedule fails the same way: True\n"
+        "Mutex counter: passed all 1072 schedules (every interleaving: True)\n"
+        "AtomicInt counter: passed all 1072 schedules (every interleaving: True)\n"
+        "check-then-append: RACE found -- shared_list: [1, 2, 3, 2]\n"
+        "  replaying its schedule fails the same way: True\n"
+        "check-then-append under a Mutex: passed all 2215 schedules "
+        "(every schedule with <= 2 preemptions: True)\n"
+        "two mutexes, opposite orders: DEADLOCK found\n"
+        "  T1 'one' is blocked in Mutex.lock on Mutex#2, held by T2 'two'\n"
+        "  T2 'two' is blocked in Mutex.lock on Mutex#1, held by T1 'one'\n"
+        "Release/Acquire: data, then flag: passed all 269 schedules "
+        "(every schedule with <= 2 preemptions: True)\n"
+        "Release/Acquire: flag, then data: RACE found -- saw the flag, but data = None\n"
+        "  replaying its schedule fails the same way: True\n"
+    )
+
+
 def test_deadlock_detection() -> None:
     assert run("deadlock_detection.py") == (
         "DeadlockError: mutex is already locked by this thread; locking it again would deadlock\n"

@@ -19,8 +19,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from _helpers import STRESS, TIMEOUT, Worker, run_concurrently, wait_until
-from fearless import ConsumedError, FearlessError, mpsc, spawn
-from fearless._mpsc import _SLICE, _AsyncWaiter, _Waiter
+from fearless import ConsumedError, FearlessError, _seam, mpsc, scope, spawn
+from fearless._mpsc import _AsyncWaiter, _Waiter
+from fearless.atomic import AtomicInt
 from fearless.mpsc import (
     ConcurrentRecvError,
     Empty,
@@ -40,6 +41,7 @@ from fearless.mpsc import (
     sync_channel,
     tick,
 )
+from fearless.testing import ScheduleFailure, explore
 
 MSG_SEND_DISCONNECTED = (
     r"^the receiver is gone, so the message can never be delivered; it is returned in \.value$"
@@ -834,7 +836,7 @@ def test_timers_reject_bad_durations(seconds: float) -> None:
 
 def test_blocked_waits_are_sliced() -> None:
     # Sanity of the mechanism the GC tests rely on.
-    assert 0 < _SLICE <= 0.1
+    assert 0 < _seam.backend.slice <= 0.1
 
 
 # -- property tests: programs of operations ----------------------------------------------------
@@ -1066,3 +1068,209 @@ def test_stress_timeouts_racing_sends_lose_nothing() -> None:
     producer.join()
     assert received == sent == list(range(count))
     assert all(returned)
+
+
+# -- explored with fearless.testing ---------------------------------------------------------
+#
+# Each program runs under every schedule of fearless.testing's exhaustive search (within its
+# preemption bound) and checks, inside, that no message is lost or duplicated, that each
+# sender's messages arrive in order, and that disconnection is seen exactly when it
+# happened. Sends and receives are switch points.
+
+CHANNELS: dict[str, Callable[[], tuple[AnySender, Receiver[Any]]]] = {
+    "unbounded": channel[Any],
+    "bounded": lambda: sync_channel[Any](1),
+    "rendezvous": lambda: sync_channel[Any](0),
+}
+
+
+@pytest.mark.parametrize("kind", list(CHANNELS))
+def test_explored_two_senders_no_loss_no_duplicate_per_sender_fifo(kind: str) -> None:
+    def program() -> None:
+        tx, rx = CHANNELS[kind]()
+        closed = AtomicInt(0)
+
+        def produce(name: str, tx: AnySender) -> None:
+            with tx:
+                tx.send((name, 1))
+                tx.send((name, 2))
+                closed.fetch_add(1)
+
+        with scope() as s:
+            s.spawn(produce, "a", tx.clone())
+            s.spawn(produce, "b", tx)
+            received = list(rx)  # until every sender is gone and the queue is drained
+            assert closed.load() == 2, "iteration ended before every sender was closed"
+        assert sorted(received) == [("a", 1), ("a", 2), ("b", 1), ("b", 2)], received
+        for name in "ab":
+            assert [i for n, i in received if n == name] == [1, 2], received
+
+    result = explore(program, strategy="exhaustive", preemption_bound=1)
+    assert result.complete
+    assert result.schedules > 10
+
+
+@pytest.mark.parametrize("capacity", [0, 1])
+def test_explored_bounded_send_completes_only_when_there_is_room(capacity: int) -> None:
+    def program() -> None:
+        tx, rx = sync_channel[int](capacity)
+        completed = AtomicInt(0)
+
+        def produce() -> None:
+            with tx:
+                for i in range(3):
+                    tx.send(i)
+                    completed.fetch_add(1)
+
+        with scope() as s:
+            s.spawn(produce)
+            received: list[int] = []
+            while True:
+                # A send returns only once its message fits: taken, or queued in the room.
+                assert completed.load() <= len(received) + capacity, "a send overtook the bound"
+                try:
+                    received.append(rx.recv())
+                except RecvError:
+                    break
+        assert received == [0, 1, 2]
+
+    result = explore(program, strategy="exhaustive", preemption_bound=2)
+    assert result.complete
+    assert result.schedules > 10
+
+
+@pytest.mark.parametrize("kind", list(CHANNELS))
+def test_explored_closing_the_receiver_fails_later_sends_with_their_message(kind: str) -> None:
+    delivered: set[int] = set()
+
+    def program() -> None:
+        tx, rx = CHANNELS[kind]()
+
+        def produce() -> tuple[list[int], list[int]]:
+            sent: list[int] = []
+            returned: list[int] = []
+            for i in range(3):
+                try:
+                    tx.send(i)
+                except SendError as e:
+                    returned.append(e.value)
+                else:
+                    sent.append(i)
+            return sent, returned
+
+        with scope() as s:
+            producer = s.spawn(produce)
+            first = rx.recv()
+            rx.close()
+        sent, returned = producer.join()
+        assert first == 0
+        # Sends succeed until the close and fail from then on, each with its own message.
+        assert sent + returned == [0, 1, 2], (sent, returned)
+        delivered.add(len(sent))
+
+    result = explore(program, strategy="exhaustive", preemption_bound=2)
+    assert result.complete
+    assert 1 in delivered  # in some schedule every send after the first one failed
+    if kind == "unbounded":
+        assert delivered == {1, 2, 3}
+
+
+def test_explored_negative_control_empty_is_not_disconnected() -> None:
+    # A consumer that stops at the first Empty instead of waiting for disconnection
+    # misses messages still to come: the explorer must find the schedule that loses one.
+    def program() -> None:
+        tx, rx = channel[int]()
+
+        def produce() -> None:
+            with tx:
+                tx.send(1)
+                tx.send(2)
+
+        with scope() as s:
+            s.spawn(produce)
+            received = []
+            while True:
+                try:
+                    received.append(rx.try_recv())
+                except (Empty, RecvError):
+                    break
+        assert received == [1, 2], f"received only {received}"
+
+    with pytest.raises(ScheduleFailure, match="received only"):
+        explore(program, strategy="exhaustive", preemption_bound=2)
+
+
+def test_explored_select_wakes_for_every_message_and_ends_at_the_last_disconnection() -> None:
+    # One producer, rendezvous channels: at most one channel is ready at any select, and
+    # the selecting thread must wake for each offer and see the channels close one by one.
+    def program() -> None:
+        tx1, rx1 = sync_channel[int](0)
+        tx2, rx2 = sync_channel[int](0)
+
+        def produce() -> None:
+            tx1.send(1)
+            tx2.send(10)
+            tx1.close()
+            tx2.send(20)
+            tx2.close()
+
+        with scope() as s:
+            s.spawn(produce)
+            got: list[tuple[int, int]] = []
+            while True:
+                try:
+                    selected = select(rx1, rx2)
+                except RecvError:
+                    break
+                assert selected.receiver is (rx1, rx2)[selected.index]
+                got.append((selected.index, selected.value))
+        assert got == [(0, 1), (1, 10), (1, 20)], got
+
+    result = explore(program, strategy="exhaustive", preemption_bound=2)
+    assert result.complete
+    assert result.schedules > 10
+
+
+def test_explored_select_alternates_between_ready_channels() -> None:
+    # Both channels hold messages all along (two each, two selects), while senders add
+    # more: whatever the interleaving, two selects in a row pick both channels.
+    def program() -> None:
+        tx1, rx1 = channel[int]()
+        tx2, rx2 = channel[int]()
+        for tx in (tx1, tx2):
+            tx.send(0)
+            tx.send(0)
+
+        with scope() as s:
+            s.spawn(tx1.send, 1)
+            s.spawn(tx2.send, 1)
+            picks = {select(rx1, rx2).index, select(rx1, rx2).index}
+        assert picks == {0, 1}, "select picked the same channel twice while both were ready"
+
+    result = explore(program, strategy="exhaustive", preemption_bound=2)
+    assert result.complete
+    assert result.schedules > 10
+
+
+def test_explored_select_alternates_per_thread_while_another_thread_selects() -> None:
+    # Regression: select() rotated with one process-wide counter, so two threads
+    # selecting at once advanced each other's rotation.
+    def program() -> None:
+        pairs = []
+        for _ in range(2):
+            tx1, rx1 = channel[int]()
+            tx2, rx2 = channel[int]()
+            for tx in (tx1, tx2):
+                tx.send(0)
+                tx.send(0)
+            pairs.append((rx1, rx2))
+
+        def selector(rx1: Receiver[int], rx2: Receiver[int]) -> None:
+            picks = {select(rx1, rx2).index, select(rx1, rx2).index}
+            assert picks == {0, 1}, "select picked the same channel twice while both were ready"
+
+        with scope() as s:
+            for rx1, rx2 in pairs:
+                s.spawn(selector, rx1, rx2)
+
+    explore(program, strategy="exhaustive", preemption_bound=2)

@@ -16,7 +16,11 @@ from fearless import (
     PoisonError,
     WouldBlockError,
     WrongThreadError,
+    scope,
 )
+from fearless.atomic import AtomicInt
+from fearless.mpsc import channel
+from fearless.testing import ScheduleFailure, explore
 
 MSG_DEADLOCK = r"^mutex is already locked by this thread; locking it again would deadlock$"
 MSG_WOULD_BLOCK = r"^mutex is locked; try again later or call lock\(\) to wait for it$"
@@ -606,3 +610,154 @@ def test_poison_is_seen_by_every_thread() -> None:
     with pytest.raises(PoisonError) as caught:
         m.into_inner()
     assert caught.value.into_inner() == 4 * n
+
+
+# -- explored with fearless.testing ---------------------------------------------------------
+#
+# Each program runs under every schedule of fearless.testing's exhaustive search (within its
+# preemption bound) and asserts its invariant inside, at every step of every interleaving.
+# Atomics are switch points, so an ``inside`` counter kept in one puts switch points inside
+# each critical section, where another thread could barge in if exclusion failed.
+
+
+def test_explored_mutex_excludes_every_other_thread() -> None:
+    def program() -> None:
+        m = Mutex(0)
+        inside = AtomicInt(0)
+
+        def work() -> None:
+            for _ in range(2):
+                with m.lock() as g:
+                    assert inside.fetch_add(1) == 0, "two threads inside the mutex"
+                    g.value += 1
+                    inside.fetch_sub(1)
+
+        with scope() as s:
+            s.spawn(work)
+            s.spawn(work)
+        assert m.into_inner() == 4
+
+    result = explore(program, strategy="exhaustive", preemption_bound=2)
+    assert result.complete
+    assert result.schedules > 100
+
+
+def test_explored_negative_control_without_the_mutex_threads_overlap() -> None:
+    # The same check without the mutex must fail: the explorer does interleave there.
+    def program() -> None:
+        inside = AtomicInt(0)
+
+        def work() -> None:
+            assert inside.fetch_add(1) == 0, "two threads inside"
+            inside.fetch_sub(1)
+
+        with scope() as s:
+            s.spawn(work)
+            s.spawn(work)
+
+    with pytest.raises(ScheduleFailure, match="two threads inside"):
+        explore(program, strategy="exhaustive", preemption_bound=2)
+
+
+def test_explored_try_lock_gets_in_only_when_the_mutex_is_free() -> None:
+    refusals: set[int] = set()
+
+    def program() -> None:
+        m = Mutex(0)
+        inside = AtomicInt(0)
+        refused = AtomicInt(0)
+
+        def work() -> None:
+            try:
+                g = m.try_lock()
+            except WouldBlockError:
+                refused.fetch_add(1)
+                return
+            with g:
+                assert inside.fetch_add(1) == 0, "try_lock entered a held mutex"
+                g.value += 1
+                inside.fetch_sub(1)
+
+        with scope() as s:
+            s.spawn(work)
+            s.spawn(work)
+        # Every attempt got in or was refused, and one of two always gets in.
+        assert m.into_inner() + refused.load() == 2
+        refusals.add(refused.load())
+
+    result = explore(program, strategy="exhaustive", preemption_bound=2)
+    assert result.complete
+    assert refusals == {0, 1}  # both outcomes of the race were explored
+
+
+def test_explored_poison_is_seen_by_exactly_the_lockers_after_the_failure() -> None:
+    outcomes: set[str] = set()
+
+    def program() -> None:
+        m = Mutex[list[str]]([])
+
+        def fail() -> None:
+            with pytest.raises(Boom), m.lock() as g:
+                g.value.append("failed")
+                raise Boom
+
+        def later() -> None:
+            try:
+                g = m.lock()
+            except PoisonError as e:
+                with e.into_inner() as g:
+                    assert g.value == ["failed"], "poisoned before the failure"
+                    g.value.append("saw poison")
+                return
+            with g:
+                assert g.value == [], "locked after the failure without seeing the poison"
+                g.value.append("clean")
+
+        with scope() as s:
+            s.spawn(fail)
+            s.spawn(later)
+        assert m.is_poisoned()
+        with pytest.raises(PoisonError) as caught:
+            m.into_inner()
+        outcomes.add(" then ".join(caught.value.into_inner()))
+
+    result = explore(program, strategy="exhaustive", preemption_bound=2)
+    assert result.complete
+    assert outcomes == {"failed then saw poison", "clean then failed"}
+
+
+def test_explored_lock_timeout_gives_up_only_while_the_mutex_is_held() -> None:
+    # Time is virtual: the timeout fires when every thread is blocked, i.e. while the
+    # holder waits for a message that only the timed-out thread sends afterwards.
+    outcomes: set[str] = set()
+
+    def program() -> None:
+        m = Mutex(0)
+        inside = AtomicInt(0)
+        tx, rx = channel[None]()
+
+        def holder() -> None:
+            with m.lock() as g:
+                inside.fetch_add(1)
+                rx.recv()
+                g.value += 1
+                inside.fetch_sub(1)
+
+        def impatient() -> None:
+            try:
+                with m.lock(timeout=1.0) as g:
+                    assert inside.load() == 0, "got a held mutex"
+                    g.value += 1
+                    outcomes.add("locked")
+            except TimeoutError:
+                assert inside.load() == 1, "timed out on a free mutex"
+                outcomes.add("timed out")
+            tx.send(None)
+
+        with scope() as s:
+            s.spawn(holder)
+            s.spawn(impatient)
+
+    result = explore(program, strategy="exhaustive", preemption_bound=2)
+    assert result.complete
+    assert outcomes == {"locked", "timed out"}

@@ -18,7 +18,10 @@ from fearless import (
     OnceState,
     OnceStatistics,
     PoisonError,
+    scope,
 )
+from fearless.atomic import AtomicInt, AtomicRef
+from fearless.testing import ScheduleFailure, explore
 
 MSG_ONCE_POISONED = (
     r"^Once is poisoned: an earlier call_once\(\) callable raised; "
@@ -627,3 +630,196 @@ def test_lazy_lock_initialiser_runs_at_most_once_under_contention() -> None:
 def test_public_names() -> None:
     for cls in (Once, OnceLock, LazyLock, OnceState, OnceStatistics):
         assert cls.__module__ == "fearless"
+
+
+# -- explored with fearless.testing ---------------------------------------------------------
+#
+# Each program runs under every schedule of fearless.testing's exhaustive search (within its
+# preemption bound) and asserts its invariant inside. Initialisers count their calls in an
+# atomic, which is a switch point: another thread can arrive while one initialises.
+
+
+def test_explored_once_lock_initialises_once_and_everyone_sees_that_value() -> None:
+    def program() -> None:
+        cell: OnceLock[object] = OnceLock()
+        calls = AtomicInt(0)
+
+        def init() -> object:
+            calls.fetch_add(1)
+            return object()
+
+        def work() -> object:
+            seen = cell.get()
+            value = cell.get_or_init(init)
+            assert seen is None or seen is value, "get() showed another value"
+            return value
+
+        with scope() as s:
+            first = s.spawn(work)
+            second = s.spawn(work)
+        assert calls.load() == 1, f"the initialiser ran {calls.load()} times"
+        assert first.join() is second.join() is cell.get()
+
+    result = explore(program, strategy="exhaustive", preemption_bound=2)
+    assert result.complete
+    assert result.schedules > 100
+
+
+def test_explored_once_lock_set_racing_get_or_init_stores_exactly_one() -> None:
+    winners: set[str] = set()
+
+    def program() -> None:
+        cell: OnceLock[str] = OnceLock()
+        calls = AtomicInt(0)
+
+        def init() -> str:
+            calls.fetch_add(1)
+            return "initialised"
+
+        with scope() as s:
+            setter = s.spawn(cell.set, "set")
+            getter = s.spawn(cell.get_or_init, init)
+        stored = cell.get()
+        assert setter.join() == (stored == "set")
+        assert getter.join() == stored
+        assert calls.load() == (stored == "initialised")
+        winners.add(str(stored))
+
+    result = explore(program, strategy="exhaustive", preemption_bound=2)
+    assert result.complete
+    assert winners == {"set", "initialised"}
+
+
+def test_explored_once_lock_failed_initialiser_leaves_it_to_the_next_caller() -> None:
+    outcomes: set[tuple[int, int]] = set()
+
+    def program() -> None:
+        cell: OnceLock[str] = OnceLock()
+        failing_calls, good_calls = AtomicInt(0), AtomicInt(0)
+
+        def failing() -> str:
+            failing_calls.fetch_add(1)
+            raise Boom
+
+        def good() -> str:
+            good_calls.fetch_add(1)
+            return "good"
+
+        def unlucky() -> None:
+            try:
+                assert cell.get_or_init(failing) == "good"  # the other thread was first
+            except Boom:
+                pass
+
+        with scope() as s:
+            s.spawn(unlucky)
+            lucky = s.spawn(cell.get_or_init, good)
+        assert lucky.join() == cell.get() == "good"
+        assert good_calls.load() == 1
+        outcomes.add((failing_calls.load(), good_calls.load()))
+
+    result = explore(program, strategy="exhaustive", preemption_bound=2)
+    assert result.complete
+    assert outcomes == {(0, 1), (1, 1)}
+
+
+def test_explored_once_runs_its_callable_once_and_completes_before_anyone_returns() -> None:
+    def program() -> None:
+        once = Once()
+        calls = AtomicInt(0)
+
+        def work() -> None:
+            once.call_once(lambda: calls.fetch_add(1))
+            assert once.is_completed, "call_once returned before the callable finished"
+            assert calls.load() == 1
+
+        with scope() as s:
+            s.spawn(work)
+            s.spawn(work)
+        assert calls.load() == 1
+
+    result = explore(program, strategy="exhaustive", preemption_bound=2)
+    assert result.complete
+    assert result.schedules > 100
+
+
+def test_explored_once_poisoned_by_a_failure_refuses_later_and_waiting_callers() -> None:
+    outcomes: set[str] = set()
+
+    def program() -> None:
+        once = Once()
+        ran = AtomicInt(0)
+
+        def failing() -> None:
+            ran.fetch_add(1)
+            raise Boom
+
+        def fail() -> None:
+            try:
+                once.call_once(failing)
+            except Boom:
+                return
+            assert ran.load() == 10, "call_once returned without running or completing"
+
+        def other() -> None:
+            try:
+                once.call_once(lambda: ran.fetch_add(10))
+            except PoisonError:
+                assert ran.load() == 1, "poisoned, but the failing callable did not run"
+                outcomes.add("poisoned")
+                return
+            assert once.is_completed
+            outcomes.add("completed")
+
+        with scope() as s:
+            first = s.spawn(other)
+            s.spawn(fail)
+        first.join()
+        # Whichever ran first decided: the failure poisons, a success completes.
+        assert ran.load() in (1, 10)
+        assert once.is_completed == (ran.load() == 10)
+
+    # Nothing can block here for ever: a deadlock in any schedule would fail the test.
+    result = explore(program, strategy="exhaustive", preemption_bound=2)
+    assert result.complete
+    assert outcomes == {"poisoned", "completed"}
+
+
+def test_explored_lazy_lock_computes_once_for_every_reader() -> None:
+    def program() -> None:
+        calls = AtomicInt(0)
+
+        def compute() -> list[int]:
+            calls.fetch_add(1)
+            return [42]
+
+        lazy = LazyLock(compute)
+        with scope() as s:
+            first = s.spawn(lambda: lazy.value)
+            second = s.spawn(lazy.force)
+        assert calls.load() == 1
+        assert first.join() is second.join() is lazy.value
+
+    result = explore(program, strategy="exhaustive", preemption_bound=2)
+    assert result.complete
+    assert result.schedules > 100
+
+
+def test_explored_negative_control_check_then_init_runs_twice() -> None:
+    # Lazy initialisation by hand, "if empty: fill", initialises twice in some schedule.
+    def program() -> None:
+        cell: AtomicRef[object | None] = AtomicRef(None)
+        calls = AtomicInt(0)
+
+        def work() -> None:
+            if cell.load() is None:
+                calls.fetch_add(1)
+                cell.store(object())
+
+        with scope() as s:
+            s.spawn(work)
+            s.spawn(work)
+        assert calls.load() == 1, f"initialised {calls.load()} times"
+
+    with pytest.raises(ScheduleFailure, match="initialised 2 times"):
+        explore(program, strategy="exhaustive", preemption_bound=2)

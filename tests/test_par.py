@@ -617,6 +617,16 @@ def test_progress_bar_uses_tqdm_when_installed(monkeypatch: pytest.MonkeyPatch) 
     assert events == [("open", 4, "item"), 2, 2, "close"]
 
 
+def test_progress_bar_draws_with_the_real_tqdm(capsys: pytest.CaptureFixture[str]) -> None:
+    tqdm = pytest.importorskip("tqdm", reason="needs tqdm: pip install fearless[progress]")
+    par_map(square, range(8), backend="threads", chunksize=2, progress=True)
+    err = capsys.readouterr().err
+    # tqdm draws the empty bar at once and the full one when the call ends.
+    assert re.match(r"\r +0%\| +\| 0/8 \[00:00<\?, \?item/s\]", err), err
+    assert re.search(r"\r100%\|\S+\| 8/8 \[\d\d:\d\d<00:00, +[\d.]+item/s\]\n$", err), err
+    assert not tqdm.tqdm._instances  # the bar was closed
+
+
 # -- par_iter ----------------------------------------------------------------------------------
 
 

@@ -31,7 +31,6 @@ from fearless import (
     scope,
     spawn,
 )
-from fearless import _thread as fthread
 
 MSG_JOIN_SELF = r"^a thread cannot join itself; joining would deadlock$"
 MSG_JOINED = r"^this thread was already joined; join\(\) consumes the handle, so call it only once$"
@@ -436,7 +435,7 @@ def test_join_never_blocks_longer_than_a_slice() -> None:
     _state_log, (taken_by_spawn, *waits) = backend.logs
     assert taken_by_spawn == -1  # spawn() takes the free lock; the thread releases it
     assert waits, "join() did not wait at all"
-    assert all(0 <= t <= fthread._SLICE for t in waits), waits
+    assert all(0 <= t <= _seam.backend.slice for t in waits), waits
 
 
 def test_join_lets_this_threads_finalisers_run_while_it_waits() -> None:

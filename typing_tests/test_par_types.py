@@ -6,6 +6,8 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import assert_type
 
+from distributed import Client
+
 from fearless._par import (
     ParInfo,
     ParIter,
@@ -86,3 +88,13 @@ def pools() -> None:
     assert_type(info, ParInfo)
     assert_type(info.auto, str)
     assert_type(info.gil_enabled, bool)
+
+
+def on_a_dask_cluster(client: Client) -> None:
+    assert_type(par_map(str, [1], backend=client), list[str])
+    assert_type(par_imap(str, [1], backend=client, workers=4), Iterator[str])
+    assert_type(par_iter([1]).with_backend(client).sum(), int)
+    info = par_info(client)
+    assert_type(info, ParInfo)
+    assert_type(info.backend, str)
+    par_info("threads")  # type: ignore[arg-type]

@@ -38,6 +38,10 @@ Shared ownership, atomics, channels and parallel maps follow Rust too:
 >>> par_map(abs, [-1, -2, 3], backend="threads")
 [1, 2, 3]
 
+And where Rust has loom, fearless has :mod:`fearless.testing`: it runs a
+test under every interleaving of its threads (or a random or
+Hypothesis-chosen sample) and shows the one that breaks it.
+
 See ``python -m fearless tour`` for the Rust chapter's examples, ported.
 """
 
@@ -148,11 +152,12 @@ del _fixup_module_metadata
 
 #: Submodules reachable as attributes of ``fearless`` (``fearless.atomic``),
 #: imported on first use so that ``import fearless`` stays light.
-_SUBMODULES = frozenset({"atomic", "mpsc"})
+_SUBMODULES = frozenset({"atomic", "mpsc", "testing"})
 
 if TYPE_CHECKING:
     from . import atomic as atomic
     from . import mpsc as mpsc
+    from . import testing as testing
 else:
 
     def __getattr__(name: str) -> object:

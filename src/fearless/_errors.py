@@ -395,6 +395,9 @@ class WorkerDiedError(FearlessError, RuntimeError):
     the message names the item it was running and its exit code. The pool
     starts new workers on next use. Its ``__cause__`` is the
     :class:`concurrent.futures.process.BrokenProcessPool` the pool reported.
+    On a Dask cluster (``backend=client``) it is raised when the workers
+    running a chunk died and Dask gave up on the chunk; its ``__cause__`` is
+    Dask's ``KilledWorker``.
 
     Example:
         >>> import os

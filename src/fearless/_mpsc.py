@@ -26,12 +26,16 @@ How it works, for the reviewer:
   pops the claim itself, so nobody releases its lock afterwards. ``select``
   publishes one waiter on all its receivers; the first channel that
   claims it wins, the others find it claimed and leave it alone.
-- Blocking waits are done in slices of :data:`_SLICE` seconds. Between
+- Blocking waits are done in slices (the seam's ``backend.slice``). Between
   slices the waiting thread runs Python code again, so finalisers that
   free-threaded CPython queued for it — a :class:`Sender` or
   :class:`Receiver` it created, dropped by another thread — run promptly,
   and the wait notices the disconnection they cause. Slices also bound
   the damage of any wake-up lost to a weaker memory model than x86's.
+- A receive or bounded send that would block first yields the processor
+  (and the GIL) and retries ``backend.spins`` times: handing the GIL to the
+  thread on the other end usually lets it make progress, which is far
+  cheaper than a park and a wake-up (parking_lot's adaptive strategy).
 - Counts of senders change under a reentrant lock from the seam, so a
   ``Sender`` garbage-collected inside an operation on its own channel (in
   the same thread) cannot deadlock.
@@ -74,15 +78,6 @@ T = TypeVar("T")
 U = TypeVar("U")
 T_co = TypeVar("T_co", covariant=True)
 T_contra = TypeVar("T_contra", contravariant=True)
-
-#: The longest single blocking wait (see the module docstring).
-_SLICE = 0.05
-
-#: How many times a receive or bounded send that would block yields the
-#: processor (and the GIL) and retries before it parks. Handing the GIL to
-#: the thread on the other end usually lets it make progress, which is far
-#: cheaper than a park and a wake-up (parking_lot's adaptive strategy).
-_SPINS = 8
 
 _MSG_SENDER_CLOSED = "this Sender was closed; use a live clone of it instead"
 _MSG_SYNC_SENDER_CLOSED = "this SyncSender was closed; use a live clone of it instead"
@@ -201,7 +196,7 @@ def _park(
         if ready() or deadline.expired():
             waiter.claim()
             return
-        wait = _SLICE
+        wait = _seam.backend.slice
         remaining = deadline.remaining()
         if 0 <= remaining < wait:
             wait = remaining
@@ -232,7 +227,7 @@ async def _park_async(
         waiter.future = future
         if not waiter.claims:  # claimed before the new future was in place
             return
-        wait = _SLICE
+        wait = _seam.backend.slice
         timer = ready_in()
         if 0 <= timer < wait:
             wait = timer
@@ -445,7 +440,7 @@ class _ArrayChan(_SenderSide):
     def send(self, value: Any, timeout: float | None) -> None:
         # SyncSender.send has tried the fast path already.
         deadline = Deadline(check_timeout(timeout))
-        spins = _SPINS
+        spins = _seam.backend.spins
         while True:
             if self.try_send(value):
                 return
@@ -1129,7 +1124,7 @@ class Receiver(Generic[T_co], metaclass=NoPublicConstructor):
             self._live()
             raise ConcurrentRecvError(_MSG_CONCURRENT)
         try:
-            spins = _SPINS
+            spins = _seam.backend.spins
             while True:
                 chan = self._live()
                 try:

@@ -19,9 +19,6 @@ from ._util import NoPublicConstructor
 
 T = TypeVar("T")
 
-# How many times a contended lock() yields and retries before it blocks.
-_SPINS = 8
-
 # Values of ``Mutex._trouble``: 0 is the healthy state, so the fast path
 # tests one slot for truth.
 _POISONED = 1
@@ -213,7 +210,7 @@ class Mutex(Generic[T]):
         waiting = self._waiting
         waiting.append(me)
         try:
-            for _ in range(_SPINS):
+            for _ in range(_seam.backend.spins):
                 _seam.pause()
                 if self._acquire(False):
                     return

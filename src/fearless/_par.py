@@ -25,8 +25,10 @@ Backends:
     ``"threads"`` (a shared pool of threads in this process),
     ``"processes"`` (a shared pool of worker processes; functions and items
     are pickled), ``"interpreters"`` (Python 3.14+), a
-    :class:`ThreadPool`/:class:`ProcessPool` of your own, or any
-    :class:`concurrent.futures.Executor`. ``"auto"`` (the default) picks
+    :class:`ThreadPool`/:class:`ProcessPool` of your own, any
+    :class:`concurrent.futures.Executor`, or a :class:`distributed.Client`
+    to run on a Dask cluster (``pip install fearless[dask]``; functions and
+    items are pickled with cloudpickle). ``"auto"`` (the default) picks
     threads when the GIL is disabled — free-threaded CPython runs Python
     code on all cores with no pickling — and processes when the GIL is on,
     falling back to threads for work that cannot be pickled (lambdas,
@@ -45,8 +47,9 @@ Failures:
     as :mod:`concurrent.futures` does — and a note naming the item. Queued
     chunks are cancelled, running thread chunks stop after their current
     item, and worker processes still running are killed (the pool starts
-    fresh ones on next use). When the call raises, none of its work is
-    still running.
+    fresh ones on next use); on a Dask cluster, running chunks are told to
+    stop and stop after their current item. When the call raises, none of
+    its work is still running.
 """
 
 from __future__ import annotations
@@ -65,7 +68,7 @@ from dataclasses import dataclass
 from functools import partial
 from itertools import islice
 from types import TracebackType
-from typing import Any, Generic, Literal, Protocol, Self, TypeAlias, TypeVar, final
+from typing import TYPE_CHECKING, Any, Generic, Literal, Protocol, Self, TypeAlias, TypeVar, final
 
 from . import _par_backend
 from ._errors import PoolClosedError
@@ -94,11 +97,15 @@ from ._par_backend import (
     describe_items,
     run_inline,
 )
+from ._par_dask import DaskBackend, describe, is_client
 from ._par_executor import ExecutorBackend
 from ._par_interpreters import InterpretersBackend
 from ._par_processes import ProcessesBackend, default_start_method
 from ._par_threads import ThreadsBackend
 from ._runtime import gil_enabled
+
+if TYPE_CHECKING:
+    from distributed import Client
 
 T = TypeVar("T")
 U = TypeVar("U")
@@ -123,6 +130,7 @@ N = TypeVar("N", bound=_Addable)
 #: What ``backend=`` accepts.
 BackendSpec: TypeAlias = (
     'Literal["auto", "threads", "processes", "interpreters"] | ThreadPool | ProcessPool | Executor'
+    " | Client"
 )
 #: What ``progress=`` accepts: ``True`` for a bar, or ``callback(done, total)``.
 ProgressSpec: TypeAlias = "bool | Callable[[int, int | None], object]"
@@ -214,6 +222,8 @@ def _resolve(
         chosen = backend._use()
     elif isinstance(backend, Executor):
         chosen = ExecutorBackend(backend)
+    elif is_client(backend):
+        chosen = DaskBackend(backend, workers)
     elif backend == "auto":
         if _par_backend.in_worker_process:
             return _INLINE
@@ -230,7 +240,7 @@ def _resolve(
     else:
         raise TypeError(
             "backend must be 'auto', 'threads', 'processes', 'interpreters', a ThreadPool, "
-            f"a ProcessPool or a concurrent.futures.Executor, got {backend!r}"
+            f"a ProcessPool, a concurrent.futures.Executor or a distributed.Client, got {backend!r}"
         )
     return _INLINE if chosen.in_worker() else chosen
 
@@ -571,7 +581,7 @@ def _validate(fn: object, workers: int | None, chunksize: int | None, backend: o
     ):
         raise ValueError(
             "backend must be 'auto', 'threads', 'processes' or 'interpreters' "
-            f"(or a pool or executor), got {backend!r}"
+            f"(or a pool, an executor or a Dask client), got {backend!r}"
         )
 
 
@@ -595,16 +605,20 @@ def par_map(
             ``functools.partial`` of those.
         items: Any iterable; it is read lazily, chunk by chunk.
         workers: How many items run at once at most; ``None`` means one per
-            CPU. More workers than CPUs get a pool of that size.
+            CPU. More workers than CPUs get a pool of that size. On a Dask
+            cluster: how many chunks run at once, by default the cluster's
+            total thread count.
         chunksize: Items per task; ``None`` chooses (about four chunks per
             worker, or chunks of a few milliseconds for unsized inputs).
         backend: ``"auto"``, ``"threads"``, ``"processes"``,
             ``"interpreters"``, a :class:`ThreadPool` or
-            :class:`ProcessPool`, or any :class:`concurrent.futures.Executor`.
+            :class:`ProcessPool`, any :class:`concurrent.futures.Executor`,
+            or a :class:`distributed.Client` (a Dask cluster).
             See :func:`par_info` for what ``"auto"`` picks.
-        progress: ``True`` draws a progress bar (tqdm when installed, else a
-            plain bar on stderr); a callable gets ``(done, total)`` after
-            each chunk (``total`` is ``None`` for unsized inputs).
+        progress: ``True`` draws a progress bar (tqdm when installed, e.g.
+            with ``pip install fearless[progress]``, else a plain bar on
+            stderr); a callable gets ``(done, total)`` after each chunk
+            (``total`` is ``None`` for unsized inputs).
 
     Returns:
         The results, in the order of ``items``.
@@ -614,6 +628,10 @@ def par_map(
             (among those seen before the rest was cancelled), with the
             worker's traceback; no work of the call is running afterwards.
         WorkerDiedError: A worker process died; the message names the item.
+            On a Dask cluster: the workers running a chunk died (or could
+            not unpickle it) and Dask gave up on it.
+        TypeError: On a Dask cluster, the function or an item cannot be
+            pickled (the message names the items).
         BackendUnavailableError: ``backend="interpreters"`` before Python 3.14.
         PoolClosedError: ``backend`` is a closed pool.
         ValueError: ``workers`` or ``chunksize`` is not a positive int.
@@ -1318,7 +1336,7 @@ class ProcessPool(_Pool):
 @final
 @dataclass(frozen=True)
 class ParInfo:
-    """What ``backend="auto"`` picks in this interpreter, and why; see :func:`par_info`.
+    """What a call would run on here, and why; see :func:`par_info`.
 
     Example:
         >>> from fearless import par_info
@@ -1326,26 +1344,39 @@ class ParInfo:
         True
     """
 
-    #: ``"threads"`` or ``"processes"``: the choice for picklable work.
+    #: ``"threads"`` or ``"processes"``: what ``backend="auto"`` picks for
+    #: picklable work; ``"dask"`` when describing a Dask client.
     auto: str
     #: Why, in a sentence.
     reason: str
-    #: Whether the GIL is enabled right now.
+    #: Whether the GIL is enabled right now (in this process).
     gil_enabled: bool
-    #: Default number of workers (CPUs this process may use).
+    #: Default number of workers: the CPUs this process may use, or the
+    #: cluster's total thread count for a Dask client.
     workers: int
-    #: How worker processes are started.
+    #: How worker processes are started (on this machine).
     start_method: str
+    #: What was described: ``"auto"``, or a Dask client's scheduler address.
+    backend: str = "auto"
 
     def __str__(self) -> str:
-        return f"auto -> {self.auto} ({self.workers} workers): {self.reason}"
+        if self.backend == "auto":
+            return f"auto -> {self.auto} ({self.workers} workers): {self.reason}"
+        return f"{self.auto} at {self.backend} ({self.workers} workers): {self.reason}"
 
 
-def par_info() -> ParInfo:
-    """Which backend ``backend="auto"`` picks here, and why.
+def par_info(backend: Literal["auto"] | Client = "auto") -> ParInfo:
+    """Which backend ``backend="auto"`` picks here, and why; or what a Dask cluster offers.
+
+    Args:
+        backend: ``"auto"``, or a :class:`distributed.Client` to describe its
+            cluster (asks the scheduler how many workers and threads it has).
 
     Returns:
         A :class:`ParInfo`; ``str()`` of it is a one-line explanation.
+
+    Raises:
+        TypeError: ``backend`` is neither ``"auto"`` nor a Dask client.
 
     Example:
         >>> from fearless import par_info
@@ -1353,6 +1384,14 @@ def par_info() -> ParInfo:
         >>> info.auto == ("processes" if info.gil_enabled else "threads")
         True
     """
+    if is_client(backend):
+        address, total, reason = describe(backend)
+        return ParInfo("dask", reason, gil_enabled(), total, default_start_method(), address)
+    if backend != "auto":
+        raise TypeError(
+            "par_info() describes backend='auto' or a distributed.Client; other backends "
+            f"run where they say, got {backend!r}"
+        )
     version = sys.version.split()[0]
     gil = gil_enabled()
     if gil:

@@ -24,9 +24,6 @@ T_co = TypeVar("T_co", covariant=True)
 # The seam promises one identity function under every backend.
 _get_ident = _seam.get_ident
 
-# How many times a thread yields and retries the internal lock before it blocks.
-_SPINS = 8
-
 # Bits of ``RwLock._trouble`` (and of ``RwLock._gate``).
 _POISONED = 1
 _CONSUMED = 2
@@ -341,7 +338,7 @@ class RwLock(Generic[T]):
         costs two context switches (a lock convoy).
         """
         enter = self._enter
-        for _ in range(_SPINS):
+        for _ in range(_seam.backend.spins):
             _seam.pause()
             if enter(False):
                 return

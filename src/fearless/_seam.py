@@ -76,6 +76,18 @@ class RawRLock(Protocol):
 class Backend(Protocol):
     """The operations a backend provides; see the module docstring."""
 
+    #: How many times a contended slow path yields (:meth:`pause`) and
+    #: retries before it blocks: parking_lot's adaptive spinning, which
+    #: under the GIL avoids lock convoys. The scheduler sets 0: spinning
+    #: there only multiplies the schedules to explore.
+    spins: int
+
+    #: The longest single blocking wait, in seconds, of a wait that may be
+    #: long (``recv``, ``join``). Between slices the waiting thread runs
+    #: Python code again, so finalisers queued for it on free-threaded
+    #: CPython run promptly. ``math.inf`` waits in one piece.
+    slice: float
+
     def allocate_lock(self) -> RawLock:
         """A new, unlocked, non-reentrant raw lock."""
         ...
@@ -100,6 +112,16 @@ class Backend(Protocol):
         """A point where another thread may run (a switch point)."""
         ...
 
+    def rotation(self) -> int:
+        """A counter of the calling thread that goes up by one per call.
+
+        ``select`` starts at a different channel each time from it, so that
+        no channel starves another; one counter per thread keeps two
+        selecting threads from skewing each other's rotation, and keeps it
+        deterministic under the scheduler.
+        """
+        ...
+
 
 _OWNER = re.compile(r"owner=(\d+) count=(\d+)")
 
@@ -107,6 +129,8 @@ _OWNER = re.compile(r"owner=(\d+) count=(\d+)")
 class ThreadBackend:
     """The real thing: OS threads and ``_thread`` locks."""
 
+    spins = 8
+    slice = 0.05
     allocate_lock = staticmethod(_thread.allocate_lock)
     monotonic = staticmethod(time.monotonic)
 
@@ -130,6 +154,15 @@ class ThreadBackend:
     @staticmethod
     def pause() -> None:
         time.sleep(0)
+
+    @staticmethod
+    def rotation() -> int:
+        n: int = getattr(_per_thread, "rotation", 0)
+        _per_thread.rotation = n + 1
+        return n
+
+
+_per_thread = threading.local()
 
 
 #: The backend in force. Read it, never assign it: use :func:`install`.

@@ -8,7 +8,6 @@ until it is due (see ``_Chan.ready_in``), so timers need no thread.
 
 from __future__ import annotations
 
-import itertools
 from typing import Generic, NamedTuple, Never, NoReturn, TypeVar
 
 from . import _seam
@@ -201,16 +200,14 @@ class Selected(NamedTuple, Generic[T]):
     value: T
 
 
-_rotation = itertools.count()
-
-
 def select(*receivers: Receiver[T], timeout: float | None = None) -> Selected[T]:
     """Receive from whichever of ``receivers`` has a message first (crossbeam's ``select!``).
 
     Blocks until one of them has a message, then takes exactly one
     message, from that receiver, and returns a :class:`Selected`
     ``(index, receiver, value)``. When several have messages, the one
-    picked rotates from call to call, so no channel starves another.
+    picked rotates from call to call of each thread, so no channel
+    starves another.
     Waiting costs nothing: one waiter is registered on every channel
     and the first to get a message wakes it (no polling).
 
@@ -252,7 +249,7 @@ def select(*receivers: Receiver[T], timeout: float | None = None) -> Selected[T]
         if not isinstance(receiver, Receiver):
             raise TypeError(_MSG_SELECT_TYPE.format(type(receiver).__name__))
     deadline = Deadline(check_timeout(timeout))
-    start = next(_rotation) % count
+    start = _seam.backend.rotation() % count
     order = [*range(start, count), *range(start)]
     held: list[_seam.RawLock] = []
     seen: set[int] = set()

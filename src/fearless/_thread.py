@@ -57,12 +57,6 @@ R = TypeVar("R")
 R_co = TypeVar("R_co", covariant=True)
 T = TypeVar("T")
 
-#: The longest single blocking wait in ``join()`` and at the end of a scope.
-#: Between slices the waiting thread runs Python code again, so finalisers
-#: that free-threaded CPython queued for it (objects it created, released by
-#: other threads) run promptly instead of when the wait is over.
-_SLICE = 0.05
-
 # Values of ``_Packet.consumed``: 0 means the outcome is still there to take.
 _JOINED = 1  # join() took it
 _RAISED_BY_SCOPE = 2  # the thread failed and its scope raised the exception
@@ -176,7 +170,16 @@ class _Packet:
 
 
 def _report_failure(thread: threading.Thread | None, error: BaseException) -> None:
-    """Report a failure nobody will join, as an unjoined ``threading.Thread`` would."""
+    """Report a failure nobody will join, as an unjoined ``threading.Thread`` would.
+
+    ``SystemExit`` stays silent, as in ``threading``: it is how a thread
+    asks to end (and how fearless.testing unwinds the threads of a run).
+    """
+    if isinstance(error, SystemExit):
+        return
+    run = getattr(thread, "fearless_run", None)  # a thread of a fearless.testing run
+    if run is not None and run.report_unjoined(thread, error):
+        return
     threading.excepthook(
         threading.ExceptHookArgs([type(error), error, error.__traceback__, thread])
     )
@@ -213,13 +216,19 @@ def _abandon(packet: _Packet) -> None:
 
 
 def _acquire_done(done: _seam.RawLock, lock_timeout: float) -> bool:
-    """Acquire ``done`` within ``lock_timeout`` (``-1``: forever), in short slices."""
+    """Acquire ``done`` within ``lock_timeout`` (``-1``: forever), in short slices.
+
+    Between slices the waiting thread runs Python code again, so finalisers
+    that free-threaded CPython queued for it (objects it created, released
+    by other threads) run promptly instead of when the wait is over.
+    """
     if done.acquire(False):
         return True
     deadline = Deadline(lock_timeout)
+    slice_ = _seam.backend.slice
     while True:
         remaining = deadline.remaining()
-        if done.acquire(True, _SLICE if remaining < 0 else min(remaining, _SLICE)):
+        if done.acquire(True, slice_ if remaining < 0 else min(remaining, slice_)):
             return True
         if deadline.expired():
             return False

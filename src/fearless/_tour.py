@@ -23,6 +23,7 @@ SECTIONS: tuple[tuple[str, str], ...] = (
     ("once_config", "OnceLock / LazyLock: initialise once"),
     ("parallel", "Parallelism: Pool.map -> par_map, .iter() -> .par_iter()"),
     ("deadlock_detection", "Beyond Rust: self-deadlock detected, not hung"),
+    ("finding_races", "Beyond the compiler: the chapter's races found by fearless.testing"),
 )
 
 

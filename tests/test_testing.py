@@ -1,0 +1,757 @@
+"""fearless.testing: the deterministic interleaving explorer.
+
+The explorer is itself a concurrency tool, so these tests pin down what it
+promises: races in plain Python and in misuse of fearless are found, correct
+programs pass every schedule of the exhaustive search, deadlocks and
+livelocks are reported, failures replay, and nothing of a run is left behind.
+"""
+
+from __future__ import annotations
+
+import _thread
+import itertools
+import queue
+import random
+import re
+import sys
+import threading
+import time
+from collections.abc import Callable
+
+import pytest
+
+from fearless import Condvar, Mutex, OnceLock, mpsc, scope, spawn
+from fearless.atomic import AtomicBool, AtomicInt, Ordering
+from fearless.testing import (
+    DeadlockFound,
+    Exploration,
+    ScheduleFailure,
+    Step,
+    StepLimitExceeded,
+    Strategy,
+    explore,
+)
+
+# -- the chapter's programs --------------------------------------------------------------
+
+counter = 0
+
+
+def racy_counter() -> None:
+    """The chapter's ``counter += 1`` in 2 plain threads x 3 increments."""
+    global counter
+    counter = 0
+
+    def increment(n: int) -> None:
+        global counter
+        for _ in range(n):
+            counter += 1
+
+    threads = [threading.Thread(target=increment, args=(3,)) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert counter == 6, f"Counter: {counter}"
+
+
+def mutex_counter() -> None:
+    total = Mutex(0)
+
+    def increment(n: int) -> None:
+        for _ in range(n):
+            with total.lock() as guard:
+                guard.value += 1
+
+    with scope() as s:
+        s.spawn(increment, 3)
+        s.spawn(increment, 3)
+    assert total.into_inner() == 6
+
+
+def atomic_counter() -> None:
+    total = AtomicInt(0)
+
+    def increment(n: int) -> None:
+        for _ in range(n):
+            total.fetch_add(1, Ordering.Relaxed)
+
+    with scope() as s:
+        s.spawn(increment, 3)
+        s.spawn(increment, 3)
+    assert total.load() == 6
+
+
+def racy_append() -> None:
+    shared_list: list[int] = []
+
+    def append_items(items: list[int]) -> None:
+        for item in items:
+            if item not in shared_list:
+                shared_list.append(item)
+
+    with scope() as s:
+        s.spawn(append_items, [1, 2])
+        s.spawn(append_items, [2, 3])
+    assert sorted(shared_list) == [1, 2, 3], f"shared_list: {shared_list}"
+
+
+def mutex_append() -> None:
+    shared: Mutex[list[int]] = Mutex([])
+
+    def append_items(items: list[int]) -> None:
+        for item in items:
+            with shared.lock() as guard:
+                if item not in guard.value:
+                    guard.value.append(item)
+
+    with scope() as s:
+        s.spawn(append_items, [1, 2])
+        s.spawn(append_items, [2, 3])
+    assert sorted(shared.into_inner()) == [1, 2, 3]
+
+
+def opposite_orders() -> None:
+    a, b = Mutex("a"), Mutex("b")
+
+    def one() -> None:
+        with a.lock(), b.lock():
+            pass
+
+    def two() -> None:
+        with b.lock(), a.lock():
+            pass
+
+    with scope() as s:
+        s.spawn(one)
+        s.spawn(two)
+
+
+class Slot:
+    def __init__(self) -> None:
+        self.data: list[int] | None = None
+        self.ready = AtomicBool(False)
+
+
+def handoff(publish_first: bool) -> None:
+    slot = Slot()
+
+    def producer() -> None:
+        if publish_first:
+            slot.ready.store(True, Ordering.Release)
+            slot.data = [1, 2, 3]
+        else:
+            slot.data = [1, 2, 3]
+            slot.ready.store(True, Ordering.Release)
+
+    def consumer() -> None:
+        if slot.ready.load(Ordering.Acquire):
+            assert slot.data == [1, 2, 3], f"saw the flag, but data = {slot.data}"
+
+    with scope() as s:
+        s.spawn(consumer)
+        s.spawn(producer)
+
+
+def root_cause(failure: BaseException) -> BaseException:
+    cause = failure.__cause__
+    assert cause is not None, failure
+    while isinstance(cause, BaseExceptionGroup):
+        cause = cause.exceptions[0]
+    return cause
+
+
+def context_switches(steps: tuple[Step, ...]) -> int:
+    return sum(1 for a, b in itertools.pairwise(steps) if a.thread != b.thread)
+
+
+# -- demonstration 1: the racy counter -------------------------------------------------------
+
+
+def test_racy_counter_is_found_and_shrinks_to_a_few_switches() -> None:
+    with pytest.raises(ScheduleFailure) as info:
+        explore(racy_counter, trace=True, seed=1)
+    failure = info.value
+    cause = root_cause(failure)
+    assert isinstance(cause, AssertionError)
+    assert re.match(r"Counter: [2-5]\b", str(cause)), cause
+    # A lost update needs two switches inside one increment and one back;
+    # Hypothesis shrinks the schedule to a handful of context switches.
+    assert 2 <= context_switches(failure.steps) <= 8, str(failure)
+    assert any(s.operation == "write" and "counter += 1" in s.source for s in failure.steps)
+    assert f"replay={failure.schedule!r}" in str(failure)
+
+
+@pytest.mark.parametrize("strategy", ["random", "pct", "exhaustive"])
+def test_racy_counter_is_found_by_every_strategy(strategy: str) -> None:
+    with pytest.raises(ScheduleFailure, match=r"AssertionError: Counter: [2-5]"):
+        explore(racy_counter, strategy=strategy, trace=True, seed=7)  # type: ignore[arg-type]
+
+
+def test_racy_counter_without_tracing_has_no_switch_point_inside_the_line() -> None:
+    # Without trace=True only fearless operations and thread starts switch:
+    # the increments cannot interleave, so this documents what trace= adds.
+    result = explore(racy_counter, strategy="exhaustive")
+    assert result.complete
+
+
+@pytest.mark.parametrize("program", [mutex_counter, atomic_counter])
+def test_mutex_and_atomic_counters_pass_every_schedule(program: Callable[[], None]) -> None:
+    result = explore(program, strategy="exhaustive")
+    assert result.complete
+    assert result.schedules == result.distinct > 100
+
+
+def test_mutex_counter_passes_every_schedule_with_line_tracing_too() -> None:
+    result = explore(mutex_counter, strategy="exhaustive", trace=True, preemption_bound=2)
+    assert result.complete and result.schedules > 100
+
+
+def test_partial_order_reduction_covers_every_order_of_the_critical_sections() -> None:
+    # Every interleaving of 3 + 3 critical sections on one mutex is a distinct
+    # behaviour (C(6, 3) = 20); the reduced search must produce all of them.
+    orders: set[str] = set()
+
+    def program() -> None:
+        log = Mutex("")
+
+        def work(name: str) -> None:
+            for _ in range(3):
+                with log.lock() as guard:
+                    guard.value += name
+
+        with scope() as s:
+            s.spawn(work, "a")
+            s.spawn(work, "b")
+        orders.add(log.into_inner())
+
+    result = explore(program, strategy="exhaustive")
+    assert result.complete
+    assert len(orders) == 20, sorted(orders)
+
+
+# -- demonstration 2: two mutexes in opposite orders ------------------------------------------
+
+
+def test_opposite_lock_orders_deadlock_is_found_and_reported() -> None:
+    with pytest.raises(DeadlockFound) as info:
+        explore(opposite_orders, strategy="exhaustive")
+    message = str(info.value)
+    assert message.startswith("deadlock: every thread is blocked:")
+    assert "T1 'one' is blocked in Mutex.lock on Mutex#2, held by T2 'two'" in message
+    assert "T2 'two' is blocked in Mutex.lock on Mutex#1, held by T1 'one'" in message
+    assert "T0 'main' is blocked in Scope.__exit__" in message
+    # each thread's stack points at the user's line
+    assert "with a.lock(), b.lock():" in message
+    assert "with b.lock(), a.lock():" in message
+    assert info.value.__cause__ is None
+
+
+def test_deadlock_found_by_hypothesis_too() -> None:
+    with pytest.raises(DeadlockFound):
+        explore(opposite_orders, seed=3)
+
+
+# -- demonstration 3: check-then-append ---------------------------------------------------------
+
+
+def test_check_then_append_race_is_found() -> None:
+    with pytest.raises(ScheduleFailure) as info:
+        explore(racy_append, trace=True, seed=2)
+    assert "shared_list: [" in str(root_cause(info.value))
+    assert "if item not in shared_list:" in str(info.value)
+
+
+def test_check_then_append_under_a_mutex_passes() -> None:
+    result = explore(mutex_append, strategy="exhaustive", trace=True, preemption_bound=2)
+    assert result.complete and result.schedules > 100
+
+
+# -- demonstration 4: Release/Acquire hand-off -------------------------------------------------
+
+
+def test_release_acquire_handoff_passes() -> None:
+    result = explore(lambda: handoff(False), strategy="exhaustive", trace=True, preemption_bound=2)
+    assert result.complete and result.schedules > 10
+
+
+def test_flag_published_before_the_data_fails() -> None:
+    with pytest.raises(ScheduleFailure) as info:
+        explore(lambda: handoff(True), strategy="exhaustive", trace=True)
+    assert str(root_cause(info.value)).startswith("saw the flag, but data = None")
+
+
+# -- replay ------------------------------------------------------------------------------------
+
+
+def test_schedules_run_counts_the_schedules_explored() -> None:
+    calls = [0]
+
+    def program() -> None:
+        calls[0] += 1
+        racy_counter()
+
+    with pytest.raises(ScheduleFailure) as info:
+        explore(program, strategy="random", trace=True, seed=0)
+    # the failing schedule is the last one explored; one more run records its trace
+    assert info.value.schedules_run == calls[0] - 1
+
+
+def test_a_failure_replays_exactly() -> None:
+    with pytest.raises(ScheduleFailure) as first:
+        explore(racy_counter, strategy="random", trace=True, seed=5)
+    with pytest.raises(ScheduleFailure) as again:
+        explore(racy_counter, trace=True, replay=first.value.schedule)
+    assert again.value.schedule == first.value.schedule
+
+    def where(steps: tuple[Step, ...]) -> list[tuple[int, str, str, str]]:
+        # thread names differ: threading numbers its default names process-wide
+        return [(s.thread, s.operation, s.location, s.source) for s in steps]
+
+    assert where(again.value.steps) == where(first.value.steps)
+    assert str(root_cause(again.value)) == str(root_cause(first.value))
+
+
+def test_replay_of_a_passing_schedule_returns_an_exploration() -> None:
+    result = explore(mutex_counter, replay="1:0*3-1")
+    assert result.strategy == "replay" and result.schedules == 1
+
+
+def test_replay_that_does_not_fit_the_program_is_reported() -> None:
+    with pytest.raises(ScheduleFailure, match=r"decision 4 picks T7, but only T0, T1 could run"):
+        explore(mutex_counter, replay="1:0*4-7")
+    with pytest.raises(ScheduleFailure, match=r"it has 3 decisions, the test made 0"):
+        explore(lambda: None, replay="1:0*3")
+    assert explore(lambda: None, replay="1:").schedules == 1
+
+
+@pytest.mark.parametrize(
+    ("replay", "error"),
+    [
+        ("0*3", ValueError),
+        ("2:0*3", ValueError),
+        ("1:0*x", ValueError),
+        ("1:-1", ValueError),
+        ("1:0*0", ValueError),
+        (b"1:0", TypeError),
+    ],
+)
+def test_bad_replay_strings_are_refused(replay: object, error: type[Exception]) -> None:
+    with pytest.raises(error, match="schedule"):
+        explore(mutex_counter, replay=replay)  # type: ignore[arg-type]
+
+
+def test_schedule_strings_are_run_length_encoded() -> None:
+    from fearless._explore import decode_schedule, encode_schedule
+
+    decisions = [0, 0, 0, 1, 2, 2, 0]
+    assert encode_schedule(decisions) == "1:0*3-1-2*2-0"
+    assert decode_schedule("1:0*3-1-2*2-0") == decisions
+    assert decode_schedule(encode_schedule([])) == []
+
+
+# -- strategies ---------------------------------------------------------------------------------
+
+
+def two_steps() -> None:
+    """Two threads that each take one lock once: a small, known space."""
+    m = Mutex(0)
+
+    def work() -> None:
+        with m.lock() as g:
+            g.value += 1
+
+    with scope() as s:
+        s.spawn(work)
+        s.spawn(work)
+
+
+def test_exhaustive_search_counts_distinct_schedules() -> None:
+    result = explore(two_steps, strategy="exhaustive")
+    assert result.complete
+    assert result.schedules == result.distinct > 1
+    # the same search twice covers the same space
+    assert explore(two_steps, strategy="exhaustive").schedules == result.schedules
+
+
+def test_preemption_bound_shrinks_the_space() -> None:
+    results = [explore(two_steps, strategy="exhaustive", preemption_bound=b) for b in (0, 1, 2)]
+    counts = [r.schedules for r in results]
+    assert all(r.complete for r in results)
+    assert 1 <= counts[0] < counts[1] < counts[2], counts
+
+
+def test_traced_exhaustive_search_deepens_the_bound_until_nothing_is_cut_off() -> None:
+    def program() -> None:
+        box = [0]
+
+        def work() -> None:
+            box[0] = 1
+
+        spawn(work).join()
+
+    result = explore(program, strategy="exhaustive", trace=True)
+    assert result.complete
+    bounded = explore(program, strategy="exhaustive", trace=True, preemption_bound=10)
+    assert result.distinct == bounded.schedules
+
+
+def test_exhaustive_search_cut_short_is_not_complete() -> None:
+    result = explore(mutex_counter, strategy="exhaustive", schedules=5)
+    assert result.schedules == 5 and not result.complete
+
+
+def test_random_and_pct_with_a_seed_repeat_themselves() -> None:
+    strategies: tuple[Strategy, ...] = ("random", "pct")
+    for strategy in strategies:
+        a = explore(mutex_counter, strategy=strategy, schedules=30, seed=11)
+        b = explore(mutex_counter, strategy=strategy, schedules=30, seed=11)
+        assert a.schedules == b.schedules == 30
+        assert a.distinct == b.distinct > 1
+
+
+def test_hypothesis_strategy_runs_the_requested_number_of_schedules() -> None:
+    result = explore(mutex_counter, schedules=25, seed=0)
+    assert result.strategy == "hypothesis"
+    # Hypothesis generates 25 examples; it may replay some on top
+    assert result.schedules >= 25 and result.distinct > 10
+
+
+def test_hypothesis_missing_gives_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "hypothesis", None)
+    with pytest.raises(ImportError, match=r"pip install 'fearless\[testing\]'"):
+        explore(mutex_counter)
+
+
+def test_exploration_describes_itself() -> None:
+    result = explore(two_steps, strategy="exhaustive")
+    assert isinstance(result, Exploration)
+    text = str(result)
+    assert f"{result.schedules} schedules" in text and "by exhaustive" in text
+    assert "the whole space" in text
+    assert result.longest > 0 and result.seconds >= 0
+
+
+# -- deadlocks and livelocks -----------------------------------------------------------------------
+
+
+def test_lost_wakeup_is_a_deadlock() -> None:
+    def program() -> None:
+        ready = Mutex(False)
+        cv = Condvar()
+
+        def waiter() -> None:
+            with ready.lock() as g:
+                if not g.value:  # the bug: checks once, then waits without the flag
+                    cv.wait(g)
+
+        def setter() -> None:
+            cv.notify_one()  # the bug: notifies before (and without) setting the flag
+
+        with scope() as s:
+            s.spawn(waiter)
+            s.spawn(setter)
+
+    with pytest.raises(DeadlockFound, match=r"T1 'waiter' is blocked in Condvar.wait"):
+        explore(program, strategy="exhaustive")
+
+
+def test_a_thread_left_blocked_after_the_test_returns_is_a_deadlock() -> None:
+    # The sender outlives the test: the receiver thread waits for ever.
+    def keeps_sender() -> None:
+        tx, rx = mpsc.channel[int]()
+        handle = spawn(rx.recv)
+        assert handle is not None
+        keep.append(tx)
+
+    keep: list[object] = []
+    with pytest.raises(DeadlockFound, match=r"T1 'recv' is blocked in Receiver.recv"):
+        explore(keeps_sender, strategy="random", schedules=3, seed=0)
+    keep.clear()
+
+
+def test_a_failure_in_a_spawned_thread_nobody_joins_fails_the_schedule() -> None:
+    def program() -> None:
+        tx, rx = mpsc.channel[int]()
+        spawn(rx.recv)  # never joined; with the sender gone, recv raises RecvError
+        del tx
+
+    with pytest.raises(
+        ScheduleFailure, match=r"thread 'recv' raised RecvError: .* \(and nobody joined it\)"
+    ) as info:
+        explore(program, strategy="random", schedules=3, seed=0)
+    assert isinstance(info.value.__cause__, mpsc.RecvError)
+
+
+def test_a_livelock_exceeds_the_step_limit() -> None:
+    def program() -> None:
+        flag = AtomicBool(False)
+
+        def spin() -> None:
+            while not flag.load(Ordering.Acquire):  # nobody ever sets it
+                pass
+
+        spawn(spin).join()
+
+    with pytest.raises(StepLimitExceeded, match=r"more than 200 steps"):
+        explore(program, strategy="random", schedules=2, seed=0, max_steps=200)
+
+
+# -- what is under control -------------------------------------------------------------------
+
+
+def test_threading_primitives_made_inside_the_test_are_under_control() -> None:
+    def program() -> None:
+        q: queue.Queue[int] = queue.Queue(maxsize=1)
+        lock = threading.Lock()
+        done = threading.Event()
+        seen: list[int] = []
+
+        def consumer() -> None:
+            for _ in range(2):
+                item = q.get()
+                with lock:
+                    seen.append(item)
+            done.set()
+
+        t = threading.Thread(target=consumer)
+        t.start()
+        q.put(1)
+        q.put(2)
+        assert done.wait(timeout=5)
+        t.join()
+        assert seen == [1, 2]
+        assert not t.is_alive()
+
+    result = explore(program, strategy="exhaustive")
+    assert result.complete and result.schedules > 1
+
+
+def test_a_condition_with_an_rlock_under_control() -> None:
+    def program() -> None:
+        cond = threading.Condition(threading.RLock())
+        box: list[int] = []
+
+        def put() -> None:
+            with cond, cond:  # reentrant
+                box.append(1)
+                cond.notify()
+
+        t = threading.Thread(target=put)
+        t.start()
+        with cond:
+            assert cond.wait_for(lambda: box, timeout=10)
+        t.join()
+
+    assert explore(program, strategy="exhaustive").complete
+
+
+def test_time_is_virtual_inside_runs() -> None:
+    def program() -> None:
+        tx, rx = mpsc.channel[int]()
+        start = time.monotonic()  # real clock: not under control
+        with pytest.raises(mpsc.RecvTimeoutError):
+            rx.recv(timeout=3600)  # an hour of virtual time, at once
+        time.sleep(3600)  # virtual too
+        assert time.monotonic() - start < 60
+        del tx
+
+    explore(program, strategy="random", schedules=2, seed=0)
+
+
+def test_timed_lock_waits_time_out_in_virtual_time() -> None:
+    def program() -> None:
+        m = Mutex(0)
+        holding = threading.Event()
+        release = threading.Event()
+
+        def holder() -> None:
+            with m.lock():
+                holding.set()
+                release.wait()
+
+        t = threading.Thread(target=holder)
+        t.start()
+        holding.wait()
+        with pytest.raises(TimeoutError):
+            m.lock(timeout=10)
+        release.set()
+        t.join()
+
+    assert explore(program, strategy="exhaustive").complete
+
+
+def test_current_thread_names_the_simulated_thread() -> None:
+    names: list[str] = []
+
+    def program() -> None:
+        def work() -> None:
+            names.append(threading.current_thread().name)
+
+        spawn(work).join()
+        t = threading.Thread(target=work, name="plain")
+        t.start()
+        t.join()
+
+    explore(program, strategy="random", schedules=1, seed=0)
+    assert names == ["work", "plain"]
+
+
+def test_an_exception_in_a_plain_thread_fails_the_schedule() -> None:
+    def program() -> None:
+        def boom() -> None:
+            raise KeyError("lost")
+
+        t = threading.Thread(target=boom, name="worker")
+        t.start()
+        t.join()
+
+    with pytest.raises(ScheduleFailure, match=r"thread 'worker' raised KeyError: 'lost'") as info:
+        explore(program, strategy="random", schedules=1, seed=0)
+    assert isinstance(info.value.__cause__, KeyError)
+
+
+def test_starting_a_plain_thread_twice_is_refused() -> None:
+    def program() -> None:
+        t = threading.Thread(target=lambda: None)
+        t.start()
+        with pytest.raises(RuntimeError, match="threads can only be started once"):
+            t.start()
+        t.join()
+
+    explore(program, strategy="random", schedules=2, seed=0)
+
+
+def test_a_thread_blocked_outside_the_scheduler_is_reported() -> None:
+    outside = _thread.allocate_lock()
+    outside.acquire()
+
+    def program() -> None:
+        outside.acquire()  # a real lock, held by the test: no switch point, no progress
+
+    try:
+        with pytest.raises(ScheduleFailure, match=r"without reaching a switch point") as info:
+            explore(program, strategy="random", schedules=1, seed=0, stall_timeout=0.3)
+        assert "outside.acquire()" in str(info.value)
+    finally:
+        outside.release()
+
+
+def test_a_nondeterministic_test_is_reported() -> None:
+    rng = random.Random(0)
+
+    def program() -> None:
+        n = rng.randrange(1, 4)  # a different program on every run
+        m = Mutex(0)
+        with scope() as s:
+            for _ in range(n):
+                s.spawn(lambda: m.lock().unlock())
+
+    with pytest.raises(ScheduleFailure, match=r"not deterministic"):
+        explore(program, strategy="exhaustive")
+
+
+def test_fearless_objects_made_outside_can_be_used_uncontended() -> None:
+    flag = AtomicInt(0)
+    once: OnceLock[int] = OnceLock()
+
+    def program() -> None:
+        flag.fetch_add(1)
+        once.get_or_init(lambda: 1)
+
+    result = explore(program, strategy="random", schedules=3, seed=0)
+    assert flag.load() == result.schedules == 3
+
+
+# -- nothing is left behind ------------------------------------------------------------------------
+
+
+def test_everything_is_restored_after_an_exploration() -> None:
+    from fearless import _seam
+
+    before = (
+        threading.Thread.start,
+        threading.Lock,
+        threading.RLock,
+        time.sleep,
+        mpsc.Sender.send,
+        _seam.backend,
+    )
+    threads_before = threading.active_count()
+    with pytest.raises(ScheduleFailure):
+        explore(racy_counter, strategy="random", trace=True, seed=0)
+    explore(mutex_counter, strategy="random", schedules=5, seed=0)
+    after = (
+        threading.Thread.start,
+        threading.Lock,
+        threading.RLock,
+        time.sleep,
+        mpsc.Sender.send,
+        _seam.backend,
+    )
+    assert after == before
+    assert threading.active_count() == threads_before
+    assert sys.gettrace() is None
+
+
+def test_explore_inside_explore_is_refused() -> None:
+    def program() -> None:
+        with pytest.raises(RuntimeError, match="cannot run inside another explore"):
+            explore(lambda: None)
+
+    explore(program, strategy="random", schedules=1, seed=0)
+
+
+def test_explore_from_two_threads_at_once_is_refused() -> None:
+    inside = threading.Event()
+    leave = threading.Event()
+    errors: list[BaseException] = []
+
+    def blocker() -> None:
+        inside.set()
+        leave.wait(30)  # a real wait: this run stalls on purpose
+
+    def other() -> None:
+        assert inside.wait(30)
+        try:
+            explore(lambda: None, strategy="random", schedules=1)
+        except RuntimeError as exc:
+            errors.append(exc)
+        finally:
+            leave.set()
+
+    helper = threading.Thread(target=other)
+    helper.start()
+    explore(blocker, strategy="random", schedules=1, seed=0)
+    helper.join(30)
+    assert len(errors) == 1 and "another thread is running explore()" in str(errors[0])
+
+
+# -- arguments -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        ({"strategy": "dfs"}, ValueError, "strategy must be one of"),
+        ({"schedules": 0}, ValueError, "schedules must be an int >= 1"),
+        ({"schedules": True}, ValueError, "schedules must be an int >= 1"),
+        ({"max_steps": 0}, ValueError, "max_steps must be an int >= 1"),
+        ({"preemption_bound": -1}, ValueError, "preemption_bound must be an int >= 0"),
+        ({"depth": 0}, ValueError, "depth must be an int >= 1"),
+        ({"seed": "x"}, TypeError, "seed must be an int or None"),
+        ({"trace": 1}, TypeError, "trace must be True or False"),
+        ({"stall_timeout": 0}, ValueError, "stall_timeout must be a positive number"),
+        ({"stall_timeout": float("nan")}, ValueError, "stall_timeout must be a positive number"),
+    ],
+)
+def test_bad_arguments_are_refused(
+    kwargs: dict[str, object], error: type[Exception], match: str
+) -> None:
+    with pytest.raises(error, match=match):
+        explore(mutex_counter, **kwargs)  # type: ignore[arg-type]
+
+
+def test_the_test_must_be_callable() -> None:
+    with pytest.raises(TypeError, match="needs the test as a callable, got int 3"):
+        explore(3)  # type: ignore[arg-type]

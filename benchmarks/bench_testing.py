@@ -340,6 +340,7 @@ class Found:
     schedules: int  # as the tool counts them
     steps: int  # switch points (decisions) of the failing run it reported
     error: str = ""  # a failure other than the assertion
+    found_after: float = 0.0  # fearless: seconds to the first failing run
 
 
 def fearless_search(strategy: Strategy) -> Callable[[int], Found]:
@@ -358,7 +359,14 @@ def fearless_search(strategy: Strategy) -> Callable[[int], Found]:
             seconds = time.perf_counter() - start
             found = isinstance(failure.__cause__, AssertionError)
             error = "" if found else _first_line(failure)
-            return Found(found, seconds, failure.schedules_run, len(failure.steps), error)
+            return Found(
+                found,
+                seconds,
+                failure.schedules_run,
+                len(failure.steps),
+                error,
+                failure.found_after,
+            )
         return Found(False, time.perf_counter() - start, result.schedules, 0)
 
     return search
@@ -432,8 +440,14 @@ def failure_table(ilt: Any) -> None:
                 f" {statistics.median(ms):10.1f} {max(ms):9.1f}"
             )
             if name.startswith("fearless"):
-                ok = len(hits) == len(runs) and max(ms) < TARGET_SECONDS * 1e3
+                found_ms = [r.found_after * 1e3 for r in hits]
+                ok = len(hits) == len(runs) and max(found_ms) < TARGET_SECONDS * 1e3
                 line += "   meets < 1 s" if ok else "   MISSES < 1 s"
+                if "shrinking" in name:
+                    line += (
+                        f" (found after {statistics.median(found_ms):.1f} ms median,"
+                        f" {max(found_ms):.1f} worst; the rest is shrinking)"
+                    )
         print(line)
         for r in [*runs, warm_up[name]]:
             if r.error:
@@ -442,9 +456,10 @@ def failure_table(ilt: Any) -> None:
     if skipped:
         print(skipped)
     print(
-        "  schedules: as each tool counts them (fearless's count includes the run that\n"
-        "  replays the failing schedule to record its trace); steps: switch points of the\n"
-        "  failing run reported (fearless: lines and stores; interleave-test: bytecodes)"
+        "  schedules: as each tool counts them (for Hypothesis: including shrinking);\n"
+        "  steps: switch points of the failing run reported (fearless: lines and\n"
+        "  stores; interleave-test: bytecodes); the < 1 s target is on the time to\n"
+        "  the first failing run"
     )
 
 

@@ -180,6 +180,7 @@ def test_racy_counter_is_found_and_shrinks_to_a_few_switches() -> None:
     assert 2 <= context_switches(failure.steps) <= 8, str(failure)
     assert any(s.operation == "write" and "counter += 1" in s.source for s in failure.steps)
     assert f"replay={failure.schedule!r}" in str(failure)
+    assert 0 < failure.found_after < 30
 
 
 @pytest.mark.parametrize("strategy", ["random", "pct", "exhaustive"])

@@ -77,17 +77,26 @@ class ScheduleFailure(AssertionError):
             ``explore(fn, replay=schedule)`` to run exactly that schedule.
         steps: Every switch point of the failing run, in order: which
             thread was about to do what, and at which line.
-        schedules_run: How many schedules ran before this one failed
+        schedules_run: How many schedules ran until this one failed
             (counting this one, and the runs spent shrinking it).
+        found_after: Seconds from the start of the exploration to the end
+            of the first run that failed (Hypothesis then spends more runs
+            shrinking it).
     """
 
     def __init__(
-        self, message: str, schedule: str, steps: tuple[Step, ...], schedules_run: int
+        self,
+        message: str,
+        schedule: str,
+        steps: tuple[Step, ...],
+        schedules_run: int,
+        found_after: float = 0.0,
     ) -> None:
         super().__init__(message)
         self.schedule = schedule
         self.steps = steps
         self.schedules_run = schedules_run
+        self.found_after = found_after
 
 
 class DeadlockFound(ScheduleFailure):
@@ -508,6 +517,8 @@ class _Runner:
         self.longest = 0
         self.seen: set[tuple[int, ...]] = set()
         self.sched: Scheduler | None = None
+        self.started = time.perf_counter()
+        self.found_after = 0.0  # when the first failing run ended
 
     def run(
         self, chooser: _sched.Chooser, *, record: bool = False, track: bool = False
@@ -530,6 +541,8 @@ class _Runner:
             if collecting:
                 gc.enable()
         self.runs += 1
+        if sched.failure is not None and not self.found_after:
+            self.found_after = time.perf_counter() - self.started
         self.longest = max(self.longest, sched.steps)
         self.seen.add(tuple(sched.decisions))
         return sched
@@ -597,7 +610,7 @@ class _Runner:
             f"replay this schedule with explore(..., replay={schedule!r}){note}\n"
             f"{render(steps)}"
         )
-        failure = cls(message, schedule, steps, runs)
+        failure = cls(message, schedule, steps, runs, self.found_after)
         if not isinstance(error, (_sched.Deadlock, _sched.StepLimit, _Mismatch)):
             cause = error.__cause__ if isinstance(error, _sched.UnhandledThreadError) else error
             failure.__cause__ = cause

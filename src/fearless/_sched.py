@@ -991,6 +991,7 @@ def _as_operation(attr: Any) -> Any:
     """``attr`` (a method or staticmethod) made a switch point when a simulated thread calls it."""
     static = isinstance(attr, staticmethod)
     function = attr.__func__ if static else attr
+    owner_name = function.__qualname__.rsplit(".", 1)[0].lstrip("_")
 
     def enter(args: tuple[Any, ...]) -> tuple[Scheduler, SimThread] | None:
         sched = running_here()
@@ -1000,7 +1001,8 @@ def _as_operation(attr: Any) -> Any:
         assert me is not None
         if me.in_operation:  # an operation calling another: one step
             return None
-        sched.switch("call")
+        owner = type(args[0]).__name__ if args and not static else owner_name
+        sched.switch(f"{owner}.{function.__name__}")
         sched.touch_key(_object_key(args[0]) if args else ANYTHING)
         sched.merge_next = me
         me.in_operation = True

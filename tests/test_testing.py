@@ -9,6 +9,7 @@ livelocks are reported, failures replay, and nothing of a run is left behind.
 from __future__ import annotations
 
 import _thread
+import importlib.util
 import itertools
 import queue
 import random
@@ -17,6 +18,8 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -32,125 +35,29 @@ from fearless.testing import (
     explore,
 )
 
-# -- the chapter's programs --------------------------------------------------------------
-
-counter = 0
+# -- the chapter's programs: the tour's finding_races example -------------------------------
 
 
-def racy_counter() -> None:
-    """The chapter's ``counter += 1`` in 2 plain threads x 3 increments."""
-    global counter
-    counter = 0
-
-    def increment(n: int) -> None:
-        global counter
-        for _ in range(n):
-            counter += 1
-
-    threads = [threading.Thread(target=increment, args=(3,)) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert counter == 6, f"Counter: {counter}"
+def _load_example() -> Any:
+    # The example is the one source of the demonstration programs; it lives in
+    # examples/ (installed as fearless._examples, which mypy does not see).
+    path = Path(__file__).resolve().parent.parent / "examples" / "finding_races.py"
+    spec = importlib.util.spec_from_file_location("finding_races_example", path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
-def mutex_counter() -> None:
-    total = Mutex(0)
-
-    def increment(n: int) -> None:
-        for _ in range(n):
-            with total.lock() as guard:
-                guard.value += 1
-
-    with scope() as s:
-        s.spawn(increment, 3)
-        s.spawn(increment, 3)
-    assert total.into_inner() == 6
-
-
-def atomic_counter() -> None:
-    total = AtomicInt(0)
-
-    def increment(n: int) -> None:
-        for _ in range(n):
-            total.fetch_add(1, Ordering.Relaxed)
-
-    with scope() as s:
-        s.spawn(increment, 3)
-        s.spawn(increment, 3)
-    assert total.load() == 6
-
-
-def racy_append() -> None:
-    shared_list: list[int] = []
-
-    def append_items(items: list[int]) -> None:
-        for item in items:
-            if item not in shared_list:
-                shared_list.append(item)
-
-    with scope() as s:
-        s.spawn(append_items, [1, 2])
-        s.spawn(append_items, [2, 3])
-    assert sorted(shared_list) == [1, 2, 3], f"shared_list: {shared_list}"
-
-
-def mutex_append() -> None:
-    shared: Mutex[list[int]] = Mutex([])
-
-    def append_items(items: list[int]) -> None:
-        for item in items:
-            with shared.lock() as guard:
-                if item not in guard.value:
-                    guard.value.append(item)
-
-    with scope() as s:
-        s.spawn(append_items, [1, 2])
-        s.spawn(append_items, [2, 3])
-    assert sorted(shared.into_inner()) == [1, 2, 3]
-
-
-def opposite_orders() -> None:
-    a, b = Mutex("a"), Mutex("b")
-
-    def one() -> None:
-        with a.lock(), b.lock():
-            pass
-
-    def two() -> None:
-        with b.lock(), a.lock():
-            pass
-
-    with scope() as s:
-        s.spawn(one)
-        s.spawn(two)
-
-
-class Slot:
-    def __init__(self) -> None:
-        self.data: list[int] | None = None
-        self.ready = AtomicBool(False)
-
-
-def handoff(publish_first: bool) -> None:
-    slot = Slot()
-
-    def producer() -> None:
-        if publish_first:
-            slot.ready.store(True, Ordering.Release)
-            slot.data = [1, 2, 3]
-        else:
-            slot.data = [1, 2, 3]
-            slot.ready.store(True, Ordering.Release)
-
-    def consumer() -> None:
-        if slot.ready.load(Ordering.Acquire):
-            assert slot.data == [1, 2, 3], f"saw the flag, but data = {slot.data}"
-
-    with scope() as s:
-        s.spawn(consumer)
-        s.spawn(producer)
+example = _load_example()
+racy_counter: Callable[[], None] = example.racy_counter
+mutex_counter: Callable[[], None] = example.mutex_counter
+atomic_counter: Callable[[], None] = example.atomic_counter
+racy_append: Callable[[], None] = example.racy_append
+mutex_append: Callable[[], None] = example.mutex_append
+opposite_orders: Callable[[], None] = example.opposite_orders
+handoff: Callable[[bool], None] = example.handoff
 
 
 def root_cause(failure: BaseException) -> BaseException:
@@ -670,26 +577,22 @@ def test_fearless_objects_made_outside_can_be_used_uncontended() -> None:
 def test_everything_is_restored_after_an_exploration() -> None:
     from fearless import _seam
 
-    before = (
-        threading.Thread.start,
-        threading.Lock,
-        threading.RLock,
-        time.sleep,
-        mpsc.Sender.send,
-        _seam.backend,
-    )
+    def patched() -> tuple[object, ...]:
+        return (
+            threading.Thread.start,
+            threading.Lock,
+            threading.RLock,
+            time.sleep,
+            mpsc.Sender.send,
+            _seam.backend,
+        )
+
+    before = patched()
     threads_before = threading.active_count()
     with pytest.raises(ScheduleFailure):
         explore(racy_counter, strategy="random", trace=True, seed=0)
     explore(mutex_counter, strategy="random", schedules=5, seed=0)
-    after = (
-        threading.Thread.start,
-        threading.Lock,
-        threading.RLock,
-        time.sleep,
-        mpsc.Sender.send,
-        _seam.backend,
-    )
+    after = patched()
     assert after == before
     assert threading.active_count() == threads_before
     assert sys.gettrace() is None

@@ -713,13 +713,8 @@ class SimLock:
         sched = self._sched
         if sched.me() is None:
             return self._acquire_outside(blocking)
-        sched.switch(f"acquire {self.label}")
-        sched.touch(self)
-        if self.held:
-            deadline = _deadline(sched, blocking, timeout)
-            while self.held:
-                if deadline == 0 or not sched.block(self, deadline if deadline != -1 else None):
-                    return False
+        if not _take_turn(sched, self, blocking, timeout):
+            return False
         self.held = True
         self.owner = sched.current
         return True
@@ -728,12 +723,7 @@ class SimLock:
         if not self.held:
             self.held = True
             return True
-        if blocking:
-            raise RuntimeError(
-                f"{self.label} was made under fearless.testing and is held by a thread of a "
-                "run that is over; it cannot be waited for outside that run"
-            )
-        return False
+        return _refuse_outside(self.label, blocking)
 
     def release(self) -> None:
         if not self.held:
@@ -785,13 +775,8 @@ class SimRLock:
         if self.owner is me:
             self.count += 1
             return True
-        sched.switch(f"acquire {self.label}")
-        sched.touch(self)
-        if self.count:
-            deadline = _deadline(sched, blocking, timeout)
-            while self.count:
-                if deadline == 0 or not sched.block(self, deadline if deadline != -1 else None):
-                    return False
+        if not _take_turn(sched, self, blocking, timeout):
+            return False
         self.owner = me
         self.count = 1
         return True
@@ -804,12 +789,7 @@ class SimRLock:
             self.owner = me
             self.count += 1
             return True
-        if blocking:
-            raise RuntimeError(
-                f"{self.label} was made under fearless.testing and is held by a thread of a "
-                "run that is over; it cannot be waited for outside that run"
-            )
-        return False
+        return _refuse_outside(self.label, blocking)
 
     def release(self) -> None:
         if self.owner is None or self.owner != self._caller():
@@ -844,6 +824,28 @@ class SimRLock:
 
     def __repr__(self) -> str:
         return f"<{'locked' if self.count else 'unlocked'} simulated rlock {self.label}>"
+
+
+def _take_turn(sched: Scheduler, lock: SimLock | SimRLock, blocking: bool, timeout: float) -> bool:
+    """The switch point of an acquire, then wait while ``lock`` is held: False if given up."""
+    sched.switch(f"acquire {lock.label}")
+    sched.touch(lock)
+    if lock.held:
+        deadline = _deadline(sched, blocking, timeout)
+        while lock.held:
+            if deadline == 0 or not sched.block(lock, deadline if deadline != -1 else None):
+                return False
+    return True
+
+
+def _refuse_outside(label: str, blocking: bool) -> bool:
+    """An acquire outside any run of a lock held by a thread of a finished run."""
+    if blocking:
+        raise RuntimeError(
+            f"{label} was made under fearless.testing and is held by a thread of a "
+            "run that is over; it cannot be waited for outside that run"
+        )
+    return False
 
 
 def _deadline(sched: Scheduler, blocking: bool, timeout: float) -> float:

@@ -42,8 +42,10 @@ class Exploration:
     Attributes:
         strategy: The strategy that chose the schedules (``"replay"`` for a replay).
         schedules: How many runs of the test executed, each under one schedule.
-        distinct: How many of them took different decisions (for
-            ``"exhaustive"``, every run is distinct).
+        distinct: How many of them took different decisions (the
+            exhaustive search repeats none, except that with ``trace=True``
+            and no ``preemption_bound`` each deeper bound runs the
+            schedules of the shallower ones again).
         complete: ``"exhaustive"`` only: True when the search ran to its end
             (every schedule, or every one within ``preemption_bound``) before
             reaching ``schedules``.

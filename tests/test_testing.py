@@ -607,28 +607,34 @@ def test_explore_inside_explore_is_refused() -> None:
 
 
 def test_explore_from_two_threads_at_once_is_refused() -> None:
-    inside = threading.Event()
-    leave = threading.Event()
+    # Raw locks made outside the exploration: real waits, which the scheduler
+    # does not control (threading.Event made here would be simulated inside a
+    # run, and time-out at once in virtual time).
+    inside = _thread.allocate_lock()
+    inside.acquire()
+    leave = _thread.allocate_lock()
+    leave.acquire()
     errors: list[BaseException] = []
 
     def blocker() -> None:
-        inside.set()
-        leave.wait(30)  # a real wait: this run stalls on purpose
+        inside.release()  # a run is in progress
+        leave.acquire(True, 30)  # the run stalls, for real, until the other thread is done
 
     def other() -> None:
-        assert inside.wait(30)
+        assert inside.acquire(True, 30)
         try:
             explore(lambda: None, strategy="random", schedules=1)
         except RuntimeError as exc:
             errors.append(exc)
         finally:
-            leave.set()
+            leave.release()
 
     helper = threading.Thread(target=other)
     helper.start()
     explore(blocker, strategy="random", schedules=1, seed=0)
     helper.join(30)
-    assert len(errors) == 1 and "another thread is running explore()" in str(errors[0])
+    assert len(errors) == 1
+    assert "another thread is running explore()" in str(errors[0])
 
 
 # -- arguments -------------------------------------------------------------------------------------

@@ -350,6 +350,65 @@ def test_bounded_send_timeout_hands_the_value_back_and_sends_nothing() -> None:
     assert list(rx.try_iter()) == ["a"]
 
 
+class SnoozeCounter(_seam.ThreadBackend):
+    """Counts snoozes; ``parking`` is set when a waiter gives up snoozing and parks."""
+
+    def __init__(self, snoozes: int = _seam.ThreadBackend.snoozes) -> None:
+        self.snoozes = snoozes
+        self.snoozed = 0
+        self.parking = threading.Event()
+
+    def snooze(self) -> None:
+        self.snoozed += 1
+        _seam.ThreadBackend.snooze()
+
+    def allocate_lock(self) -> _seam.RawLock:  # type: ignore[override]
+        self.parking.set()  # only a parking waiter allocates here
+        return _seam.ThreadBackend.allocate_lock()
+
+
+def test_a_receive_snoozes_a_bounded_number_of_times_then_parks() -> None:
+    tx, rx = channel[int]()
+    backend = SnoozeCounter()
+    assert backend.snoozes > 0
+    with _seam.install(backend):
+        worker = Worker(lambda: rx.recv(timeout=TIMEOUT))
+        assert backend.parking.wait(TIMEOUT)
+        assert backend.snoozed == backend.snoozes
+        tx.send(7)
+        assert worker.join() == 7
+    assert backend.snoozed == backend.snoozes  # woken, not snoozing again
+
+
+def test_a_full_bounded_send_snoozes_a_bounded_number_of_times_then_parks() -> None:
+    tx, rx = sync_channel[int](1)
+    tx.send(1)
+    backend = SnoozeCounter()
+    with _seam.install(backend):
+        worker = Worker(lambda: tx.send(2, timeout=TIMEOUT))
+        assert backend.parking.wait(TIMEOUT)
+        assert backend.snoozed == backend.snoozes
+        assert rx.recv() == 1
+        worker.join()
+    assert rx.recv(timeout=TIMEOUT) == 2
+    assert backend.snoozed == backend.snoozes
+
+
+def test_snoozing_ends_at_the_deadline() -> None:
+    # Snoozes that never run out: only the deadline ends the spinning.
+    tx, rx = sync_channel[int](1)
+    tx.send(1)
+    with _seam.install(SnoozeCounter(snoozes=2**62)):
+        recv = Worker(lambda: rx.recv(timeout=0.01))
+        assert recv.join() == 1
+        with pytest.raises(RecvTimeoutError):
+            Worker(lambda: rx.recv(timeout=0.01)).join()
+        tx.send(2)
+        with pytest.raises(SendTimeoutError):
+            Worker(lambda: tx.send(3, timeout=0.01)).join()
+    assert rx.recv() == 2
+
+
 def test_rendezvous_send_completes_only_when_the_receiver_takes_the_message() -> None:
     tx, rx = sync_channel[str](0)
     worker = send_from_thread(tx, "hi")

@@ -1428,6 +1428,7 @@ class ScriptedBackend:
     """The thread backend, but raw locks are :class:`ScriptedLock` s."""
 
     spins = _seam.ThreadBackend.spins
+    snoozes = _seam.ThreadBackend.snoozes
     slice = _seam.ThreadBackend.slice
 
     def __init__(self, script: Callable[[Any, float], bool]) -> None:
@@ -1451,6 +1452,9 @@ class ScriptedBackend:
 
     def pause(self) -> None:
         self._real.pause()
+
+    def snooze(self) -> None:
+        self._real.snooze()
 
     def rotation(self) -> int:
         return self._real.rotation()

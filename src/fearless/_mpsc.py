@@ -33,9 +33,13 @@ How it works, for the reviewer:
   and the wait notices the disconnection they cause. Slices also bound
   the damage of any wake-up lost to a weaker memory model than x86's.
 - A receive or bounded send that would block first yields the processor
-  (and the GIL) and retries ``backend.spins`` times: handing the GIL to the
-  thread on the other end usually lets it make progress, which is far
-  cheaper than a park and a wake-up (parking_lot's adaptive strategy).
+  (and the GIL) with ``sched_yield`` and retries, ``backend.snoozes``
+  times (crossbeam's ``Backoff::snooze``): the thread on the other end
+  usually makes progress within microseconds, which is far cheaper than a
+  park and a wake-up on both sides. ``time.sleep(0)``, which the locks use
+  to hand the GIL over, costs the kernel's timer slack (about 80 µs) per
+  call; with it a bounded channel paid one such sleep per side for every
+  full buffer.
 - Counts of senders change under a reentrant lock from the seam, so a
   ``Sender`` garbage-collected inside an operation on its own channel (in
   the same thread) cannot deadlock.
@@ -440,15 +444,19 @@ class _ArrayChan(_SenderSide):
     def send(self, value: Any, timeout: float | None) -> None:
         # SyncSender.send has tried the fast path already.
         deadline = Deadline(check_timeout(timeout))
-        spins = _seam.backend.spins
+        snoozes = _seam.backend.snoozes
         while True:
             if self.try_send(value):
                 return
             if deadline.expired():
                 raise SendTimeoutError(_MSG_SEND_TIMEOUT.format(timeout), value)
-            if spins:
-                spins -= 1
-                _seam.pause()
+            if snoozes:
+                # Watch for room without touching the queue (the receiver
+                # is using it); retry the send only when there is some.
+                snooze = _seam.backend.snooze
+                while snoozes and not self.can_send() and not deadline.expired():
+                    snoozes -= 1
+                    snooze()
                 continue
             waiter = _Waiter()
             self.send_waiters.append(waiter)
@@ -1124,7 +1132,7 @@ class Receiver(Generic[T_co], metaclass=NoPublicConstructor):
             self._live()
             raise ConcurrentRecvError(_MSG_CONCURRENT)
         try:
-            spins = _seam.backend.spins
+            snoozes = _seam.backend.snoozes
             while True:
                 chan = self._live()
                 try:
@@ -1138,9 +1146,11 @@ class Receiver(Generic[T_co], metaclass=NoPublicConstructor):
                         raise RecvError(_MSG_RECV_DISCONNECTED) from None
                 if deadline.expired():
                     raise RecvTimeoutError(_MSG_RECV_TIMEOUT.format(timeout))
-                if spins:
-                    spins -= 1
-                    _seam.pause()
+                if snoozes:
+                    snooze = _seam.backend.snooze
+                    while snoozes and not chan.has_message() and not deadline.expired():
+                        snoozes -= 1
+                        snooze()
                     continue
                 waiter = _Waiter()
                 chan.waiter = waiter
@@ -1219,7 +1229,11 @@ class Receiver(Generic[T_co], metaclass=NoPublicConstructor):
             ConsumedError: The receiver is (or gets) closed.
             ConcurrentRecvError: Another thread receives at the same time.
         """
-        pop = self._live().pop
+        chan = self._live()
+        if type(chan) is _ArrayChan:
+            yield from self._iter_array(chan)
+            return
+        pop = chan.pop
         while True:
             try:
                 value: T_co = pop()
@@ -1228,6 +1242,25 @@ class Receiver(Generic[T_co], metaclass=NoPublicConstructor):
                     value = self._recv_slow(None)
                 except RecvError:
                     return
+            yield value
+
+    def _iter_array(self, chan: _ArrayChan) -> Iterator[T_co]:
+        # _ArrayChan.pop inlined: the loop of a bounded channel's consumer.
+        popleft = chan.popleft
+        give_permit = chan.permits.append
+        send_waiters = chan.send_waiters
+        while True:
+            try:
+                value: T_co = popleft()
+            except IndexError:
+                try:
+                    value = self._recv_slow(None)
+                except RecvError:
+                    return
+            else:
+                give_permit(None)
+                if send_waiters:
+                    _wake_one(send_waiters)
             yield value
 
     async def recv_async(self) -> T_co:

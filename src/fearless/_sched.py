@@ -861,6 +861,7 @@ class SimBackend:
     """The seam's backend during a run: simulated locks, threads and clock."""
 
     spins = 0
+    snoozes = 0
     slice = float("inf")
 
     def __init__(self, sched: Scheduler) -> None:
@@ -904,6 +905,10 @@ class SimBackend:
     def pause(self) -> None:
         if self._sched.me() is None:
             self._real.pause()
+
+    def snooze(self) -> None:
+        if self._sched.me() is None:
+            self._real.snooze()
 
     def rotation(self) -> int:
         me = self._sched.me()

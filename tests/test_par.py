@@ -22,9 +22,11 @@ from pathlib import Path
 from typing import Any, Literal
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from _helpers import GIL_ENABLED, TIMEOUT, wait_until
-from fearless import _par_backend
+from fearless import _par, _par_backend
 from fearless._errors import (
     BackendUnavailableError,
     FearlessError,
@@ -185,6 +187,42 @@ def test_par_map_keeps_input_order(backend: BackendName) -> None:
 def test_par_map_of_nothing(backend: Literal["threads", "processes", "auto"]) -> None:
     assert par_map(square, [], backend=backend) == []
     assert par_map(square, iter([]), backend=backend) == []
+
+
+def plus_one_squared(x: int) -> list[int]:
+    return [x + 1, x * x]
+
+
+@pytest.mark.parametrize(("backend", "examples"), [("threads", 60), ("processes", 12)])
+def test_par_iter_chains_match_the_sequential_pipeline(
+    backend: Literal["threads", "processes"], examples: int
+) -> None:
+    @settings(max_examples=examples, deadline=None)
+    @given(
+        xs=st.lists(st.integers(-1000, 1000), max_size=300),
+        chunksize=st.none() | st.integers(1, 64),
+        workers=st.integers(1, 3),
+    )
+    def check(xs: list[int], chunksize: int | None, workers: int) -> None:
+        it = par_iter(xs).with_backend(backend).with_workers(workers)
+        if chunksize is not None:
+            it = it.with_chunksize(chunksize)
+        assert it.map(square).filter(is_even).collect() == [
+            square(x) for x in xs if is_even(square(x))
+        ]
+        assert it.flat_map(plus_one_squared).sum() == sum(
+            y for x in xs for y in plus_one_squared(x)
+        )
+        assert it.filter(is_even).count() == sum(1 for x in xs if is_even(x))
+        assert par_map(square, xs, workers=workers, chunksize=chunksize, backend=backend) == [
+            square(x) for x in xs
+        ]
+        unordered = par_imap(
+            square, xs, workers=workers, chunksize=chunksize, backend=backend, ordered=False
+        )
+        assert sorted(unordered) == sorted(square(x) for x in xs)
+
+    check()
 
 
 def test_par_map_on_any_executor_and_pools() -> None:
@@ -385,6 +423,72 @@ def test_failure_cancels_the_rest_and_leaves_no_thread_task_running() -> None:
         par_map(active.run(fn), range(10_000), backend="threads", workers=2, chunksize=1)
     assert active.now == 0
     assert len(ran) < 100  # cancelled, not run to the end
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    size=st.integers(1, 3000),
+    data=st.data(),
+    chunksize=st.integers(1, 5000),
+    stage=st.sampled_from(["map", "filter", "flat_map", "sum"]),
+)
+def test_a_failure_inside_a_big_chunk_names_its_item(
+    size: int, data: st.DataObject, chunksize: int, stage: str
+) -> None:
+    # A chunk run in this process goes through its pipeline in rounds of
+    # growing size; the failing item is still the one named.
+    bad = data.draw(st.integers(0, size - 1), label="bad")
+
+    def check(x: int) -> int:
+        if x == bad:
+            raise Boom(f"item {x}")
+        return x
+
+    it = par_iter(range(size)).with_backend("threads").with_chunksize(chunksize)
+    with pytest.raises(Boom) as info:
+        if stage == "map":
+            it.map(check).collect()
+        elif stage == "filter":
+            it.filter(lambda x: check(x) >= 0).collect()
+        elif stage == "flat_map":
+            it.flat_map(lambda x: [check(x)]).count()
+        else:
+            it.map(check).sum()
+    assert info.value.__notes__ == [f"raised by input item {bad}, in a worker thread (threads)"]
+
+
+def test_a_cancelled_chunk_stops_within_a_round_not_at_its_end(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    cancelled = threading.Event()
+
+    class WatchedToken(_par_backend.Token):
+        __slots__ = ()
+
+        def __setattr__(self, name: str, value: object) -> None:
+            super().__setattr__(name, value)
+            if name == "cancelled" and value:
+                cancelled.set()
+
+    monkeypatch.setattr(_par, "Token", WatchedToken)
+    second_started = threading.Event()
+    ran: list[int] = []
+
+    def fn(x: int) -> int:
+        if x == 0:  # the first chunk fails once the second runs
+            assert second_started.wait(TIMEOUT)
+            raise Boom("first chunk")
+        if x >= 1000:
+            ran.append(x)
+            second_started.set()
+            if x == 1001:  # then the second chunk waits to be cancelled
+                assert cancelled.wait(TIMEOUT)
+        return x
+
+    with pytest.raises(Boom, match="first chunk"):
+        par_map(fn, range(2000), backend="threads", workers=2, chunksize=1000)
+    assert cancelled.is_set()
+    assert 2 <= len(ran) < 10, ran  # stopped within a round: not all 1,000 items
 
 
 def test_failure_kills_running_worker_processes(tmp_path: Path) -> None:
@@ -814,3 +918,39 @@ def test_a_result_handed_out_frees_its_place_in_the_window_at_once() -> None:
         return x
 
     assert par_map(work, [0, 1, 2], workers=2, chunksize=1, backend="threads") == [0, 1, 2]
+
+
+def test_a_chunk_finished_out_of_order_does_not_idle_its_worker() -> None:
+    # workers=2: item 1 finishes while item 0 still runs. Its result waits
+    # for item 0's, but its worker must take item 2 meanwhile; item 0 waits
+    # for that, so counting waiting results as chunks in flight fails here.
+    item_2_started = threading.Event()
+
+    def work(x: int) -> int:
+        if x == 0:
+            assert item_2_started.wait(TIMEOUT), "item 2 never started while item 0 ran"
+        if x == 2:
+            item_2_started.set()
+        return x
+
+    assert par_map(work, [0, 1, 2], workers=2, chunksize=1, backend="threads") == [0, 1, 2]
+
+
+def test_results_waiting_for_a_slow_chunk_are_bounded() -> None:
+    # An endless input whose first item is slow: later chunks finish and
+    # wait for it, but only a bounded number of them (4 windows of 2).
+    started: list[int] = []
+    lock = threading.Lock()
+
+    def work(x: int) -> int:
+        with lock:
+            started.append(x)
+        if x == 0:
+            wait_until(lambda: len(started) >= 8, what="seven later items to finish")
+        return x
+
+    results = par_imap(work, itertools.count(), workers=2, chunksize=1, backend="threads")
+    assert next(results) == 0
+    results.close()  # type: ignore[attr-defined]
+    assert sorted(started)[:8] == list(range(8))
+    assert len(started) <= 16, f"{len(started)} items started while item 0 ran"

@@ -144,6 +144,11 @@ _CHUNKS_PER_WORKER = 4
 _MAX_CHUNK = 50_000
 #: For inputs without a length: how long a chunk should take, in seconds.
 _TARGET_SECONDS = {False: 0.002, True: 0.01}  # threads, processes
+#: Ordered results: finished chunks that wait for an earlier, slower one may
+#: number up to this many windows before no new chunk starts. Counting them
+#: in the window itself left a worker idle whenever chunks finished out of
+#: order, until the earlier chunk was done.
+_READY_WINDOWS = 4
 
 _installed: contextvars.ContextVar[_Pool | None] = contextvars.ContextVar(
     "fearless_par_pool", default=None
@@ -436,13 +441,15 @@ def _execute(
 ) -> Iterator[Any]:
     """Run ``pipeline`` over the items chunk by chunk; yield each chunk's partial result.
 
-    At most ``window`` chunks are submitted and not yet yielded, so an
-    endless input never loads into memory. ``ordered`` yields partials in
-    input order, else as chunks finish.
+    At most ``window`` chunks run or wait to run, and (``ordered``) at most
+    ``_READY_WINDOWS`` windows of finished chunks wait for an earlier one,
+    so an endless input never loads into memory. ``ordered`` yields
+    partials in input order, else as chunks finish.
     """
     total = _length(items)
     nworkers = min(workers, backend.workers) if workers else backend.workers
     window = max(1, backend.window // backend.workers) * nworkers
+    limit = window * _READY_WINDOWS
     if chunksize is not None:
         size = chunksize
     elif total is not None:
@@ -466,7 +473,7 @@ def _execute(
     try:
         try:
             while True:
-                while not exhausted and len(pending) + len(ready) < window:
+                while not exhausted and len(pending) < window and len(pending) + len(ready) < limit:
                     if sliceable:
                         chunk = list(items[start : start + size])  # type: ignore[index]
                     else:

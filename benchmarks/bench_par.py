@@ -10,7 +10,8 @@ free-threaded build, processes with the GIL):
 - fine: 200,000 items x ~1 us: >= 1.5x on 3.13t, >= 1.0x on 3.11;
 - fixed cost: ``par_map`` of 2 trivial items on a warm default thread pool
   <= 1 ms;
-- memory: peak RSS of the process tree, threads vs processes (Linux).
+- memory: peak RSS and PSS of the process tree for the coarse job, threads
+  vs processes (forkserver, fork, spawn), pool start included (Linux).
 
 Peers: ``multiprocessing.Pool.map``, ``ProcessPoolExecutor.map`` and
 ``ThreadPoolExecutor.map`` (with the same chunk size); joblib and mpire
@@ -23,8 +24,8 @@ import importlib
 import math
 import multiprocessing
 import os
-import resource
 import sys
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
@@ -215,46 +216,110 @@ def fixed_cost() -> None:
     print(f"  -> threads {got * 1e3:.3f} ms vs target <= 1 ms: {verdict}")
 
 
-def tree_rss_kib() -> int:
-    """Current RSS of this process and its descendants, in KiB (Linux /proc)."""
-    total = 0
-    pids = [os.getpid()]
-    seen = set()
-    while pids:
-        pid = pids.pop()
-        if pid in seen:
+def _tree_pids() -> list[int]:
+    """This process and all its descendants (Linux /proc)."""
+    found: list[int] = []
+    todo = [os.getpid()]
+    while todo:
+        pid = todo.pop()
+        if pid in found:
             continue
-        seen.add(pid)
+        found.append(pid)
         try:
-            with open(f"/proc/{pid}/status") as f:
-                for line in f:
-                    if line.startswith("VmRSS:"):
-                        total += int(line.split()[1])
             with open(f"/proc/{pid}/task/{pid}/children") as f:
-                pids.extend(int(p) for p in f.read().split())
+                todo.extend(int(p) for p in f.read().split())
         except OSError:
             continue
-    return total
+    return found
+
+
+def tree_memory_kib() -> tuple[int, int]:
+    """(RSS, PSS) of this process and its descendants, in KiB.
+
+    PSS charges each shared page to the processes sharing it in equal
+    parts, so forked workers, which share their parent's pages until they
+    write them, cost their PSS, not their RSS.
+    """
+    rss = pss = 0
+    for pid in _tree_pids():
+        try:
+            with open(f"/proc/{pid}/smaps_rollup") as f:
+                for line in f:
+                    if line.startswith("Rss:"):
+                        rss += int(line.split()[1])
+                    elif line.startswith("Pss:"):
+                        pss += int(line.split()[1])
+        except OSError:
+            continue
+    return rss, pss
+
+
+def peak_tree_memory(job: Callable[[], object]) -> tuple[int, int]:
+    """Peak RSS and peak PSS of the process tree while ``job()`` runs, in KiB.
+
+    Sampled every few milliseconds by a thread of its own (a benchmark, not
+    a test: a peak between two samples is missed).
+    """
+    peak = [0, 0]
+    stop = threading.Event()
+
+    def sample() -> None:
+        while True:
+            rss, pss = tree_memory_kib()
+            peak[0] = max(peak[0], rss)
+            peak[1] = max(peak[1], pss)
+            if stop.wait(0.005):
+                return
+
+    sampler = threading.Thread(target=sample)
+    sampler.start()
+    try:
+        job()
+    finally:
+        stop.set()
+        sampler.join()
+    return peak[0], peak[1]
 
 
 def memory() -> None:
-    if not os.path.exists("/proc/self/status"):
-        print("\nmemory: skipped (needs Linux /proc)")
+    """Peak RSS and PSS of the process tree for the coarse job, pool start included."""
+    if not os.path.exists("/proc/self/smaps_rollup"):
+        print("\nmemory: skipped (needs Linux /proc/<pid>/smaps_rollup)")
         return
-    rounds = calibrate(0.002)
-    items = [rounds] * 16
-    print(f"\nmemory: RSS of the process tree after par_map, {WORKERS} workers")
-    print("  (forkserver workers are children of the fork server: counted through it)")
-    base = tree_rss_kib()
-    print(f"  {'baseline':34s} {base / 1024:9.1f} MiB")
-    for backend in ("threads", "processes"):
-        pool = _par.ThreadPool(WORKERS) if backend == "threads" else _par.ProcessPool(WORKERS)
-        with pool:
-            pool.par_map(spin, items, chunksize=1)
-            rss = tree_rss_kib()
-        print(f"  {backend:34s} {rss / 1024:9.1f} MiB  (+{(rss - base) / 1024:.1f} MiB)")
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(f"  {'peak RSS of this process':34s} {peak / 1024:9.1f} MiB")
+    rounds = calibrate(0.02)
+    items = [rounds] * (8 if QUICK else 32)
+
+    def fearless_pool(pool: Any) -> Callable[[], object]:
+        def job() -> None:
+            with pool:
+                pool.par_map(spin, items)
+
+        return job
+
+    def mp_pool(method: str) -> Callable[[], object]:
+        def job() -> None:
+            with multiprocessing.get_context(method).Pool(WORKERS) as pool:
+                pool.map(spin, items, 1)
+
+        return job
+
+    jobs: dict[str, Callable[[], object]] = {
+        "sequential": lambda: list(map(spin, items)),
+        "fearless threads": fearless_pool(_par.ThreadPool(WORKERS)),
+        "fearless processes (forkserver)": fearless_pool(_par.ProcessPool(WORKERS)),
+        "multiprocessing.Pool (fork)": mp_pool("fork"),
+        "multiprocessing.Pool (spawn)": mp_pool("spawn"),
+    }
+    print(f"\nmemory: peak of the process tree, coarse job, {WORKERS} workers, pool start included")
+    print("  (each figure over the tree just before the job; the fork server, once")
+    print("  started, stays and is counted only for the job that started it)")
+    for name, job in jobs.items():
+        before_rss, before_pss = tree_memory_kib()
+        rss, pss = peak_tree_memory(job)
+        print(
+            f"  {name:34s} RSS {(rss - before_rss) / 1024:+6.1f} MiB   "
+            f"PSS {(pss - before_pss) / 1024:+6.1f} MiB"
+        )
 
 
 def main() -> None:

@@ -55,7 +55,7 @@ def spin_wide(n: int) -> int:
     """:func:`spin` on a 16-bit accumulator (the first version of this benchmark).
 
     On free-threaded 3.13 on this machine, two threads running this one
-    function scale less than with :func:`spin` (1.3-1.7x against 2.0x),
+    function scale less than with :func:`spin` (0.84-1.70x against 1.8-2.0x),
     whatever the pool (``ThreadPoolExecutor`` alike), while two separately
     compiled copies of it, one per thread, or two processes, reach about
     2.0x. Its results above 255 are new ``int`` objects where :func:`spin`'s

@@ -187,12 +187,13 @@ def _rounds(it: Iterator[Any], count: int, token: Token) -> Iterator[Iterator[An
     """``count`` items of the list iterator ``it``, as slices of growing size.
 
     Chained, the slices feed the pipeline at C speed: nothing in Python runs
-    per item, and nothing shared between workers is touched per item (on
-    free-threaded CPython every worker writing the same object's reference
-    count is what stops threads from scaling). The cancellation token is
-    checked between rounds, and a round doubles only while it takes less
-    than ``_ROUND_SECONDS``, so a cancelled chunk stops within about a
-    millisecond or one item, whichever is longer.
+    per item but the user's functions. (A generator per item, which checked
+    the token and recorded the index, held two threads of free-threaded
+    3.13 to 0.84-1.13x sequential on 200,000 items of 1 us; this runs them
+    at 1.43-1.75x.) The cancellation token is checked between rounds, and a
+    round doubles only while it takes less than ``_ROUND_SECONDS``, so a
+    cancelled chunk stops within about a millisecond or one item, whichever
+    is longer.
     """
     step = 1
     clock = time.perf_counter

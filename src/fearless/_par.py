@@ -683,8 +683,9 @@ def par_imap(
 ) -> Iterator[R]:
     """A lazy :func:`par_map`: results stream back while later items still run.
 
-    At most a few chunks per worker are in flight (submitted and not yet
-    consumed), so an endless or huge input is never loaded into memory.
+    At most a few chunks per worker are in flight, and (in order) at most a
+    few more windows of finished chunks wait for an earlier one, so an
+    endless or huge input is never loaded into memory.
     Nothing starts until the first ``next()``. Close the iterator (or use
     ``contextlib.closing``) to stop early: closing cancels what is queued
     and waits for what runs.

@@ -9,6 +9,13 @@ Optional peers are timed when importable and skipped with a note otherwise
 (they are not dependencies): ``itertools.count`` (the "+1 only" trick: a C
 iterator, atomic under the GIL), ``cereggii.AtomicInt64`` and
 ``ft_utils.concurrency.AtomicInt64`` (C extensions).
+
+Two floors run beside fearless: a Python method around a C lock with no
+check at all (:class:`FloorAtomic`), and the same plus only what Rust's
+types give for free -- an ``int`` operand within i64's range, and the
+wrap of the result (:class:`FloorCheckedAtomic`). Where the second misses
+the target, no pure-Python ``AtomicI64`` that checks its operand can meet
+it on that interpreter.
 """
 
 from __future__ import annotations
@@ -26,6 +33,60 @@ from fearless.atomic import AtomicI64, Ordering
 N = 200_000
 TARGET = 1.5
 BASELINE = "with lock: x += 1"
+
+
+class FloorAtomic:
+    """The least a pure-Python ``fetch_add`` does: a method, a C lock, no checks.
+
+    No operand type or range test, no ordering test, no wrapping: not a
+    usable atomic, only the floor under ``AtomicI64.fetch_add``.
+    """
+
+    __slots__ = ("_lock", "_value")
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._value = 0
+
+    def fetch_add(self, val: int, order: Ordering = Ordering.SeqCst) -> int:
+        with self._lock:
+            old = self._value
+            self._value = old + val
+        return old
+
+
+_MIN, _MAX = -(2**63), 2**63 - 1
+
+
+class FloorCheckedAtomic(FloorAtomic):
+    """:class:`FloorAtomic` plus only what Rust's types give for free.
+
+    An operand that is an ``int`` within i64's range, and the wrap of the
+    result into that range; still no ordering test.
+    """
+
+    __slots__ = ()
+
+    # Every name the checks read is a parameter, so a local: the fastest
+    # lookup there is (LOAD_FAST).
+    def fetch_add(
+        self,
+        val: int,
+        order: Ordering = Ordering.SeqCst,
+        *,
+        lo: int = _MIN,
+        hi: int = _MAX,
+        type_: type[type] = type,
+        int_: type[int] = int,
+    ) -> int:
+        if type_(val) is not int_ or not lo <= val <= hi:
+            raise TypeError("an i64 operand is needed")
+        with self._lock:
+            old = self._value
+            self._value = new = old + val
+            if not lo <= new <= hi:
+                self._value = (new - lo) % 2**64 + lo
+        return old
 
 
 def _import(module: str, attr: str) -> Any:
@@ -102,10 +163,26 @@ def cases(nthreads: int, peer_factories: dict[str, Callable[[], Any]]) -> dict[s
         run_threads(nthreads, work)
         assert counter.load() == N
 
+    def floor(cls: type[FloorAtomic]) -> Callable[[], None]:
+        def with_floor() -> None:
+            counter = cls()
+
+            def work() -> None:
+                relaxed = Ordering.Relaxed
+                for _ in range(per_thread):
+                    counter.fetch_add(1, relaxed)
+
+            run_threads(nthreads, work)
+            assert counter._value == N
+
+        return with_floor
+
     result: dict[str, Any] = {
         BASELINE: with_lock,
         "fearless AtomicI64.fetch_add": with_atomic,
         "  (Ordering.Relaxed inline)": with_atomic_inline,
+        "floor: method + lock, no checks": floor(FloorAtomic),
+        "floor + operand check and wrap": floor(FloorCheckedAtomic),
     }
     for label, factory in peer_factories.items():
 

@@ -4,6 +4,12 @@
 
 Targets (DESIGN/issue 2): uncontended <= 2.0x on both builds; 2 and 4
 threads contending <= 3x on free-threaded 3.13t and <= 4x on 3.11.
+
+Two floors run beside fearless: the thinnest pure-Python guard (a context
+manager around the C lock, nothing else) and the least a data-owning mutex
+with a fresh guard per acquisition must do, with no check at all
+(:class:`FloorMutex`). Where a floor misses a target, no pure-Python
+``Mutex`` with DESIGN.md's guards can meet it on that interpreter.
 """
 
 from __future__ import annotations
@@ -51,6 +57,56 @@ def uncontended_thin_guard() -> None:
             x += 1
 
 
+class FloorMutex:
+    """The least a data-owning mutex with a guard per acquisition must do.
+
+    ``lock()`` is a Python method that builds a fresh guard (DESIGN.md: a
+    released guard must stay released, so guards cannot be reused), takes
+    the C lock and copies the value into the guard's slot; the guard's
+    ``__exit__`` writes it back and releases. No check of any kind (no
+    self-deadlock test, no poison, no released-guard test, no wrong-thread
+    test): not a usable primitive, only the floor under ``fearless.Mutex``.
+    """
+
+    __slots__ = ("_data", "_lock")
+
+    def __init__(self, value: int) -> None:
+        self._lock = threading.Lock()
+        self._data = value
+
+    def lock(self) -> FloorGuard:
+        guard = _new(FloorGuard)
+        guard._mutex = self
+        self._lock.acquire()
+        guard.value = self._data
+        return guard
+
+
+class FloorGuard:
+    __slots__ = ("_mutex", "value")
+
+    _mutex: FloorMutex
+    value: int
+
+    def __enter__(self) -> FloorGuard:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        mutex = self._mutex
+        mutex._data = self.value
+        mutex._lock.release()
+
+
+_new = object.__new__
+
+
+def uncontended_floor_mutex() -> None:
+    m = FloorMutex(0)
+    for _ in range(N):
+        with m.lock() as g:
+            g.value += 1
+
+
 def uncontended_mutex() -> None:
     m = Mutex(0)
     for _ in range(N):
@@ -82,7 +138,22 @@ def contended(nthreads: int, per_thread: int) -> dict[str, object]:
         run_threads(nthreads, work)
         assert m.into_inner() == nthreads * per_thread
 
-    return {"threading.Lock": with_lock, "fearless.Mutex": with_mutex}
+    def with_floor() -> None:
+        m = FloorMutex(0)
+
+        def work() -> None:
+            for _ in range(per_thread):
+                with m.lock() as g:
+                    g.value += 1
+
+        run_threads(nthreads, work)
+        assert m._data == nthreads * per_thread
+
+    return {
+        "threading.Lock": with_lock,
+        "data-owning floor (no checks)": with_floor,
+        "fearless.Mutex": with_mutex,
+    }
 
 
 def main() -> None:
@@ -93,6 +164,7 @@ def main() -> None:
             {
                 "threading.Lock": uncontended_lock,
                 "thin guard (pure-Python floor)": uncontended_thin_guard,
+                "data-owning floor (no checks)": uncontended_floor_mutex,
                 "fearless.Mutex": uncontended_mutex,
             }
         ),

@@ -7,11 +7,18 @@ write that bumps one entry of a shared 20-entry dict, every other one a
 read that sums all 20 values. The baseline takes a plain ``threading.Lock``
 for both. Target: the RwLock run takes at most 1.5x the baseline's time, on
 both builds (medians of interleaved repeats, measured in the same run).
+
+The pure-Python peer ``readerwriterlock`` (its fair, reader-preferring and
+writer-preferring locks) runs the same load when it is installed; it is not
+a dependency, and is skipped with a note otherwise.
 """
 
 from __future__ import annotations
 
+import importlib
 import threading
+from collections.abc import Callable
+from typing import Any
 
 from benchmarks._timing import compare, interpreter, report, run_threads
 from fearless import RwLock
@@ -60,12 +67,61 @@ def with_rwlock() -> None:
     assert rw.into_inner()["key0"] == 1 + THREADS * ((OPS + WRITE_EVERY - 1) // WRITE_EVERY)
 
 
+def peer(factory: Callable[[], Any]) -> Callable[[], None]:
+    """The same load on a ``readerwriterlock`` lock (not data-owning)."""
+
+    def run() -> None:
+        rw = factory()
+        data = dict.fromkeys(KEYS, 1)
+
+        def work() -> None:
+            read, write = rw.gen_rlock(), rw.gen_wlock()
+            for i in range(OPS):
+                if i % WRITE_EVERY == 0:
+                    with write:
+                        data["key0"] += 1
+                else:
+                    with read:
+                        total = 0
+                        for key in KEYS:
+                            total += data[key]
+
+        run_threads(THREADS, work)
+        assert data["key0"] == 1 + THREADS * ((OPS + WRITE_EVERY - 1) // WRITE_EVERY)
+
+    return run
+
+
+def peers() -> dict[str, Callable[[], None]]:
+    """The installed peers, by label."""
+    try:
+        rwlock: Any = importlib.import_module("readerwriterlock.rwlock")
+    except ImportError:
+        print("  (skipped readerwriterlock: not installed)")
+        return {}
+    return {
+        f"readerwriterlock {kind}": peer(getattr(rwlock, cls))
+        for kind, cls in (
+            ("fair", "RWLockFair"),
+            ("reader-pref.", "RWLockRead"),
+            ("writer-pref.", "RWLockWrite"),
+        )
+    }
+
+
 def main() -> None:
     print(f"RwLock benchmark on {interpreter()}")
     report(
         f"{THREADS} threads x {OPS:,} ops, {100 // WRITE_EVERY}% writes, "
         f"a read sums {len(KEYS)} dict values",
-        compare({"threading.Lock (exclusive)": with_lock, "fearless.RwLock": with_rwlock}, 5),
+        compare(
+            {
+                "threading.Lock (exclusive)": with_lock,
+                "fearless.RwLock": with_rwlock,
+                **peers(),
+            },
+            5,
+        ),
         "threading.Lock (exclusive)",
         1.5,
     )

@@ -15,6 +15,8 @@ with a fresh guard per acquisition must do, with no check at all
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
+from typing import Any
 
 from benchmarks._timing import GIL, compare, interpreter, report, run_threads
 from fearless import Mutex
@@ -81,6 +83,9 @@ class FloorMutex:
         guard.value = self._data
         return guard
 
+    def into_inner(self) -> int:
+        return self._data
+
 
 class FloorGuard:
     __slots__ = ("_mutex", "value")
@@ -127,32 +132,24 @@ def contended(nthreads: int, per_thread: int) -> dict[str, object]:
         run_threads(nthreads, work)
         assert box[0] == nthreads * per_thread
 
-    def with_mutex() -> None:
-        m = Mutex(0)
+    def with_(factory: Callable[[int], Any]) -> Callable[[], None]:
+        def run() -> None:
+            m = factory(0)
 
-        def work() -> None:
-            for _ in range(per_thread):
-                with m.lock() as g:
-                    g.value += 1
+            def work() -> None:
+                for _ in range(per_thread):
+                    with m.lock() as g:
+                        g.value += 1
 
-        run_threads(nthreads, work)
-        assert m.into_inner() == nthreads * per_thread
+            run_threads(nthreads, work)
+            assert m.into_inner() == nthreads * per_thread
 
-    def with_floor() -> None:
-        m = FloorMutex(0)
-
-        def work() -> None:
-            for _ in range(per_thread):
-                with m.lock() as g:
-                    g.value += 1
-
-        run_threads(nthreads, work)
-        assert m._data == nthreads * per_thread
+        return run
 
     return {
         "threading.Lock": with_lock,
-        "data-owning floor (no checks)": with_floor,
-        "fearless.Mutex": with_mutex,
+        "data-owning floor (no checks)": with_(FloorMutex),
+        "fearless.Mutex": with_(Mutex),
     }
 
 

@@ -29,23 +29,17 @@ WRITE_EVERY = 20  # 5% writes
 KEYS = tuple(f"key{i}" for i in range(20))
 
 
-def with_lock() -> None:
-    lock = threading.Lock()
-    data = dict.fromkeys(KEYS, 1)
+class Exclusive:
+    """The baseline: one ``threading.Lock`` for reads and writes alike."""
 
-    def work() -> None:
-        for i in range(OPS):
-            if i % WRITE_EVERY == 0:
-                with lock:
-                    data["key0"] += 1
-            else:
-                with lock:
-                    total = 0
-                    for key in KEYS:
-                        total += data[key]
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
 
-    run_threads(THREADS, work)
-    assert data["key0"] == 1 + THREADS * ((OPS + WRITE_EVERY - 1) // WRITE_EVERY)
+    def gen_rlock(self) -> threading.Lock:
+        return self._lock
+
+    def gen_wlock(self) -> threading.Lock:
+        return self._lock
 
 
 def with_rwlock() -> None:
@@ -67,8 +61,13 @@ def with_rwlock() -> None:
     assert rw.into_inner()["key0"] == 1 + THREADS * ((OPS + WRITE_EVERY - 1) // WRITE_EVERY)
 
 
-def peer(factory: Callable[[], Any]) -> Callable[[], None]:
-    """The same load on a ``readerwriterlock`` lock (not data-owning)."""
+def plain(factory: Callable[[], Any]) -> Callable[[], None]:
+    """The load on a lock that does not own the data.
+
+    ``factory()`` returns an object with ``readerwriterlock``'s interface:
+    ``gen_rlock()`` and ``gen_wlock()`` give the context managers to read
+    and to write under.
+    """
 
     def run() -> None:
         rw = factory()
@@ -100,7 +99,7 @@ def peers() -> dict[str, Callable[[], None]]:
         print("  (skipped readerwriterlock: not installed)")
         return {}
     return {
-        f"readerwriterlock {kind}": peer(getattr(rwlock, cls))
+        f"readerwriterlock {kind}": plain(getattr(rwlock, cls))
         for kind, cls in (
             ("fair", "RWLockFair"),
             ("reader-pref.", "RWLockRead"),
@@ -116,7 +115,7 @@ def main() -> None:
         f"a read sums {len(KEYS)} dict values",
         compare(
             {
-                "threading.Lock (exclusive)": with_lock,
+                "threading.Lock (exclusive)": plain(Exclusive),
                 "fearless.RwLock": with_rwlock,
                 **peers(),
             },

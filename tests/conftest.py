@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import faulthandler
 import os
+import signal
 import sys
 import sysconfig
 
@@ -41,6 +42,15 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
+    # The Ctrl-C tests need Python's usual SIGINT handling, here and in the
+    # programs they start. A shell that runs a job in the background without
+    # job control (``cmd &`` in a script) starts it with SIGINT ignored,
+    # and Python then installs no handler: ``interrupt_main()`` does
+    # nothing and a child sent SIGINT never sees ``KeyboardInterrupt``.
+    # Installing the default handler also lets children start with SIGINT
+    # at its default again (an ignored signal stays ignored across exec).
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     if os.environ.get("FEARLESS_EXPECT_FREE_THREADED") == "1":
         check = getattr(sys, "_is_gil_enabled", None)
         assert check is not None and not check(), "expected a free-threaded build with the GIL off"

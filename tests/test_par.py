@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import math
 import operator
@@ -610,15 +611,24 @@ def test_ctrl_c_returns_at_once_and_leaves_no_orphan_processes(
         stderr=subprocess.PIPE,
         text=True,
     )
+
+    def marked() -> set[int]:
+        return {int(p.name.split("-")[0]) for p in marks.iterdir()}
+
     try:
         wait_until(lambda: len(list(marks.iterdir())) >= 2, what="two items running")
-        pids = {int(p.name.split("-")[0]) for p in marks.iterdir()}
+        pids = marked()
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=TIMEOUT)
     finally:
         if proc.poll() is None:
             proc.kill()
-            proc.communicate()
+            # Workers left behind hold the program's output pipes: reading
+            # them to the end would never end while they live.
+            for pid in marked() - {proc.pid}:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+            proc.communicate(timeout=TIMEOUT)
     assert proc.returncode == 3, err
     assert out == "interrupted, items still running: 0\n"
     pids.discard(proc.pid)

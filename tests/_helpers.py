@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import _thread
 import os
+import subprocess
 import sys
+import textwrap
 import threading
 import time
 from collections.abc import Callable
@@ -113,3 +115,24 @@ class GatedBackend(_seam.ThreadBackend):
 
     def allocate_lock(self) -> _seam.RawLock:  # type: ignore[override]
         return _GatedLock(self)
+
+
+def run_python(code: str, timeout: float = 120.0, **env: str) -> subprocess.CompletedProcess[str]:
+    """Run ``code`` in a fresh interpreter (this one) and return what it did.
+
+    For tests that must not share a process with the suite: interrupts,
+    ``os.fork()``, interpreter shutdown. The program is bounded by
+    ``timeout`` (a hang fails the test) and by ``faulthandler``, which
+    dumps every thread's stack a little before that, so a hang shows where.
+    Its stdout and stderr come back as text; ``env`` adds variables.
+    """
+    dump_after = max(1.0, timeout - 10.0)
+    prologue = f"import faulthandler; faulthandler.dump_traceback_later({dump_after!r}, exit=True)\n"
+    return subprocess.run(
+        [sys.executable, "-c", prologue + textwrap.dedent(code)],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+        env={**os.environ, **env},
+    )

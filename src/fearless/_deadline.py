@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import math
+import operator
 import threading
 
 from . import _seam
@@ -13,6 +13,11 @@ TIMEOUT_MAX: float = threading.TIMEOUT_MAX
 
 def check_timeout(timeout: float | None) -> float:
     """Validate a ``timeout=`` argument and turn it into a lock timeout.
+
+    Accepts what ``threading`` accepts as a number of seconds: ``int`` of
+    any size, ``float``, and any object with ``__index__`` (``numpy.int64``)
+    or ``__float__`` (``numpy.float32``, ``Decimal``, ``Fraction``).
+    ``bool`` is refused: ``timeout=True`` is a bug, not one second.
 
     Returns ``-1`` (wait forever) for ``None`` and for timeouts larger than
     :data:`threading.TIMEOUT_MAX` ("as long as the platform allows"), else the
@@ -25,6 +30,11 @@ def check_timeout(timeout: float | None) -> float:
     Example:
         >>> check_timeout(None), check_timeout(1), check_timeout(1e300)
         (-1, 1.0, -1)
+        >>> check_timeout(10**400)      # beyond float's range: forever
+        -1
+        >>> from fractions import Fraction
+        >>> check_timeout(Fraction(1, 4))
+        0.25
         >>> check_timeout(-1)
         Traceback (most recent call last):
         ...
@@ -32,17 +42,26 @@ def check_timeout(timeout: float | None) -> float:
     """
     if timeout is None:
         return -1
-    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
+    kind = type(timeout)
+    seconds: float | int
+    if kind is float or kind is int:
+        seconds = timeout
+    elif kind is bool or not (hasattr(kind, "__index__") or hasattr(kind, "__float__")):
         raise TypeError(
-            f"timeout must be a number of seconds or None, got {type(timeout).__name__} {timeout!r}"
+            f"timeout must be a number of seconds or None, got {kind.__name__} {timeout!r}"
         )
-    if timeout < 0 or math.isnan(timeout):
+    elif hasattr(kind, "__index__"):
+        seconds = operator.index(timeout)  # type: ignore[arg-type]
+    else:
+        seconds = float(timeout)
+    # Compared before any conversion: float(10**400) overflows.
+    if seconds < 0 or seconds != seconds:
         raise ValueError(
             f"timeout must be a non-negative number of seconds or None, got {timeout!r}"
         )
-    if timeout > TIMEOUT_MAX:
+    if seconds > TIMEOUT_MAX:
         return -1
-    return float(timeout)
+    return float(seconds)
 
 
 class Deadline:

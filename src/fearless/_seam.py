@@ -42,6 +42,7 @@ __all__ = [
     "pause",
     "rlock_owner",
     "start_thread",
+    "thread_gone",
 ]
 
 
@@ -171,7 +172,15 @@ class ThreadBackend:
 
     @staticmethod
     def start_thread(target: Callable[[], object], name: str | None) -> None:
-        threading.Thread(target=target, name=name).start()
+        if forked_away:
+            # A new thread may reuse the identity of one the fork lost.
+            def run() -> object:
+                _forget_gone(_thread.get_ident())
+                return target()
+
+            threading.Thread(target=run, name=name).start()
+        else:
+            threading.Thread(target=target, name=name).start()
 
     @staticmethod
     def pause() -> None:
@@ -226,6 +235,53 @@ def monotonic() -> float:
 def pause() -> None:
     """Let another thread run (a switch point under the scheduler)."""
     backend.pause()
+
+
+# -- fork ------------------------------------------------------------------
+#
+# ``os.fork()`` copies the process with only the calling thread. A lock that
+# another thread held at that moment stays held in the child, by a thread
+# that will never run again: waiting for it would hang forever. The hooks
+# below remember which threads existed before the fork; in the child, every
+# one of them but the survivor is gone, and a primitive about to wait for a
+# holder asks :func:`thread_gone` first and raises instead of hanging.
+
+_threads_before_fork: frozenset[int] = frozenset()
+
+#: In a child process made by ``os.fork()``: the identities of the threads
+#: of the parent that do not exist here. Empty in a process that never forked.
+forked_away: frozenset[int] = frozenset()
+
+
+def _before_fork() -> None:
+    global _threads_before_fork
+    _threads_before_fork = frozenset(threading._active)  # type: ignore[attr-defined]
+
+
+def _after_fork_in_child() -> None:
+    global forked_away
+    forked_away = (forked_away | _threads_before_fork) - {_thread.get_ident()}
+
+
+def thread_gone(ident: int | None) -> bool:
+    """Whether ``ident`` names a thread lost by ``os.fork()``: it can never run again.
+
+    True only in a forked child, for a thread of the parent that existed at
+    the fork and is not the one that forked. A thread started in the child
+    may be given a lost thread's identity: :func:`start_thread` forgets it
+    then.
+    """
+    return ident is not None and ident in forked_away
+
+
+def _forget_gone(ident: int) -> None:
+    global forked_away
+    if ident in forked_away:
+        forked_away = forked_away - {ident}
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(before=_before_fork, after_in_child=_after_fork_in_child)
 
 
 @contextmanager

@@ -65,3 +65,45 @@ def fixup_module_metadata(module_name: str, namespace: Mapping[str, object]) -> 
     for objname, obj in namespace.items():
         if not objname.startswith("_"):
             fix_one(objname, objname, obj)
+
+
+class NotCopyable:
+    """Mixin: ``copy.copy``, ``copy.deepcopy`` and pickling raise :class:`TypeError`.
+
+    A lock-like primitive is one shared object: a copy would either share
+    its raw lock with the original (two objects, one lock, and each other's
+    guards) or hold a fresh lock over data the original still guards.
+    Neither is what the copier meant, so fearless refuses, and the message
+    says what to do instead. A class may set ``_copy_advice`` to a sentence
+    of its own.
+
+    Example:
+        >>> import copy
+        >>> class Thing(NotCopyable):
+        ...     pass
+        >>> copy.copy(Thing())
+        Traceback (most recent call last):
+        ...
+        TypeError: cannot copy a fearless._util.Thing: share the same object between threads (or wrap it in an Arc), or take the value out and copy that
+    """
+
+    __slots__ = ()
+
+    #: What to do instead of copying; the end of the error message.
+    _copy_advice = (
+        "share the same object between threads (or wrap it in an Arc), "
+        "or take the value out and copy that"
+    )
+
+    def _refuse_copy(self, verb: str) -> NoReturn:
+        cls = type(self)
+        raise TypeError(f"cannot {verb} a {cls.__module__}.{cls.__qualname__}: {self._copy_advice}")
+
+    def __copy__(self) -> NoReturn:
+        self._refuse_copy("copy")
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> NoReturn:
+        self._refuse_copy("copy")
+
+    def __reduce_ex__(self, protocol: object) -> NoReturn:
+        self._refuse_copy("pickle")

@@ -127,7 +127,9 @@ def run_python(code: str, timeout: float = 120.0, **env: str) -> subprocess.Comp
     Its stdout and stderr come back as text; ``env`` adds variables.
     """
     dump_after = max(1.0, timeout - 10.0)
-    prologue = f"import faulthandler; faulthandler.dump_traceback_later({dump_after!r}, exit=True)\n"
+    prologue = (
+        f"import faulthandler; faulthandler.dump_traceback_later({dump_after!r}, exit=True)\n"
+    )
     return subprocess.run(
         [sys.executable, "-c", prologue + textwrap.dedent(code)],
         capture_output=True,

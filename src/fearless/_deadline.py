@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import operator
 import threading
 
@@ -46,7 +47,7 @@ def check_timeout(timeout: float | None) -> float:
     seconds: float | int
     if kind is float or kind is int:
         seconds = timeout
-    elif kind is bool or not (hasattr(kind, "__index__") or hasattr(kind, "__float__")):
+    elif issubclass(kind, bool) or not (hasattr(kind, "__index__") or hasattr(kind, "__float__")):
         raise TypeError(
             f"timeout must be a number of seconds or None, got {kind.__name__} {timeout!r}"
         )
@@ -55,7 +56,7 @@ def check_timeout(timeout: float | None) -> float:
     else:
         seconds = float(timeout)
     # Compared before any conversion: float(10**400) overflows.
-    if seconds < 0 or seconds != seconds:
+    if seconds < 0 or (isinstance(seconds, float) and math.isnan(seconds)):
         raise ValueError(
             f"timeout must be a non-negative number of seconds or None, got {timeout!r}"
         )

@@ -84,7 +84,7 @@ class NotCopyable:
         >>> copy.copy(Thing())
         Traceback (most recent call last):
         ...
-        TypeError: cannot copy a fearless._util.Thing: share the same object between threads (or wrap it in an Arc), or take the value out and copy that
+        TypeError: cannot copy a fearless._util.Thing: share the same object ...
     """
 
     __slots__ = ()

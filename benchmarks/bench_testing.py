@@ -195,7 +195,7 @@ def fresh(program: Callable[[], None]) -> Callable[[], None]:
 class Rate:
     """One row: a tool exploring one program with one strategy."""
 
-    explore: Callable[[], tuple[int, bool]]  # -> (schedules run, whole space covered)
+    explore: Callable[[], tuple[int, bool]]  # -> (schedules run, search finished)
     schedules: int = 0
     complete: bool = False
     calls: int = 0
@@ -232,7 +232,9 @@ def fearless_rate(program: Callable[[], None], strategy: Strategy, trace: bool) 
             trace=trace,
             preemption_bound=PREEMPTIONS,
         )
-        return result.schedules, result.complete
+        # The search ran to its end within the bound (complete is False when
+        # the bound left schedules out; only the limit on schedules matters here).
+        return result.schedules, result.stopped_by != "schedules"
 
     return Rate(run)
 

@@ -112,7 +112,9 @@ def test_mutex_and_atomic_counters_pass_every_schedule(program: Callable[[], Non
 
 def test_mutex_counter_passes_every_schedule_with_line_tracing_too() -> None:
     result = explore(mutex_counter, strategy="exhaustive", trace=True, preemption_bound=2)
-    assert result.complete and result.schedules > 100
+    # Every schedule within the bound passed; the bound left others out.
+    assert not result.complete and result.schedules > 100
+    assert result.stopped_by == "preemption_bound" and result.preemption_bound == 2
 
 
 def test_partial_order_reduction_covers_every_order_of_the_critical_sections() -> None:
@@ -172,7 +174,7 @@ def test_check_then_append_race_is_found() -> None:
 
 def test_check_then_append_under_a_mutex_passes() -> None:
     result = explore(mutex_append, strategy="exhaustive", trace=True, preemption_bound=2)
-    assert result.complete and result.schedules > 100
+    assert result.stopped_by == "preemption_bound" and result.schedules > 100
 
 
 # -- demonstration 4: Release/Acquire hand-off -------------------------------------------------
@@ -180,7 +182,7 @@ def test_check_then_append_under_a_mutex_passes() -> None:
 
 def test_release_acquire_handoff_passes() -> None:
     result = explore(lambda: handoff(False), strategy="exhaustive", trace=True, preemption_bound=2)
-    assert result.complete and result.schedules > 10
+    assert result.stopped_by == "preemption_bound" and result.schedules > 10
 
 
 def test_flag_published_before_the_data_fails() -> None:
@@ -285,7 +287,10 @@ def test_exhaustive_search_counts_distinct_schedules() -> None:
 def test_preemption_bound_shrinks_the_space() -> None:
     results = [explore(two_steps, strategy="exhaustive", preemption_bound=b) for b in (0, 1, 2)]
     counts = [r.schedules for r in results]
-    assert all(r.complete for r in results)
+    # Each search ran to its end within its bound, and the bound cut it: not complete.
+    assert [(r.complete, r.stopped_by, r.preemption_bound) for r in results] == [
+        (False, "preemption_bound", b) for b in (0, 1, 2)
+    ]
     assert 1 <= counts[0] < counts[1] < counts[2], counts
 
 
@@ -307,6 +312,67 @@ def test_traced_exhaustive_search_deepens_the_bound_until_nothing_is_cut_off() -
 def test_exhaustive_search_cut_short_is_not_complete() -> None:
     result = explore(mutex_counter, strategy="exhaustive", schedules=5)
     assert result.schedules == 5 and not result.complete
+    assert result.stopped_by == "schedules" and result.preemption_bound is None
+    assert "stopped at the limit of 5 schedules, before the search was complete" in str(result)
+    assert "the whole space" not in str(result)
+
+
+# -- issue 12: complete only when nothing cut the search ----------------------------------------
+
+
+def read_then_write_counter() -> None:
+    """Two threads, each twice: read under the mutex, then write cur + 1 under it."""
+    total = Mutex(0)
+
+    def work() -> None:
+        for _ in range(2):
+            with total.lock() as guard:
+                cur = guard.value
+            with total.lock() as guard:
+                guard.value = cur + 1
+
+    with scope() as s:
+        s.spawn(work)
+        s.spawn(work)
+    assert total.into_inner() != 3  # reachable: a lost update needs two preemptions
+
+
+@pytest.mark.parametrize("trace", [False, True])
+def test_a_preemption_bound_that_cut_the_search_is_not_complete(trace: bool) -> None:
+    result = explore(
+        read_then_write_counter, strategy="exhaustive", preemption_bound=1, trace=trace
+    )
+    assert not result.complete
+    assert result.stopped_by == "preemption_bound" and result.preemption_bound == 1
+    assert "every schedule with ≤ 1 preemption" in str(result)
+    assert "the whole space" not in str(result)
+    # ...and the bound did hide the bug: the whole search finds it.
+    with pytest.raises(ScheduleFailure, match="AssertionError"):
+        explore(read_then_write_counter, strategy="exhaustive", trace=trace)
+
+
+def test_a_bound_that_cut_nothing_leaves_the_search_complete() -> None:
+    result = explore(two_steps, strategy="exhaustive", preemption_bound=50)
+    assert result.complete and result.stopped_by is None and result.preemption_bound is None
+    assert "the whole space" in str(result)
+
+
+def test_a_traced_search_stopped_by_the_limit_names_the_bound_it_covered() -> None:
+    # Iterative deepening: bound 0 is covered in few runs, bound 1 is cut by the limit.
+    zero = explore(read_then_write_counter, strategy="exhaustive", trace=True, preemption_bound=0)
+    result = explore(
+        read_then_write_counter, strategy="exhaustive", trace=True, schedules=zero.schedules + 3
+    )
+    assert not result.complete and result.stopped_by == "schedules"
+    assert result.preemption_bound == 0
+    assert "every schedule with ≤ 0 preemptions; stopped at the limit of" in str(result)
+
+
+@pytest.mark.parametrize("strategy", ["random", "pct"])
+def test_sampling_strategies_are_never_complete(strategy: Strategy) -> None:
+    result = explore(mutex_counter, strategy=strategy, schedules=20, seed=3)
+    assert not result.complete and result.stopped_by == "schedules"
+    assert "the whole space" not in str(result)
 
 
 def test_random_and_pct_with_a_seed_repeat_themselves() -> None:

@@ -11,7 +11,7 @@ import time
 import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Final, Literal, NoReturn
+from typing import Any, Final, Literal, NamedTuple, NoReturn
 
 from . import _sched
 from ._sched import Scheduler, SimThread, Step
@@ -39,6 +39,12 @@ _REPLAY_VERSION: Final = "1"
 class Exploration:
     """What a passing :func:`explore` covered.
 
+    ``str()`` of it is a one-line summary that says how far the search
+    went: ``the whole space`` only when :attr:`complete` is true, ``every
+    schedule with ≤ N preemptions`` when a preemption bound cut it, and
+    ``stopped at the limit of N schedules`` when ``schedules`` (for the
+    exhaustive strategy, by default 100,000) did.
+
     Attributes:
         strategy: The strategy that chose the schedules (``"replay"`` for a replay).
         schedules: How many runs of the test executed, each under one schedule.
@@ -46,11 +52,24 @@ class Exploration:
             exhaustive search repeats none, except that with ``trace=True``
             and no ``preemption_bound`` each deeper bound runs the
             schedules of the shallower ones again).
-        complete: ``"exhaustive"`` only: True when the search ran to its end
-            (every schedule, or every one within ``preemption_bound``) before
-            reaching ``schedules``.
+        complete: ``"exhaustive"`` only: True when nothing cut the search
+            (no ``preemption_bound`` left a schedule out, and the limit of
+            ``schedules`` was not reached), so every schedule of the test
+            ran and passed. False for every other strategy.
         longest: The most switch points one run went through.
         seconds: Wall-clock time the exploration took.
+        stopped_by: What cut the search short: ``"schedules"`` when the
+            limit on the number of runs was reached (for ``"exhaustive"``:
+            before the search was complete; the other strategies always
+            run to their limit unless Hypothesis runs out of new schedules
+            first), ``"preemption_bound"`` when the exhaustive search ran
+            every schedule within the bound but the bound left others out,
+            None when nothing did.
+        preemption_bound: ``"exhaustive"`` only, when it is not complete:
+            every schedule with at most this many preemptions ran (the
+            ``preemption_bound`` given, or with ``trace=True`` and no bound,
+            the deepest bound searched to its end before the limit); None
+            when no such bound was covered.
     """
 
     strategy: str
@@ -59,10 +78,30 @@ class Exploration:
     complete: bool
     longest: int
     seconds: float
+    stopped_by: Literal["schedules", "preemption_bound"] | None = None
+    preemption_bound: int | None = None
+
+    @property
+    def coverage(self) -> str:
+        """How far the search went, in words (as ``str()`` says it after the counts)."""
+        covered = ""
+        if self.preemption_bound is not None:
+            n = self.preemption_bound
+            covered = f"every schedule with ≤ {n} preemption{'' if n == 1 else 's'}"
+        if self.complete:
+            return "the whole space"
+        if self.stopped_by == "schedules" and self.strategy == "exhaustive":
+            cap = (
+                f"stopped at the limit of {self.schedules:,} schedules, "
+                "before the search was complete"
+            )
+            return f"{covered}; {cap}" if covered else cap
+        return covered
 
     def __str__(self) -> str:
         rate = self.schedules / self.seconds if self.seconds > 0 else math.inf
-        done = ", the whole space" if self.complete else ""
+        coverage = self.coverage
+        done = f", {coverage}" if coverage else ""
         return (
             f"{self.schedules} schedules ({self.distinct} distinct{done}) by {self.strategy} "
             f"in {self.seconds:.2f} s ({rate:,.0f}/s), longest run {self.longest} steps"
@@ -714,7 +753,15 @@ def _by_pct(runner: _Runner, schedules: int, seed: int | None, depth: int) -> No
         length = max(length, len(sched.decisions))
 
 
-def _exhaustively(runner: _Runner, schedules: int, bound: int | None) -> bool:
+class _Covered(NamedTuple):
+    """How far an exhaustive search went (see :class:`Exploration`)."""
+
+    complete: bool
+    stopped_by: Literal["schedules", "preemption_bound"] | None
+    preemption_bound: int | None
+
+
+def _exhaustively(runner: _Runner, schedules: int, bound: int | None) -> _Covered:
     if bound is None and not runner.trace:
         search = _PartialOrder(runner)
         for _ in range(schedules):
@@ -726,24 +773,26 @@ def _exhaustively(runner: _Runner, schedules: int, bound: int | None) -> bool:
             except _Mismatch as mismatch:
                 raise runner.failure(sched.decisions, mismatch) from None
             if not more:
-                return True
-        return False
+                return _Covered(True, None, None)
+        return _Covered(False, "schedules", None)
     # Traced code conflicts everywhere, so the unbounded space is huge: search
     # it by increasing preemption bound (CHESS's iterative context bounding),
     # so that a bug is found with as few preemptions as it needs.
-    bounds = itertools.count() if bound is None else (bound,)
-    for level in bounds:
+    covered: int | None = None  # the deepest bound searched to its end
+    for level in itertools.count() if bound is None else (bound,):
         dfs = _DepthFirst(level)
         while True:
             if runner.runs >= schedules:
-                return False
+                return _Covered(False, "schedules", covered)
             dfs.restart()
             _check(runner, runner.run(dfs))
             if not dfs.advance():
                 break
-        if bound is None and not dfs.pruned:
-            return True  # nothing was cut off: that was every schedule
-    return bound is not None
+        if not dfs.pruned:
+            return _Covered(True, None, None)  # nothing was cut off: that was every schedule
+        covered = level
+    assert bound is not None
+    return _Covered(False, "preemption_bound", bound)
 
 
 # -- the entry point -----------------------------------------------------------------------
@@ -787,7 +836,11 @@ def explore(
             ``"exhaustive"`` (every schedule, depth first, within
             ``preemption_bound``).
         schedules: How many schedules to run at most. Defaults: 200
-            (hypothesis), 1000 (random, pct), 100,000 (exhaustive).
+            (hypothesis), 1000 (random, pct), 100,000 (exhaustive). An
+            exhaustive search that reaches this limit stops there and
+            passes without being complete: the result's ``stopped_by`` is
+            ``"schedules"`` and its summary says ``stopped at the limit of
+            N schedules``.
         seed: Makes ``"random"``, ``"pct"`` and ``"hypothesis"`` choose the
             same schedules every time.
         trace: Also switch at every line of user code and before every store
@@ -805,7 +858,8 @@ def explore(
             explored once (partial-order reduction). With ``trace=True``
             every line may conflict with every other, the space grows
             exponentially with the number of lines, and a bound of 2 is the
-            practical choice.
+            practical choice. A bound that left schedules out makes the
+            result not ``complete`` (``stopped_by="preemption_bound"``).
         depth: ``"pct"`` only: the bug depth to aim for (priority changes + 1).
         replay: A schedule string from a :class:`ScheduleFailure`: run
             exactly that schedule, once, and raise the failure again with
@@ -815,7 +869,10 @@ def explore(
             something the scheduler does not control).
 
     Returns:
-        What was covered, when no schedule failed.
+        What was covered, when no schedule failed. Its ``complete`` is True
+        only when nothing -- a ``preemption_bound``, the limit of
+        ``schedules`` -- cut an exhaustive search; ``stopped_by`` names
+        what did.
 
     Raises:
         ScheduleFailure: A schedule failed; :class:`DeadlockFound` and
@@ -884,7 +941,7 @@ def _explore(
 ) -> Exploration:
     runner = _Runner(fn, trace=trace, max_steps=max_steps, stall_timeout=stall_timeout)
     started = time.perf_counter()
-    complete = False
+    covered = _Covered(False, None, None)
     if decisions is not None:
         chooser = _Replay(decisions)
         sched = runner.run(chooser)
@@ -902,21 +959,26 @@ def _explore(
     else:
         n = schedules if schedules is not None else _DEFAULT_SCHEDULES[strategy]
         strategy_name = strategy
-        if strategy == "hypothesis":
-            _by_hypothesis(runner, n, seed)
-        elif strategy == "random":
-            _randomly(runner, n, seed)
-        elif strategy == "pct":
-            _by_pct(runner, n, seed, depth)
+        if strategy == "exhaustive":
+            covered = _exhaustively(runner, n, preemption_bound)
         else:
-            complete = _exhaustively(runner, n, preemption_bound)
+            if strategy == "hypothesis":
+                _by_hypothesis(runner, n, seed)
+            elif strategy == "random":
+                _randomly(runner, n, seed)
+            else:
+                _by_pct(runner, n, seed, depth)
+            if runner.runs >= n:
+                covered = _Covered(False, "schedules", None)
     return Exploration(
         strategy=strategy_name,
         schedules=runner.runs,
         distinct=len(runner.seen),
-        complete=complete,
+        complete=covered.complete,
         longest=runner.longest,
         seconds=time.perf_counter() - started,
+        stopped_by=covered.stopped_by,
+        preemption_bound=covered.preemption_bound,
     )
 
 

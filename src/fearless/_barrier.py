@@ -20,8 +20,8 @@ from __future__ import annotations
 from typing import NamedTuple, final
 
 from . import _seam
-from ._deadline import check_timeout
-from ._util import NoPublicConstructor
+from ._deadline import Deadline, check_timeout
+from ._util import NoPublicConstructor, NotCopyable
 
 
 class BarrierStatistics(NamedTuple):
@@ -84,11 +84,13 @@ def _wait_result(is_leader: bool) -> BarrierWaitResult:
 _LEADER = _wait_result(True)
 _FOLLOWER = _wait_result(False)
 
+_INF = float("inf")
+
 _MSG_TIMEOUT = "barrier: {arrived} of {parties} threads arrived within {timeout} seconds"
 
 
 @final
-class Barrier:
+class Barrier(NotCopyable):
     """A meeting point for ``n`` threads (Rust's ``Barrier``).
 
     Each call to :meth:`wait` blocks until ``n`` threads have called it;
@@ -110,6 +112,21 @@ class Barrier:
         for everyone.) A thread whose generation completed just as its
         timeout passed returns normally.
 
+    Interrupts:
+        A ``KeyboardInterrupt`` (or any exception) that arrives in ``wait``
+        withdraws the thread's arrival exactly as a timeout does, unless its
+        generation had already completed; the barrier stays usable.
+
+    Fork:
+        In a child made by ``os.fork()``, the arrivals of the parent's
+        waiting threads, which the child does not have, are withdrawn: the
+        child's barrier counts only its own threads (as if those waits had
+        timed out).
+
+    Copying:
+        ``copy.copy``, ``copy.deepcopy`` and pickling raise
+        :class:`TypeError`: share the same ``Barrier`` instead.
+
     Example:
         >>> import threading
         >>> from fearless import Barrier
@@ -129,11 +146,15 @@ class Barrier:
     __slots__ = (
         "__weakref__",
         "_allocate_lock",
-        "_count",
         "_generation",
         "_lock",
         "_n",
         "_waiters",
+    )
+
+    _copy_advice = (
+        "a barrier is one meeting point: share the same Barrier between threads "
+        "(or make a new Barrier(n) for a separate group)"
     )
 
     def __init__(self, n: int) -> None:
@@ -144,10 +165,12 @@ class Barrier:
         self._n = n
         self._allocate_lock = _seam.backend.allocate_lock
         self._lock = self._allocate_lock()
-        # The threads of the current generation, each parked on a raw lock
-        # of its own that the leader releases.
-        self._waiters: list[_seam.RawLock] = []
-        self._count = 0
+        # The arrivals of the current generation: (thread identity, raw lock)
+        # per waiting thread, each parked on its own raw lock that the leader
+        # releases. Its length *is* the arrival count, so arriving and
+        # withdrawing are each one C call (list.append, list.remove): an
+        # interrupt can never leave a count and a list that disagree.
+        self._waiters: list[tuple[int, _seam.RawLock]] = []
         self._generation = 0
 
     @property
@@ -175,6 +198,9 @@ class Barrier:
             TimeoutError: The generation did not complete within
                 ``timeout``. This thread's arrival was withdrawn; the
                 barrier is still usable.
+            KeyboardInterrupt: Ctrl-C while waiting: this thread's arrival
+                was withdrawn (unless its generation had completed), and the
+                barrier is still usable.
             ValueError: ``timeout`` is negative.
 
         Example:
@@ -185,47 +211,62 @@ class Barrier:
             ...     print(e)
             barrier: 1 of 2 threads arrived within 0.01 seconds
         """
+        # Signal safety: the only bookkeeping is membership of ``entry`` in
+        # the current generation's list, made and undone by one C call each;
+        # the handler below can always tell whether this thread's arrival
+        # still counts, whatever instant an interrupt (or RecursionError)
+        # arrived at. Everything is built before the internal lock is taken,
+        # so no allocation (and no garbage collection) happens under it.
         wait = check_timeout(timeout)
-        lock = self._lock
-        lock.acquire()
-        count = self._count + 1
-        if count == self._n:
-            waiters = self._waiters
-            self._waiters = []
-            self._count = 0
-            self._generation += 1
-            for waiter in waiters:
-                waiter.release()
-            lock.release()
-            return _LEADER
         waiter = self._allocate_lock()
         waiter.acquire()
-        self._waiters.append(waiter)
-        self._count = count
-        lock.release()
-
-        passed = False
-        arrived = 0
+        entry = (_seam.get_ident(), waiter)
+        fresh: list[tuple[int, _seam.RawLock]] = []
+        lock = self._lock
+        generation = -1
         try:
-            passed = waiter.acquire(True, wait)
-        finally:
-            if not passed:
-                lock.acquire()
-                try:
-                    self._waiters.remove(waiter)
-                except ValueError:
+            with lock:
+                waiters = self._waiters
+                if _seam.forked_away:
+                    # Arrivals of threads that os.fork() did not copy can never
+                    # leave: withdraw them, as a timeout would.
+                    waiters[:] = [e for e in waiters if not _seam.thread_gone(e[0])]
+                if len(waiters) + 1 >= self._n:
+                    self._waiters = fresh
+                    self._generation += 1
+                else:
+                    generation = self._generation
+                    waiters.append(entry)
+            if generation < 0:
+                # The leader. A waiter whose release an interrupt cut off
+                # notices the new generation at its next slice.
+                for _, parked in waiters:
+                    parked.release()
+                return _LEADER
+            deadline = Deadline(wait)
+            slice_ = _seam.backend.slice
+            while True:
+                remaining = deadline.remaining()
+                step = slice_ if remaining < 0 else min(remaining, slice_)
+                if waiter.acquire(True, -1 if step == _INF else step):
+                    return _FOLLOWER
+                if self._generation != generation:
+                    return _FOLLOWER  # released, or about to be
+                if deadline.expired():
+                    break
+            with lock:
+                arrived = len(self._waiters)
+                if self._generation != generation:
                     # The leader released this generation after our timeout
                     # passed but before we got here: we made it after all.
-                    passed = True
-                else:
-                    arrived = self._count
-                    self._count = arrived - 1
-                lock.release()
-        if not passed:
-            raise TimeoutError(
-                _MSG_TIMEOUT.format(arrived=arrived, parties=self._n, timeout=timeout)
-            )
-        return _FOLLOWER
+                    return _FOLLOWER
+                self._waiters.remove(entry)
+        except BaseException:
+            with lock:
+                if entry in self._waiters:
+                    self._waiters.remove(entry)
+            raise
+        raise TimeoutError(_MSG_TIMEOUT.format(arrived=arrived, parties=self._n, timeout=timeout))
 
     def statistics(self) -> BarrierStatistics:
         """A snapshot of how many threads wait at the barrier.
@@ -238,7 +279,17 @@ class Barrier:
             >>> Barrier(3).statistics()
             BarrierStatistics(parties=3, waiting=0, generation=0)
         """
-        return BarrierStatistics(parties=self._n, waiting=self._count, generation=self._generation)
+        # Read without the internal lock: a finaliser that runs inside wait()
+        # on this thread may call it.
+        return BarrierStatistics(
+            parties=self._n, waiting=self._live_waiting(), generation=self._generation
+        )
+
+    def _live_waiting(self) -> int:
+        waiters = self._waiters
+        if _seam.forked_away:
+            return sum(1 for e in waiters if not _seam.thread_gone(e[0]))
+        return len(waiters)
 
     def __repr__(self) -> str:
-        return f"Barrier(<{self._count} of {self._n} waiting>)"
+        return f"Barrier(<{self._live_waiting()} of {self._n} waiting>)"

@@ -31,7 +31,7 @@ from typing import Any, Final, Generic, NamedTuple, TypeVar, final
 
 from . import _seam
 from ._errors import DeadlockError, PoisonError
-from ._util import NoPublicConstructor
+from ._util import NoPublicConstructor, NotCopyable
 
 T = TypeVar("T")
 T_co = TypeVar("T_co", covariant=True)
@@ -54,6 +54,16 @@ _MSG_LAZY_LOCK_REENTRANT = (
 )
 
 
+_MSG_ONCE_LOST = (
+    "Once is poisoned: its callable was running in a thread that os.fork() did not "
+    "copy into this process, so it never completed; use call_once_force() to run a "
+    "callable anyway (or create the Once after forking)"
+)
+_MSG_NOT_CALLABLE = "{} needs a callable, got {} {!r}"
+
+_INF = float("inf")
+
+
 class _Uninit(enum.Enum):
     UNINIT = 0
 
@@ -64,6 +74,7 @@ _UNINIT: Final = _Uninit.UNINIT
 _INCOMPLETE = 0
 _COMPLETE = 1
 _POISONED = 2
+_LOST = 3  # poisoned: the callable ran in a thread that os.fork() did not copy
 
 
 class OnceStatistics(NamedTuple):
@@ -86,12 +97,24 @@ class OnceStatistics(NamedTuple):
     poisoned: bool
 
 
-class _Initialiser:
+class _Initialiser(NotCopyable):
     """What the three have in common: a runner and the threads waiting for it.
 
     ``_runner`` is the identity of the thread running the callable, or
-    None. The other threads park on a raw lock each, acquired once, that
-    :meth:`_wake_all` releases when the runner finished, either way.
+    None. The other threads park on a raw lock each, acquired once, that the
+    runner releases when it finished, either way.
+
+    Signal safety. A ``KeyboardInterrupt`` (or ``RecursionError``) may
+    arrive after any call returns, so the bookkeeping is such that an
+    exception handler can always see what it has to undo: a waiter is
+    registered by one C call (``list.append``) and is registered exactly
+    while its lock is in ``_waiters``; a thread is the runner exactly while
+    ``_runner`` is its identity. The critical sections (``with lock:``)
+    hold only loads and stores, so an interrupt can only arrive outside
+    them, and nothing in them allocates (no garbage collection, hence no
+    finaliser, runs under the internal lock). Waiters wait in slices and
+    re-check at each, so a wake-up that an interrupt cut off (or a runner
+    that ``os.fork()`` lost) costs at most one slice.
     """
 
     __slots__ = ("_allocate_lock", "_lock", "_runner", "_waiters")
@@ -102,24 +125,20 @@ class _Initialiser:
         self._runner: int | None = None
         self._waiters: list[_seam.RawLock] = []
 
-    def _park(self, me: int, reentrant_message: str) -> None:
-        """Wait for the runner to finish; the internal lock is held on entry, not on exit."""
-        if self._runner == me:
-            self._lock.release()
-            raise DeadlockError(reentrant_message)
-        waiter = self._allocate_lock()
-        waiter.acquire()
-        self._waiters.append(waiter)
-        self._lock.release()
-        waiter.acquire()
+    def _park(self, waiter: _seam.RawLock) -> None:
+        """Wait until ``waiter`` is released or unregistered, or the runner was lost.
 
-    def _wake_all(self) -> None:
-        """The runner finished: forget it and wake every waiter (lock held)."""
-        self._runner = None
-        waiters = self._waiters
-        self._waiters = []
-        for waiter in waiters:
-            waiter.release()
+        Called by ``_enter`` inside its ``try``, which unregisters ``waiter``
+        if this raises.
+        """
+        slice_ = _seam.backend.slice
+        step = -1 if slice_ == _INF else slice_
+        while not waiter.acquire(True, step):
+            if waiter not in self._waiters:
+                return  # woken; the runner's release may still be on its way
+            runner = self._runner
+            if runner is None or _seam.thread_gone(runner):
+                return
 
 
 @final
@@ -174,6 +193,18 @@ class Once(_Initialiser):
         ``Once`` from inside its running callable raises
         :class:`~fearless.DeadlockError` (Rust deadlocks or panics).
 
+    Interrupts:
+        A ``KeyboardInterrupt`` that arrives while the callable runs is an
+        exception the callable raised: the ``Once`` is poisoned. One that
+        arrives while the thread waits for another thread's callable, or
+        before its own callable started, leaves the ``Once`` as it was.
+
+    Fork:
+        In a child made by ``os.fork()``, a callable that was running in
+        another thread of the parent never completes there: the ``Once`` is
+        poisoned, as if it had raised, and ``call_once`` raises
+        :class:`~fearless.PoisonError` saying so (``call_once_force`` runs).
+
     Example:
         >>> from fearless import Once
         >>> init = Once()
@@ -185,6 +216,11 @@ class Once(_Initialiser):
     """
 
     __slots__ = ("__weakref__", "_state")
+
+    _copy_advice = (
+        "a Once records that something happened, once per program: "
+        "share the same Once between threads"
+    )
 
     def __init__(self) -> None:
         super().__init__()
@@ -218,7 +254,9 @@ class Once(_Initialiser):
                 this ``Once``. Its return value is ignored.
 
         Raises:
-            PoisonError: An earlier callable raised; nothing was called.
+            TypeError: ``fn`` is not callable; the ``Once`` is untouched.
+            PoisonError: An earlier callable raised (or its thread was lost
+                by ``os.fork()``); nothing was called.
                 See :meth:`call_once_force`.
             DeadlockError: Called from inside this ``Once``'s running
                 callable.
@@ -237,10 +275,10 @@ class Once(_Initialiser):
             ...
             fearless.PoisonError: Once is poisoned: an earlier call_once() callable raised; ...
         """
-        if self._state == _COMPLETE:
-            return
-        if self._begin(force=False):
-            self._run(fn, None)
+        if not callable(fn):
+            raise TypeError(_MSG_NOT_CALLABLE.format("call_once()", type(fn).__name__, fn))
+        if self._state != _COMPLETE:
+            self._call(fn, None)
 
     def call_once_force(self, fn: Callable[[OnceState], object]) -> None:
         """Like :meth:`call_once`, but run ``fn`` even if the ``Once`` is poisoned.
@@ -252,6 +290,7 @@ class Once(_Initialiser):
                 poisoned.
 
         Raises:
+            TypeError: ``fn`` is not callable; the ``Once`` is untouched.
             DeadlockError: Called from inside this ``Once``'s running
                 callable.
             BaseException: Whatever ``fn`` raised.
@@ -268,52 +307,102 @@ class Once(_Initialiser):
             >>> once.is_completed
             True
         """
-        if self._state == _COMPLETE:
-            return
-        if self._begin(force=True):
-            self._run(None, fn)
+        if not callable(fn):
+            raise TypeError(_MSG_NOT_CALLABLE.format("call_once_force()", type(fn).__name__, fn))
+        if self._state != _COMPLETE:
+            self._call(None, fn)
 
-    def _begin(self, *, force: bool) -> bool:
-        """Become the runner (True), or wait for the one there is (False when complete)."""
-        me = _seam.get_ident()
-        lock = self._lock
-        while True:
-            lock.acquire()
-            state = self._state
-            if state == _COMPLETE:
-                lock.release()
-                return False
-            if self._runner is None:
-                if state == _POISONED and not force:
-                    lock.release()
-                    raise PoisonError(_MSG_ONCE_POISONED, _recover_nothing)
-                self._runner = me
-                lock.release()
-                return True
-            self._park(me, _MSG_ONCE_REENTRANT)
-
-    def _run(
+    def _call(
         self, fn: Callable[[], object] | None, forced: Callable[[OnceState], object] | None
     ) -> None:
-        """Run the callable as the runner, then publish the outcome."""
+        """Run the callable if no other did; wait for a running one."""
+        me = _seam.get_ident()
+        if self._runner == me:  # only this thread can have made it so
+            raise DeadlockError(_MSG_ONCE_REENTRANT)
+        fresh: list[_seam.RawLock] = []
+        started = False
         try:
+            if not self._enter(forced is not None):
+                return
             if forced is not None:
                 state: OnceState = OnceState._create()
-                state._is_poisoned = self._state == _POISONED
+                state._is_poisoned = self._state != _INCOMPLETE
+                started = True
                 forced(state)
             elif fn is not None:
+                started = True
                 fn()
+            with self._lock:
+                self._state = _COMPLETE
+                self._runner = None
+                waiters = self._waiters
+                self._waiters = fresh
         except BaseException:
-            self._finish(_POISONED)
+            # Poison the Once if this thread is still its runner and its
+            # callable started (it raised, or an interrupt arrived before the
+            # outcome was recorded); one interrupted before the callable
+            # started leaves the Once as it was. Inline, in this frame: a
+            # call would be one more place for an interrupt (or
+            # RecursionError) to stop the clean-up.
+            waiters = fresh
+            with self._lock:
+                if self._runner == me:
+                    self._runner = None
+                    if started and self._state != _COMPLETE:
+                        self._state = _POISONED
+                    waiters = self._waiters
+                    self._waiters = fresh
+            for waiter in waiters:
+                waiter.release()
             raise
-        self._finish(_COMPLETE)
+        for waiter in waiters:
+            waiter.release()
 
-    def _finish(self, state: int) -> None:
+    def _enter(self, force: bool) -> bool:
+        """Become the runner (True), or wait for the one there is (False when complete).
+
+        An exception leaves this thread unregistered as a waiter; if it
+        arrived just after this thread became the runner, the caller's
+        handler sees ``_runner`` and undoes it.
+        """
+        me = _seam.get_ident()
         lock = self._lock
-        lock.acquire()
-        self._state = state
-        self._wake_all()
-        lock.release()
+        waiter: _seam.RawLock | None = None
+        try:
+            while True:
+                new = self._allocate_lock()
+                new.acquire()
+                fresh: list[_seam.RawLock] = []
+                with lock:
+                    state = self._state
+                    if state == _COMPLETE:
+                        return False
+                    runner = self._runner
+                    if runner is not None and _seam.forked_away and _seam.thread_gone(runner):
+                        # The runner was lost by os.fork(): its callable never
+                        # completes. Poisoned, as if it had raised.
+                        self._state = state = _LOST
+                        self._runner = runner = None
+                        self._waiters = fresh  # waiters check in at their next slice
+                    if runner is None:
+                        if state == _INCOMPLETE or force:
+                            self._runner = me
+                            return True
+                    else:
+                        waiter = new
+                        self._waiters.append(new)
+                if runner is None:
+                    raise PoisonError(
+                        _MSG_ONCE_LOST if state == _LOST else _MSG_ONCE_POISONED,
+                        _recover_nothing,
+                    )
+                self._park(new)
+        except BaseException:
+            if waiter is not None:
+                with lock:
+                    if waiter in self._waiters:
+                        self._waiters.remove(waiter)
+            raise
 
     def statistics(self) -> OnceStatistics:
         """A snapshot of the ``Once``'s state and of the threads waiting for it.
@@ -328,7 +417,7 @@ class Once(_Initialiser):
             completed=state == _COMPLETE,
             running=self._runner is not None,
             waiting=len(self._waiters),
-            poisoned=state == _POISONED,
+            poisoned=state >= _POISONED,
         )
 
     def __repr__(self) -> str:
@@ -337,7 +426,7 @@ class Once(_Initialiser):
             return "Once(<complete>)"
         if self._runner is not None:
             return "Once(<running>)"
-        return "Once(<poisoned>)" if state == _POISONED else "Once(<incomplete>)"
+        return "Once(<poisoned>)" if state >= _POISONED else "Once(<incomplete>)"
 
 
 def _recover_nothing() -> None:
@@ -361,25 +450,79 @@ class _Cell(_Initialiser):
         # readers that find it set need no lock.
         self._value = _UNINIT
 
-    def _claim(self, me: int, reentrant_message: str) -> Any:
-        """Return the value, or ``_UNINIT`` with the internal lock held and no runner."""
-        lock = self._lock
-        while True:
-            lock.acquire()
-            value = self._value
-            if value is not _UNINIT:
-                lock.release()
-                return value
-            if self._runner is None:
-                return _UNINIT
-            self._park(me, reentrant_message)
+    def _enter(self) -> Any:
+        """Return the value, or ``_UNINIT`` once this thread became the runner.
 
-    def _publish(self, value: object) -> None:
+        Waits while another thread runs an initialiser. An exception leaves
+        this thread unregistered as a waiter; if it arrived just after this
+        thread became the runner, the caller's handler sees ``_runner`` and
+        undoes it. A runner lost by ``os.fork()`` counts as one that failed:
+        the cell stays empty and this thread initialises it.
+        """
+        me = _seam.get_ident()
         lock = self._lock
-        lock.acquire()
-        self._value = value
-        self._wake_all()
-        lock.release()
+        waiter: _seam.RawLock | None = None
+        try:
+            while True:
+                new = self._allocate_lock()
+                new.acquire()
+                fresh: list[_seam.RawLock] = []
+                with lock:
+                    value = self._value
+                    if value is not _UNINIT:
+                        return value
+                    runner = self._runner
+                    if runner is not None and _seam.forked_away and _seam.thread_gone(runner):
+                        self._runner = runner = None
+                        self._waiters = fresh  # waiters check in at their next slice
+                    if runner is None:
+                        self._runner = me
+                        return _UNINIT
+                    waiter = new
+                    self._waiters.append(new)
+                self._park(new)
+        except BaseException:
+            if waiter is not None:
+                with lock:
+                    if waiter in self._waiters:
+                        self._waiters.remove(waiter)
+            raise
+
+    def _initialise(self, fn: Callable[[], Any], reentrant_message: str, lazy: bool) -> Any:
+        """The value, running ``fn`` for it if no other thread does or did."""
+        me = _seam.get_ident()
+        if self._runner == me:  # only this thread can have made it so
+            raise DeadlockError(reentrant_message)
+        fresh: list[_seam.RawLock] = []
+        try:
+            value = self._enter()
+            if value is not _UNINIT:
+                return value
+            value = fn()
+            with self._lock:
+                # Published last, after the value is complete: readers that
+                # find it set need no lock.
+                self._value = value
+                self._runner = None
+                waiters = self._waiters
+                self._waiters = fresh
+                if lazy:
+                    self._init = None  # type: ignore[attr-defined]  # dropped once it succeeded
+        except BaseException:
+            # The cell stays empty (the next caller retries) if this thread
+            # is still its runner. Inline, in this frame: see _Initialiser.
+            waiters = fresh
+            with self._lock:
+                if self._runner == me:
+                    self._runner = None
+                    waiters = self._waiters
+                    self._waiters = fresh
+            for waiter in waiters:
+                waiter.release()
+            raise
+        for waiter in waiters:
+            waiter.release()
+        return value
 
     def statistics(self) -> OnceStatistics:
         """A snapshot of the cell's state and of the threads waiting for it.
@@ -422,6 +565,13 @@ class OnceLock(_Cell, Generic[T]):
         inside its running initialiser raises
         :class:`~fearless.DeadlockError`.
 
+    Interrupts and fork:
+        An initialiser interrupted by ``KeyboardInterrupt`` failed like any
+        other: the cell stays empty. In a child made by ``os.fork()``, an
+        initialiser that was running in another thread of the parent never
+        finishes there: it counts as failed, and the next caller in the
+        child runs its own.
+
     Example:
         >>> from fearless import OnceLock
         >>> cell: OnceLock[int] = OnceLock()
@@ -436,6 +586,10 @@ class OnceLock(_Cell, Generic[T]):
     """
 
     __slots__ = ("__weakref__",)
+
+    _copy_advice = (
+        "share the same OnceLock between threads, or copy its value: copy.copy(cell.get())"
+    )
 
     _value: T | _Uninit
 
@@ -483,11 +637,30 @@ class OnceLock(_Cell, Generic[T]):
         """
         if self._value is not _UNINIT:
             return False
-        if self._claim(_seam.get_ident(), _MSG_ONCE_LOCK_REENTRANT) is not _UNINIT:
-            return False
-        self._value = value
-        self._wake_all()
-        self._lock.release()
+        me = _seam.get_ident()
+        if self._runner == me:
+            raise DeadlockError(_MSG_ONCE_LOCK_REENTRANT)
+        fresh: list[_seam.RawLock] = []
+        try:
+            if self._enter() is not _UNINIT:
+                return False
+            with self._lock:
+                self._value = value
+                self._runner = None
+                waiters = self._waiters
+                self._waiters = fresh
+        except BaseException:
+            waiters = fresh
+            with self._lock:
+                if self._runner == me:
+                    self._runner = None
+                    waiters = self._waiters
+                    self._waiters = fresh
+            for waiter in waiters:
+                waiter.release()
+            raise
+        for waiter in waiters:
+            waiter.release()
         return True
 
     def get_or_init(self, fn: Callable[[], T]) -> T:
@@ -502,6 +675,7 @@ class OnceLock(_Cell, Generic[T]):
             already (or what another thread's function returned meanwhile).
 
         Raises:
+            TypeError: ``fn`` is not callable; the cell is untouched.
             DeadlockError: Called from inside this cell's running
                 initialiser.
             BaseException: Whatever ``fn`` raised; the cell stays empty.
@@ -517,22 +691,13 @@ class OnceLock(_Cell, Generic[T]):
             >>> cell.get_or_init(lambda: 7)
             7
         """
+        if not callable(fn):
+            raise TypeError(_MSG_NOT_CALLABLE.format("get_or_init()", type(fn).__name__, fn))
         value = self._value
         if value is not _UNINIT:
             return value
-        me = _seam.get_ident()
-        claimed: T | _Uninit = self._claim(me, _MSG_ONCE_LOCK_REENTRANT)
-        if claimed is not _UNINIT:
-            return claimed
-        self._runner = me
-        self._lock.release()
-        try:
-            value = fn()
-        except BaseException:
-            self._publish(_UNINIT)  # stays empty: the next caller retries
-            raise
-        self._publish(value)
-        return value
+        initialised: T = self._initialise(fn, _MSG_ONCE_LOCK_REENTRANT, False)
+        return initialised
 
 
 @final
@@ -558,6 +723,11 @@ class LazyLock(_Cell, Generic[T_co]):
         Reading the ``LazyLock`` from inside its own ``fn`` raises
         :class:`~fearless.DeadlockError`.
 
+    Interrupts and fork:
+        As for :class:`OnceLock`: an interrupted ``fn`` failed, and one that
+        was running in a thread that ``os.fork()`` did not copy counts as
+        failed in the child, which runs ``fn`` again.
+
     Example:
         >>> from fearless import LazyLock
         >>> def load() -> dict[str, int]:
@@ -574,6 +744,10 @@ class LazyLock(_Cell, Generic[T_co]):
     """
 
     __slots__ = ("__weakref__", "_init")
+
+    _copy_advice = (
+        "share the same LazyLock between threads, or copy its value: copy.copy(lazy.value)"
+    )
 
     _value: T_co | _Uninit
 
@@ -619,20 +793,9 @@ class LazyLock(_Cell, Generic[T_co]):
         return value
 
     def _force(self) -> T_co:
-        me = _seam.get_ident()
-        value: T_co | _Uninit = self._claim(me, _MSG_LAZY_LOCK_REENTRANT)
-        if value is not _UNINIT:
-            return value
         fn = self._init
-        assert fn is not None  # dropped only after the value was stored
-        self._runner = me
-        self._lock.release()
-        try:
-            value = fn()
-        except BaseException:
-            self._publish(_UNINIT)  # stays uninitialised: the next access retries
-            raise
-        # No one else reads _init while this thread is the runner.
-        self._init = None
-        self._publish(value)
-        return value
+        if fn is None:  # dropped: another thread stored the value just now
+            value: T_co = self._value  # type: ignore[assignment]
+            return value
+        forced: T_co = self._initialise(fn, _MSG_LAZY_LOCK_REENTRANT, True)
+        return forced

@@ -50,6 +50,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+from _thread import get_ident
 from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import suppress
@@ -76,7 +77,7 @@ from ._errors import (
     SendError,
     SendTimeoutError,
 )
-from ._util import NoPublicConstructor
+from ._util import NoPublicConstructor, NotCopyable
 
 T = TypeVar("T")
 U = TypeVar("U")
@@ -106,8 +107,20 @@ _MSG_CONCURRENT = (
     "another thread or task is already receiving on this Receiver; a channel has a single "
     "consumer (Rust's Receiver is not Sync): receive in one place and hand the messages on"
 )
-_MSG_PICKLE = "channel handles connect threads of this process and cannot be pickled"
-_MSG_COPY_RECEIVER = "a Receiver cannot be copied: a channel has a single consumer"
+_MSG_RECV_FORKED = (
+    "this Receiver was receiving in a thread that os.fork() did not copy into this process"
+)
+#: The note a send's exception carries when its message was delivered all the same.
+NOTE_SENT = "fearless: the message was sent before this exception arrived; do not send it again"
+_ADVICE_SENDER = (
+    "use .clone() (or copy.copy) for another sender of the same channel; a channel "
+    "connects threads of one process, so it cannot be deep-copied or pickled "
+    "(between processes, use multiprocessing's queues)"
+)
+_ADVICE_RECEIVER = (
+    "a channel has a single receiver: hand this one to the thread that receives; "
+    "it cannot be copied or pickled (between processes, use multiprocessing's queues)"
+)
 _MSG_BOUND = "bound must be a non-negative int (0 makes a rendezvous channel), got {!r}"
 
 
@@ -121,6 +134,53 @@ class _Disconnected:
 
 
 _DISCONNECTED: Any = _Disconnected()
+
+
+# -- the receiver's busy marker ---------------------------------------------------
+
+
+class _Busy(dict[int, None]):
+    """Who is receiving on a :class:`Receiver`: thread identities, first one wins.
+
+    A receive that has to wait marks the receiver busy by adding its thread
+    to the dict (``busy[me] = None``: one C operation, done inside the
+    ``try`` whose ``finally`` takes it out again with ``busy.pop(me, None)``,
+    another single C call). The first key is the receiving thread; a
+    thread that finds another one first backs out and raises
+    :class:`~fearless.mpsc.ConcurrentRecvError`. Unlike a lock, a marker
+    left by an interrupted thread cannot exist -- there is no window
+    between "acquired" and "will be released" -- and the owner is known,
+    so a child made by ``os.fork()`` can drop the marker of a thread that
+    was not copied into it.
+    """
+
+    __slots__ = ()
+
+    def acquire(self, blocking: bool = True, /) -> bool:
+        """Whether nobody is receiving now (a snapshot; for tests and docs only)."""
+        return not self
+
+    def release(self) -> None:
+        """Nothing to do: :meth:`acquire` takes nothing (kept for old doctests)."""
+
+
+def _mark_busy(busy: _Busy, me: int) -> bool:
+    """After ``busy[me] = None``: whether ``me`` is the receiving thread now.
+
+    Drops the markers of threads lost by ``os.fork()`` on the way.
+    """
+    while True:
+        try:
+            owner = next(iter(busy))
+        except (StopIteration, RuntimeError):  # changed while we looked: look again
+            if me not in busy:
+                return False
+            continue
+        if owner == me:
+            return True
+        if not _seam.thread_gone(owner):
+            return False
+        busy.pop(owner, None)
 
 
 # -- waiters ------------------------------------------------------------------
@@ -167,8 +227,12 @@ class _AsyncWaiter:
         return True
 
     def wake(self) -> None:
-        with suppress(RuntimeError):  # the loop is closed: nobody is waiting any more
+        # Not contextlib.suppress: a finaliser may call this at interpreter
+        # shutdown, when module globals are gone.
+        try:  # noqa: SIM105
             self.loop.call_soon_threadsafe(self._fire)
+        except RuntimeError:  # the loop is closed: nobody is waiting any more
+            pass
 
     def _fire(self) -> None:
         # Runs on the loop's thread, so it sees the future being awaited now.
@@ -313,7 +377,7 @@ class _Chan:
         """Seconds until a timer may deliver; -1 if time alone never makes it ready."""
         return -1
 
-    def close_receiver(self) -> None:
+    def close_receiver(self, _DISCONNECTED: Any = _DISCONNECTED) -> None:
         self.waiter = _DISCONNECTED
 
     def describe(self) -> str:
@@ -330,26 +394,41 @@ class _SenderSide(_Chan):
         self.senders = 1
         self.lock = _seam.allocate_rlock()
 
-    def add_sender(self, handle: Sender[Any] | SyncSender[Any]) -> None:
-        with self.lock:
-            if handle._chan is not self:
-                raise ConsumedError(_closed_sender_message(handle))
-            self.senders += 1
+    def add_sender(self, handle: Sender[Any] | SyncSender[Any], new: Any) -> None:
+        """Count ``new`` (a handle not yet connected) as a clone of ``handle``.
 
-    def drop_sender(self, handle: Sender[Any] | SyncSender[Any]) -> None:
+        The count and ``new._chan`` change together in one critical section
+        that makes no call, so no interrupt can separate them: whatever
+        happens next, ``new`` is either connected and counted, or neither.
+        """
         with self.lock:
-            handle._chan = None
-            self.senders -= 1
-            last = not self.senders
+            live = handle._chan is self
+            if live:
+                self.senders += 1
+                new._chan = self
+        if not live:
+            raise ConsumedError(_closed_sender_message(handle))
+
+    def drop_sender(
+        self, handle: Sender[Any] | SyncSender[Any], _wake_receiver: Any = _wake_receiver
+    ) -> bool:
+        """Disconnect ``handle``; False if it was not connected (closed already).
+
+        Its finaliser calls this at interpreter shutdown, when module globals
+        may be gone: what it needs is bound as a default argument.
+        """
+        with self.lock:
+            live = handle._chan is self
+            if live:
+                handle._chan = None
+                self.senders -= 1
+            last = live and not self.senders
         if last:
-            self.on_disconnect()
-
-    def on_disconnect(self) -> None:
-        _wake_receiver(self)
+            _wake_receiver(self)
+        return live
 
     def disconnected(self) -> bool:
-        with self.lock:
-            return not self.senders
+        return not self.senders
 
     def receiver_gone(self) -> bool:
         return self.waiter is _DISCONNECTED
@@ -383,7 +462,7 @@ class _ListChan(_SenderSide):
         elif waiter is not None and waiter.claim():
             waiter.wake()
 
-    def close_receiver(self) -> None:
+    def close_receiver(self, _DISCONNECTED: Any = _DISCONNECTED) -> None:
         waiter, self.waiter = self.waiter, _DISCONNECTED
         self.buf.clear()
         if waiter is not None and waiter is not _DISCONNECTED and waiter.claim():
@@ -409,7 +488,16 @@ class _ArrayChan(_SenderSide):
         self.send_waiters: deque[_AnyWaiter] = deque()
 
     def pop(self) -> Any:
-        value = self.popleft()
+        try:
+            value = self.popleft()
+        except IndexError:
+            raise
+        except BaseException:
+            # An interrupt arrived just as the message left: its room must
+            # not be lost with it (the message itself is, like any value an
+            # interrupt catches between two statements).
+            self.permits.append(None)
+            raise
         self.permits.append(None)
         if self.send_waiters:
             _wake_one(self.send_waiters)
@@ -436,9 +524,16 @@ class _ArrayChan(_SenderSide):
             self.permits.pop()
         except IndexError:
             return False
-        self.append(value)
-        if self.waiter is not None:
-            self.notify()
+        except BaseException:
+            self.permits.append(None)  # taken just before an interrupt: give it back
+            raise
+        try:
+            self.append(value)
+            if self.waiter is not None:
+                self.notify()
+        except BaseException as exc:
+            exc.add_note(NOTE_SENT)
+            raise
         return True
 
     def send(self, value: Any, timeout: float | None) -> None:
@@ -459,9 +554,16 @@ class _ArrayChan(_SenderSide):
                     snooze()
                 continue
             waiter = _Waiter()
-            self.send_waiters.append(waiter)
             try:
+                self.send_waiters.append(waiter)
                 _park(waiter, self.can_send, deadline)
+            except BaseException:
+                try:
+                    waiter.claims.pop()
+                except IndexError:
+                    # A receiver chose us to use the room it made: pass it on.
+                    _wake_one(self.send_waiters)
+                raise
             finally:
                 _forget(self.send_waiters, waiter)
 
@@ -470,8 +572,8 @@ class _ArrayChan(_SenderSide):
             if self.try_send(value):
                 return
             waiter = _AsyncWaiter(asyncio.get_running_loop())
-            self.send_waiters.append(waiter)
             try:
+                self.send_waiters.append(waiter)
                 await _park_async(waiter, self.can_send)
             except BaseException:
                 if not waiter.claim():
@@ -481,7 +583,9 @@ class _ArrayChan(_SenderSide):
             finally:
                 _forget(self.send_waiters, waiter)
 
-    def close_receiver(self) -> None:
+    def close_receiver(
+        self, _DISCONNECTED: Any = _DISCONNECTED, _wake_all: Any = _wake_all
+    ) -> None:
         waiter, self.waiter = self.waiter, _DISCONNECTED
         self.buf.clear()
         if waiter is not None and waiter is not _DISCONNECTED and waiter.claim():
@@ -495,17 +599,32 @@ class _ArrayChan(_SenderSide):
 class _Offer:
     """A message offered on a rendezvous channel, until the receiver takes it."""
 
-    __slots__ = ("box", "waiter")
+    __slots__ = ("owner", "value", "waiter")
 
     def __init__(self, value: Any, waiter: _AnyWaiter | None) -> None:
-        # Whoever pops the box first owns the value: the receiver (taking
-        # it) or the sender (withdrawing it on timeout or disconnection).
-        self.box = [value]
+        # Whoever claims the offer first owns the value: the receiver
+        # (taking it) or the sender (withdrawing it on timeout,
+        # disconnection or an exception). ``owner.setdefault(0, me)`` is one
+        # C operation that claims and tells who won, so a sender interrupted
+        # anywhere can still learn whether its message was taken.
+        self.owner: dict[int, object] = {}
+        self.value = value
         self.waiter = waiter
 
 
+#: Who claimed an offer (the values of ``_Offer.owner``).
+_TAKEN: Any = "taken"
+_WITHDRAWN: Any = "withdrawn"
+
+
 class _ZeroChan(_SenderSide):
-    """Rendezvous (Rust's ``sync_channel(0)``): a send waits for the receiver to take it."""
+    """Rendezvous (Rust's ``sync_channel(0)``): a send waits for the receiver to take it.
+
+    A send that raises -- timeout, disconnection, or an exception such as
+    ``KeyboardInterrupt`` arriving while it waits -- withdraws its offer in
+    the same step that tells whether the receiver took it first; only then
+    was the message delivered, and the exception carries :data:`NOTE_SENT`.
+    """
 
     __slots__ = ("offers",)
 
@@ -521,24 +640,21 @@ class _ZeroChan(_SenderSide):
     def pop(self) -> Any:
         while True:
             offer = self.offers.popleft()  # IndexError: nothing offered
-            try:
-                value = offer.box.pop()
-            except IndexError:  # withdrawn by its sender
-                continue
+            if offer.owner.setdefault(0, _TAKEN) is not _TAKEN:
+                continue  # withdrawn by its sender
             waiter = offer.waiter
             if waiter is not None and waiter.claim():
                 waiter.wake()
-            return value
+            return offer.value
 
     def has_message(self) -> bool:
         return bool(self.offers)
 
     def withdraw(self, offer: _Offer) -> bool:
         """Take an offer back; False if the receiver took it first."""
-        try:
-            offer.box.pop()
-        except IndexError:
+        if offer.owner.setdefault(0, _WITHDRAWN) is _TAKEN:
             return False
+        offer.value = None
         with contextlib.suppress(ValueError):
             self.offers.remove(offer)
         return True
@@ -550,58 +666,84 @@ class _ZeroChan(_SenderSide):
         if waiter is None:
             return False
         offer = _Offer(value, None)
-        self.offers.append(offer)
-        if waiter.claim():
-            # The receiver is parked and we are the one waking it: it takes
-            # the next offer when it wakes.
-            waiter.wake()
-            return True
-        return not self.withdraw(offer)
-
-    def _offer(self, value: Any, waiter: _AnyWaiter) -> _Offer:
-        if self.waiter is _DISCONNECTED:
-            raise SendError(_MSG_SEND_DISCONNECTED, value)
-        offer = _Offer(value, waiter)
-        self.offers.append(offer)
-        _wake_receiver(self)
-        return offer
+        try:
+            self.offers.append(offer)
+            if waiter.claim():
+                # The receiver is parked and we are the one waking it: it takes
+                # the next offer when it wakes.
+                waiter.wake()
+                return True
+            taken = offer.owner.setdefault(0, _WITHDRAWN) is _TAKEN
+        except BaseException as exc:
+            if offer.owner.setdefault(0, _WITHDRAWN) is _TAKEN:
+                exc.add_note(NOTE_SENT)
+            raise
+        if not taken:
+            self.withdraw(offer)
+        return taken
 
     def send(self, value: Any, timeout: float | None) -> None:
         deadline = Deadline(check_timeout(timeout))
-        offer = self._offer(value, _Waiter())
-        while True:
-            if not offer.box:
-                return  # taken
-            gone = self.waiter is _DISCONNECTED
-            if gone or deadline.expired():
-                if not self.withdraw(offer):
-                    return  # taken at the last moment
-                if gone:
-                    raise SendError(_MSG_SEND_DISCONNECTED, value)
-                raise SendTimeoutError(_MSG_SEND_TIMEOUT_RENDEZVOUS.format(timeout), value)
-            waiter = offer.waiter
-            assert isinstance(waiter, _Waiter)
-            if not waiter.claims:
-                waiter = offer.waiter = _Waiter()
+        offer = _Offer(value, _Waiter())
+        owner = offer.owner
+        try:
+            if self.waiter is _DISCONNECTED:
+                raise SendError(_MSG_SEND_DISCONNECTED, value)
+            self.offers.append(offer)
+            _wake_receiver(self)
 
-            def done(offer: _Offer = offer) -> bool:
-                return not offer.box or self.waiter is _DISCONNECTED
+            def done() -> bool:
+                return bool(owner) or self.waiter is _DISCONNECTED
 
-            _park(waiter, done, deadline)
+            while True:
+                if owner:
+                    if owner[0] is _TAKEN:
+                        return
+                    break  # withdrawn (by close_receiver): the receiver is gone
+                gone = self.waiter is _DISCONNECTED
+                if gone or deadline.expired():
+                    if owner.setdefault(0, _WITHDRAWN) is _TAKEN:
+                        return  # taken at the last moment
+                    if gone:
+                        raise SendError(_MSG_SEND_DISCONNECTED, value)
+                    raise SendTimeoutError(_MSG_SEND_TIMEOUT_RENDEZVOUS.format(timeout), value)
+                waiter = offer.waiter
+                assert isinstance(waiter, _Waiter)
+                if not waiter.claims:
+                    waiter = offer.waiter = _Waiter()
+                _park(waiter, done, deadline)
+            raise SendError(_MSG_SEND_DISCONNECTED, value)
+        except BaseException as exc:
+            # Withdraw the offer and learn, in the same step, whether the
+            # receiver took it first: then the message was delivered.
+            if owner.setdefault(0, _WITHDRAWN) is _TAKEN:
+                exc.add_note(NOTE_SENT)
+            else:
+                offer.value = None
+                with contextlib.suppress(ValueError):
+                    self.offers.remove(offer)
+            raise
 
     async def send_async(self, value: Any) -> None:
         loop = asyncio.get_running_loop()
-        offer = self._offer(value, _AsyncWaiter(loop))
+        offer = _Offer(value, _AsyncWaiter(loop))
+        owner = offer.owner
 
         def done() -> bool:
-            return not offer.box or self.waiter is _DISCONNECTED
+            return bool(owner) or self.waiter is _DISCONNECTED
 
         try:
+            if self.waiter is _DISCONNECTED:
+                raise SendError(_MSG_SEND_DISCONNECTED, value)
+            self.offers.append(offer)
+            _wake_receiver(self)
             while True:
-                if not offer.box:
-                    return
+                if owner:
+                    if owner[0] is _TAKEN:
+                        return
+                    raise SendError(_MSG_SEND_DISCONNECTED, value)
                 if self.waiter is _DISCONNECTED:
-                    if not self.withdraw(offer):
+                    if owner.setdefault(0, _WITHDRAWN) is _TAKEN:
                         return
                     raise SendError(_MSG_SEND_DISCONNECTED, value)
                 waiter = offer.waiter
@@ -609,13 +751,23 @@ class _ZeroChan(_SenderSide):
                 if not waiter.claims:
                     waiter = offer.waiter = _AsyncWaiter(loop)
                 await _park_async(waiter, done)
-        except BaseException:
-            # Cancelled: withdraw the offer. If the receiver took it first,
-            # the message was delivered (exactly once) all the same.
-            self.withdraw(offer)
+        except BaseException as exc:
+            # Cancelled (or another exception): withdraw the offer. If the
+            # receiver took it first, the message was delivered (exactly once)
+            # all the same, and the exception says so.
+            if owner.setdefault(0, _WITHDRAWN) is _TAKEN:
+                exc.add_note(NOTE_SENT)
+            else:
+                offer.value = None
+                with contextlib.suppress(ValueError):
+                    self.offers.remove(offer)
             raise
 
-    def close_receiver(self) -> None:
+    def close_receiver(
+        self,
+        _DISCONNECTED: Any = _DISCONNECTED,
+        _WITHDRAWN: Any = _WITHDRAWN,
+    ) -> None:
         waiter, self.waiter = self.waiter, _DISCONNECTED
         if waiter is not None and waiter is not _DISCONNECTED and waiter.claim():
             waiter.wake()
@@ -625,7 +777,9 @@ class _ZeroChan(_SenderSide):
             except IndexError:
                 return
             if offer.waiter is None:
-                offer.box.clear()  # sent by try_send: release it now
+                # Sent by try_send: release it now.
+                if offer.owner.setdefault(0, _WITHDRAWN) is _WITHDRAWN:
+                    offer.value = None
             elif offer.waiter.claim():
                 offer.waiter.wake()  # its sender withdraws it and gets SendError
 
@@ -645,7 +799,7 @@ def _closed_pop() -> NoReturn:
 
 
 @final
-class Sender(Generic[T_contra], metaclass=NoPublicConstructor):
+class Sender(NotCopyable, Generic[T_contra], metaclass=NoPublicConstructor):
     """The sending half of an unbounded channel (Rust's ``mpsc::Sender<T>``).
 
     Made by :data:`channel`. :meth:`send` never blocks. Senders are
@@ -672,11 +826,13 @@ class Sender(Generic[T_contra], metaclass=NoPublicConstructor):
         []
     """
 
-    __slots__ = ("__weakref__", "_alive", "_chan")
+    __slots__ = ("__weakref__", "_chan")
 
-    def __init__(self, chan: _ListChan) -> None:
+    _copy_advice = _ADVICE_SENDER
+
+    def __init__(self, chan: _ListChan | None) -> None:
+        # None: closed (or a clone not connected yet, see _SenderSide.add_sender).
         self._chan: _ListChan | None = chan
-        self._alive: list[None] = [None]
 
     def send(self, value: T_contra) -> None:
         """Queue ``value`` for the receiver; never blocks.
@@ -704,15 +860,15 @@ class Sender(Generic[T_contra], metaclass=NoPublicConstructor):
             waiter = chan.waiter  # type: ignore[union-attr]
         except AttributeError:  # chan is None
             raise ConsumedError(_MSG_SENDER_CLOSED) from None
-        if waiter is None:  # the fast path: nobody waits, nobody left
-            chan.append(value)  # type: ignore[union-attr]
-            if chan.waiter is None:  # type: ignore[union-attr]
-                return
-        elif waiter is _DISCONNECTED:
+        if waiter is _DISCONNECTED:
             raise SendError(_MSG_SEND_DISCONNECTED, value)
-        else:
+        try:
             chan.append(value)  # type: ignore[union-attr]
-        chan.notify()  # type: ignore[union-attr]
+            if chan.waiter is not None:  # type: ignore[union-attr]
+                chan.notify()  # type: ignore[union-attr]
+        except BaseException as exc:  # an interrupt after the append: say it was sent
+            exc.add_note(NOTE_SENT)
+            raise
 
     def clone(self) -> Sender[T_contra]:
         """Another sender for the same channel; the channel stays connected while any lives.
@@ -732,12 +888,8 @@ class Sender(Generic[T_contra], metaclass=NoPublicConstructor):
         chan = self._chan
         if chan is None:
             raise ConsumedError(_MSG_SENDER_CLOSED)
-        new: Sender[T_contra] = Sender._create(chan)
-        try:
-            chan.add_sender(self)
-        except BaseException:
-            new._alive.clear()
-            raise
+        new: Sender[T_contra] = Sender._create(None)
+        chan.add_sender(self, new)
         return new
 
     def close(self) -> None:
@@ -760,14 +912,8 @@ class Sender(Generic[T_contra], metaclass=NoPublicConstructor):
             raise ConsumedError(_MSG_SENDER_CLOSED)
 
     def _drop(self) -> bool:
-        try:
-            self._alive.pop()
-        except IndexError:
-            return False
         chan = self._chan
-        if chan is not None:
-            chan.drop_sender(self)
-        return True
+        return chan is not None and chan.drop_sender(self)
 
     def __enter__(self) -> Self:
         return self
@@ -781,24 +927,20 @@ class Sender(Generic[T_contra], metaclass=NoPublicConstructor):
         """Close the sender at the end of the ``with`` block, unless it was closed inside."""
         self._drop()
 
-    def __del__(self) -> None:
-        try:
-            alive = self._alive
-        except AttributeError:  # never initialised
-            return
-        if alive:
-            self._drop()
+    def __del__(self, _getattr: Any = getattr) -> None:
+        # Runs at interpreter shutdown too, when module globals may be None:
+        # it uses only its arguments and attributes.
+        chan = _getattr(self, "_chan", None)  # None also when never initialised
+        if chan is not None:
+            chan.drop_sender(self)
 
-    def __copy__(self) -> Sender[T_contra]:
-        """``copy.copy(tx)`` is :meth:`clone`: a counted sender."""
+    def __copy__(self) -> Sender[T_contra]:  # type: ignore[override]
+        """``copy.copy(tx)`` is :meth:`clone`: a counted sender.
+
+        ``copy.deepcopy`` and pickling raise :class:`TypeError`: a channel
+        connects threads of this process, it cannot be duplicated.
+        """
         return self.clone()
-
-    def __deepcopy__(self, memo: dict[int, Any]) -> Sender[T_contra]:
-        """``copy.deepcopy(tx)`` is :meth:`clone` too: the channel is shared, not copied."""
-        return self.clone()
-
-    def __reduce__(self) -> NoReturn:
-        raise TypeError(_MSG_PICKLE)
 
     def __repr__(self) -> str:
         chan = self._chan
@@ -808,7 +950,7 @@ class Sender(Generic[T_contra], metaclass=NoPublicConstructor):
 
 
 @final
-class SyncSender(Generic[T_contra], metaclass=NoPublicConstructor):
+class SyncSender(NotCopyable, Generic[T_contra], metaclass=NoPublicConstructor):
     """The sending half of a bounded channel (Rust's ``mpsc::SyncSender<T>``).
 
     Made by :data:`sync_channel`. :meth:`send` blocks while the channel
@@ -829,11 +971,12 @@ class SyncSender(Generic[T_contra], metaclass=NoPublicConstructor):
         1
     """
 
-    __slots__ = ("__weakref__", "_alive", "_chan")
+    __slots__ = ("__weakref__", "_chan")
 
-    def __init__(self, chan: _ArrayChan | _ZeroChan) -> None:
+    _copy_advice = _ADVICE_SENDER
+
+    def __init__(self, chan: _ArrayChan | _ZeroChan | None) -> None:
         self._chan: _ArrayChan | _ZeroChan | None = chan
-        self._alive: list[None] = [None]
 
     def _live(self) -> _ArrayChan | _ZeroChan:
         chan = self._chan
@@ -880,10 +1023,17 @@ class SyncSender(Generic[T_contra], metaclass=NoPublicConstructor):
                 chan.take_permit()  # type: ignore[union-attr]
             except IndexError:
                 pass
+            except BaseException:  # an interrupt right after: give the permit back
+                chan.permits.append(None)  # type: ignore[union-attr]
+                raise
             else:
-                chan.append(value)  # type: ignore[union-attr]
-                if chan.waiter is not None:  # type: ignore[union-attr]
-                    chan.notify()  # type: ignore[union-attr]
+                try:
+                    chan.append(value)  # type: ignore[union-attr]
+                    if chan.waiter is not None:  # type: ignore[union-attr]
+                        chan.notify()  # type: ignore[union-attr]
+                except BaseException as exc:  # an interrupt after the append
+                    exc.add_note(NOTE_SENT)
+                    raise
                 return
         chan.send(value, timeout)  # type: ignore[union-attr]
 
@@ -957,12 +1107,8 @@ class SyncSender(Generic[T_contra], metaclass=NoPublicConstructor):
             (1, <Receiver: ~0/2 queued (snapshot), 1 sender>)
         """
         chan = self._live()
-        new: SyncSender[T_contra] = SyncSender._create(chan)
-        try:
-            chan.add_sender(self)
-        except BaseException:
-            new._alive.clear()
-            raise
+        new: SyncSender[T_contra] = SyncSender._create(None)
+        chan.add_sender(self, new)
         return new
 
     def close(self) -> None:
@@ -983,14 +1129,8 @@ class SyncSender(Generic[T_contra], metaclass=NoPublicConstructor):
             raise ConsumedError(_MSG_SYNC_SENDER_CLOSED)
 
     def _drop(self) -> bool:
-        try:
-            self._alive.pop()
-        except IndexError:
-            return False
         chan = self._chan
-        if chan is not None:
-            chan.drop_sender(self)
-        return True
+        return chan is not None and chan.drop_sender(self)
 
     def __enter__(self) -> Self:
         return self
@@ -1004,24 +1144,14 @@ class SyncSender(Generic[T_contra], metaclass=NoPublicConstructor):
         """Close the sender at the end of the ``with`` block, unless it was closed inside."""
         self._drop()
 
-    def __del__(self) -> None:
-        try:
-            alive = self._alive
-        except AttributeError:
-            return
-        if alive:
-            self._drop()
+    def __del__(self, _getattr: Any = getattr) -> None:
+        chan = _getattr(self, "_chan", None)  # see Sender.__del__
+        if chan is not None:
+            chan.drop_sender(self)
 
-    def __copy__(self) -> SyncSender[T_contra]:
-        """``copy.copy(tx)`` is :meth:`clone`."""
+    def __copy__(self) -> SyncSender[T_contra]:  # type: ignore[override]
+        """``copy.copy(tx)`` is :meth:`clone`; deep copies and pickles are refused."""
         return self.clone()
-
-    def __deepcopy__(self, memo: dict[int, Any]) -> SyncSender[T_contra]:
-        """``copy.deepcopy(tx)`` is :meth:`clone` too."""
-        return self.clone()
-
-    def __reduce__(self) -> NoReturn:
-        raise TypeError(_MSG_PICKLE)
 
     def __repr__(self) -> str:
         chan = self._chan
@@ -1031,7 +1161,7 @@ class SyncSender(Generic[T_contra], metaclass=NoPublicConstructor):
 
 
 @final
-class Receiver(Generic[T_co], metaclass=NoPublicConstructor):
+class Receiver(NotCopyable, Generic[T_co], metaclass=NoPublicConstructor):
     """The receiving half of a channel (Rust's ``mpsc::Receiver<T>``).
 
     Made by :data:`channel`, :data:`sync_channel`, :func:`after`,
@@ -1075,13 +1205,14 @@ class Receiver(Generic[T_co], metaclass=NoPublicConstructor):
         >>> handle.join()
     """
 
-    __slots__ = ("__weakref__", "_alive", "_busy", "_chan", "_pop")
+    __slots__ = ("__weakref__", "_busy", "_chan", "_pop")
+
+    _copy_advice = _ADVICE_RECEIVER
 
     def __init__(self, chan: _Chan) -> None:
         self._chan: _Chan | None = chan
         self._pop: Callable[[], Any] = chan.pop
-        self._busy = _seam.allocate_lock()
-        self._alive: list[None] = [None]
+        self._busy = _Busy()
 
     def _live(self) -> _Chan:
         chan = self._chan
@@ -1128,10 +1259,15 @@ class Receiver(Generic[T_co], metaclass=NoPublicConstructor):
     def _recv_slow(self, timeout: float | None) -> Any:
         deadline = Deadline(check_timeout(timeout))
         busy = self._busy
-        if not busy.acquire(False):
+        me = get_ident()
+        if me in busy:  # a receive on this thread already (from a finaliser)
             self._live()
             raise ConcurrentRecvError(_MSG_CONCURRENT)
         try:
+            busy[me] = None  # inside the try: no interrupt can separate it from the finally
+            if not _mark_busy(busy, me):
+                self._live()
+                raise ConcurrentRecvError(_MSG_CONCURRENT)
             snoozes = _seam.backend.snoozes
             while True:
                 chan = self._live()
@@ -1153,14 +1289,14 @@ class Receiver(Generic[T_co], metaclass=NoPublicConstructor):
                         snooze()
                     continue
                 waiter = _Waiter()
-                chan.waiter = waiter
                 try:
+                    chan.waiter = waiter
                     _park(waiter, chan.ready, deadline, chan.ready_in)
                 finally:
                     if chan.waiter is waiter:
                         chan.waiter = None
         finally:
-            busy.release()
+            busy.pop(me, None)
 
     def try_recv(self) -> T_co:
         """Return the next message if one is queued now, without blocking.
@@ -1304,10 +1440,15 @@ class Receiver(Generic[T_co], metaclass=NoPublicConstructor):
 
     async def _recv_async_slow(self) -> Any:
         busy = self._busy
-        if not busy.acquire(False):
+        me = get_ident()
+        if me in busy:  # another task of this thread's loop is receiving
             self._live()
             raise ConcurrentRecvError(_MSG_CONCURRENT)
         try:
+            busy[me] = None
+            if not _mark_busy(busy, me):
+                self._live()
+                raise ConcurrentRecvError(_MSG_CONCURRENT)
             loop = asyncio.get_running_loop()
             while True:
                 chan = self._live()
@@ -1321,15 +1462,15 @@ class Receiver(Generic[T_co], metaclass=NoPublicConstructor):
                     except IndexError:
                         raise RecvError(_MSG_RECV_DISCONNECTED) from None
                 waiter = _AsyncWaiter(loop)
-                chan.waiter = waiter
                 try:
+                    chan.waiter = waiter
                     await _park_async(waiter, chan.ready, chan.ready_in)
                 finally:
-                    waiter.claim()
+                    waiter.claims.clear()
                     if chan.waiter is waiter:
                         chan.waiter = None
         finally:
-            busy.release()
+            busy.pop(me, None)
 
     def __aiter__(self) -> Self:
         """``async for msg in rx`` receives with :meth:`recv_async` until disconnection."""
@@ -1362,16 +1503,16 @@ class Receiver(Generic[T_co], metaclass=NoPublicConstructor):
         if not self._drop():
             raise ConsumedError(_MSG_RECEIVER_CLOSED)
 
-    def _drop(self) -> bool:
-        try:
-            self._alive.pop()
-        except IndexError:
-            return False
+    def _drop(self, _closed_pop: Any = _closed_pop) -> bool:
+        # Closing twice is harmless (close_receiver is idempotent), so the
+        # receiver counts as closed only once it is: an interrupt in the
+        # middle leaves it open, and closing again finishes the job.
         chan = self._chan
+        if chan is None:
+            return False
+        chan.close_receiver()
         self._pop = _closed_pop
         self._chan = None
-        if chan is not None:
-            chan.close_receiver()
         return True
 
     def __enter__(self) -> Self:
@@ -1386,22 +1527,10 @@ class Receiver(Generic[T_co], metaclass=NoPublicConstructor):
         """Close the receiver at the end of the ``with`` block, unless it was closed inside."""
         self._drop()
 
-    def __del__(self) -> None:
-        try:
-            alive = self._alive
-        except AttributeError:
-            return
-        if alive:
+    def __del__(self, _getattr: Any = getattr) -> None:
+        # Runs at interpreter shutdown too: only arguments and attributes.
+        if _getattr(self, "_chan", None) is not None:
             self._drop()
-
-    def __copy__(self) -> NoReturn:
-        raise TypeError(_MSG_COPY_RECEIVER)
-
-    def __deepcopy__(self, memo: dict[int, Any]) -> NoReturn:
-        raise TypeError(_MSG_COPY_RECEIVER)
-
-    def __reduce__(self) -> NoReturn:
-        raise TypeError(_MSG_PICKLE)
 
     def __repr__(self) -> str:
         chan = self._chan

@@ -8,12 +8,17 @@ until it is due (see ``_Chan.ready_in``), so timers need no thread.
 
 from __future__ import annotations
 
+from _thread import get_ident
+from collections import deque
+from collections.abc import Callable
+from functools import partial
+from itertools import repeat
 from typing import Generic, NamedTuple, Never, NoReturn, TypeVar
 
 from . import _seam
 from ._deadline import Deadline, check_timeout
 from ._errors import ConcurrentRecvError, RecvError, RecvTimeoutError
-from ._mpsc import _MSG_CONCURRENT, Receiver, _Chan, _park, _Waiter
+from ._mpsc import _MSG_CONCURRENT, Receiver, _Busy, _Chan, _mark_busy, _park, _Waiter
 
 T = TypeVar("T")
 
@@ -69,20 +74,20 @@ class _TickChan(_Chan):
         self.waiter = None
         self.period = period
         self.due = _seam.monotonic() + period
-        self.lock = _seam.allocate_lock()
+        self.lock = _seam.allocate_rlock()  # has __enter__/__exit__ on every backend
 
     def pop(self) -> float:
         now = _seam.monotonic()
-        lock = self.lock
-        lock.acquire()
-        try:
+        # ``with``: no interrupt between taking the lock and the block; the
+        # block makes no call and allocates no container (no finaliser runs).
+        with self.lock:
             due = self.due
-            if now < due:
-                raise IndexError
-            # As crossbeam: the next tick is one period after this delivery.
-            self.due = now + self.period
-        finally:
-            lock.release()
+            ready = now >= due
+            if ready:
+                # As crossbeam: the next tick is one period after this delivery.
+                self.due = now + self.period
+        if not ready:
+            raise IndexError
         return due
 
     def has_message(self) -> bool:
@@ -251,17 +256,24 @@ def select(*receivers: Receiver[T], timeout: float | None = None) -> Selected[T]
     deadline = Deadline(check_timeout(timeout))
     start = _seam.backend.rotation() % count
     order = [*range(start, count), *range(start)]
-    held: list[_seam.RawLock] = []
-    seen: set[int] = set()
+    me = get_ident()
+    busies: list[_Busy] = [receiver._busy for receiver in receivers]
+    for receiver in receivers:
+        if me in receiver._busy:  # a receive on this thread already (a finaliser)
+            receiver._live()
+            raise ConcurrentRecvError(_MSG_CONCURRENT)
+    # Unmarking is one C call (no interrupt or RecursionError can cut it in
+    # half): dict.pop(me, None) on every receiver, driven by deque().
+    unmark: Callable[[], object] = partial(
+        deque, map(dict.pop, busies, repeat(me), repeat(None)), 0
+    )
     try:
+        for busy in busies:
+            busy[me] = None
         for receiver in receivers:
-            if id(receiver) in seen:
-                continue
-            seen.add(id(receiver))
-            if not receiver._busy.acquire(False):
+            if not _mark_busy(receiver._busy, me):
                 receiver._live()
                 raise ConcurrentRecvError(_MSG_CONCURRENT)
-            held.append(receiver._busy)
         while True:
             chans = [receiver._live() for receiver in receivers]
             for i in order:
@@ -293,14 +305,16 @@ def select(*receivers: Receiver[T], timeout: float | None = None) -> Selected[T]
                 return min(times) if times else -1
 
             waiter = _Waiter()
-            for chan in chans:
-                chan.waiter = waiter
             try:
+                for chan in chans:
+                    chan.waiter = waiter
                 _park(waiter, ready, deadline, ready_in)
             finally:
+                # Claimed first (one C call): a waiter left behind by an
+                # interrupt in the loop below is dead, nobody acts on it.
+                waiter.claims.clear()
                 for chan in chans:
                     if chan.waiter is waiter:
                         chan.waiter = None
     finally:
-        for busy in held:
-            busy.release()
+        unmark()

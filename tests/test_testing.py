@@ -9,6 +9,7 @@ livelocks are reported, failures replay, and nothing of a run is left behind.
 from __future__ import annotations
 
 import _thread
+import gc
 import importlib.util
 import itertools
 import queue
@@ -23,6 +24,7 @@ from typing import Any
 
 import pytest
 
+from _helpers import run_python
 from fearless import Condvar, Mutex, OnceLock, mpsc, scope, spawn
 from fearless.atomic import AtomicBool, AtomicInt, Ordering
 from fearless.testing import (
@@ -731,3 +733,121 @@ def test_bad_arguments_are_refused(
 def test_the_test_must_be_callable() -> None:
     with pytest.raises(TypeError, match="needs the test as a callable, got int 3"):
         explore(3)  # type: ignore[arg-type]
+
+
+# -- issue 12: a passing exploration prints nothing ----------------------------------------------
+
+_QUIET_PROGRAMS = """
+import threading
+from fearless import Mutex, mpsc, scope, spawn
+from fearless.testing import explore
+
+def spawned(n):
+    def test():
+        total = Mutex(0)
+        def work():
+            with total.lock() as guard:
+                guard.value += 1
+        handles = [spawn(work) for _ in range(n)]
+        for handle in handles:
+            handle.join()
+        assert total.into_inner() == n
+    return test
+
+def scoped(n):
+    def test():
+        total = Mutex(0)
+        def work():
+            with total.lock() as guard:
+                guard.value += 1
+        with scope() as s:
+            for _ in range(n):
+                s.spawn(work)
+        assert total.into_inner() == n
+    return test
+
+def channel(n):
+    def test():
+        tx, rx = mpsc.channel()
+        handles = [spawn(tx.send, i) for i in range(n)]
+        got = sorted(rx.recv() for _ in range(n))
+        for handle in handles:
+            handle.join()
+        assert got == list(range(n))
+    return test
+
+def plain(n):
+    def test():
+        lock = threading.Lock()
+        count = [0]
+        def work():
+            with lock:
+                count[0] += 1
+        threads = [threading.Thread(target=work) for _ in range(n)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert count[0] == n
+    return test
+
+PROGRAMS = [make(n) for make in (spawned, scoped, channel, plain) for n in (2, 3)]
+"""
+
+
+def test_a_passing_hypothesis_exploration_prints_nothing() -> None:
+    # Runs that Hypothesis ends early abort with threads that never started:
+    # the finalisers of their JoinHandles used to print "Exception ignored
+    # in: JoinHandle.__del__ ... RuntimeError: Packet#5 ... a run that is
+    # over" or "... fearless._sched.Abort", for programs that pass.
+    pytest.importorskip("hypothesis")
+    proc = run_python(
+        _QUIET_PROGRAMS
+        + """
+import gc
+for program in PROGRAMS:
+    for seed in (0, 1):
+        explore(program, seed=seed, schedules=100)
+gc.collect()
+print("passed")
+""",
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == "passed\n"
+    assert proc.stderr == ""
+
+
+def test_no_finaliser_of_a_run_raises(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The same, in this process: nothing reaches sys.unraisablehook (pytest
+    # would turn it into a PytestUnraisableExceptionWarning), neither during
+    # the exploration nor when the garbage collector frees the runs later.
+    pytest.importorskip("hypothesis")
+    raised: list[str] = []
+    monkeypatch.setattr(sys, "unraisablehook", lambda args: raised.append(repr(args.exc_value)))
+    namespace: dict[str, Any] = {}
+    exec(_QUIET_PROGRAMS, namespace)
+    for program in namespace["PROGRAMS"]:
+        explore(program, seed=0, schedules=60)
+    gc.collect()
+    assert raised == []
+
+
+def test_a_finaliser_that_fails_in_a_run_is_still_reported(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Only the scheduler's own unwinding is silenced, not the program's errors.
+    raised: list[BaseException | None] = []
+    monkeypatch.setattr(sys, "unraisablehook", lambda args: raised.append(args.exc_value))
+
+    class Faulty:
+        def __del__(self) -> None:
+            raise ValueError("from a finaliser")
+
+    def program() -> None:
+        def work() -> None:
+            Faulty()
+
+        spawn(work).join()
+
+    explore(program, strategy="exhaustive")
+    assert raised and all(isinstance(e, ValueError) for e in raised)
+    assert sys.unraisablehook is not None

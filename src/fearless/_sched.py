@@ -253,6 +253,8 @@ class Scheduler:
         self.merge_next: SimThread | None = None
         #: The plain ``threading.Thread`` objects started in this run.
         self.plain_threads: dict[threading.Thread, SimThread] = {}
+        #: Every lock made in this run, for :meth:`close`.
+        self.locks: list[SimLock | SimRLock] = []
 
     # -- identity ------------------------------------------------------------------
 
@@ -554,7 +556,23 @@ class Scheduler:
     # -- the controller ----------------------------------------------------------
 
     def close(self) -> None:
-        """Release the run's signals (once it is over)."""
+        """End the run, once every one of its threads has finished.
+
+        Objects of the run can outlive it (a handle kept by Hypothesis, a
+        cycle the garbage collector frees later), and their finalisers then
+        use the run's locks from outside any run. A lock still held by a
+        simulated thread is held by a thread that is gone -- typically a
+        hand-over lock that an aborted run's thread never got to release,
+        such as a spawned thread's start signal: nobody can release it
+        any more, so the run's end does. Forgetting the run's threads makes
+        every later use of its locks an uncontended one from outside, on
+        whichever OS thread (workers are reused by later runs).
+        """
+        self.by_ident.clear()
+        for lock in self.locks:
+            if isinstance(lock.owner, SimThread):
+                lock.drop_dead_owner()
+        self.locks.clear()
         self.signal.close()
         self._reply.close()
 
@@ -708,6 +726,7 @@ class SimLock:
         self.held = False
         self.owner: SimThread | None = None
         self.label = label
+        sched.locks.append(self)
 
     def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
         sched = self._sched
@@ -736,6 +755,11 @@ class SimLock:
     def locked(self) -> bool:
         return self.held
 
+    def drop_dead_owner(self) -> None:
+        """The run is over and its thread still holds this lock: free it (see Scheduler.close)."""
+        self.held = False
+        self.owner = None
+
     def __enter__(self) -> bool:
         return self.acquire()
 
@@ -758,6 +782,7 @@ class SimRLock:
         self.owner: SimThread | int | None = None
         self.count = 0
         self.label = label
+        sched.locks.append(self)
 
     @property
     def held(self) -> bool:
@@ -802,6 +827,11 @@ class SimRLock:
 
     def _is_owned(self) -> bool:
         return self.owner is not None and self.owner == self._caller()
+
+    def drop_dead_owner(self) -> None:
+        """The run is over and its thread still holds this lock: free it (see Scheduler.close)."""
+        self.count = 0
+        self.owner = None
 
     # threading.Condition uses these to wait on a recursively held RLock.
     def _release_save(self) -> tuple[int, SimThread | int | None]:
@@ -1170,7 +1200,20 @@ def controlling() -> Iterator[None]:
         (threading, "_allocate_lock", lock),
         (time, "sleep", sleep),
     ]
+    real_unraisable = sys.unraisablehook
+
+    def unraisable(args: Any) -> None:
+        # A finaliser that a run's end interrupted: an object of the run
+        # dropped while its threads unwind waited for a lock of the run, and
+        # no thread waits any more (see Abort). That is the run ending, not
+        # an error of the program: Abort never leaves a run, not even here.
+        exc_type = args.exc_type
+        if isinstance(exc_type, type) and issubclass(exc_type, Abort):
+            return
+        real_unraisable(args)
+
     patches += [(cls, name, _as_operation(attr)) for cls, name, attr in _operations()]
+    patches.append((sys, "unraisablehook", unraisable))
     originals = [(owner, name, vars(owner)[name]) for owner, name, _ in patches]
     try:
         for owner, name, new in patches:

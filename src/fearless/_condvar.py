@@ -42,6 +42,7 @@ from ._mutex import (
     Mutex,
     MutexGuard,
 )
+from ._util import NotCopyable
 
 T = TypeVar("T")
 
@@ -69,7 +70,7 @@ class CondvarStatistics(NamedTuple):
 
 
 @final
-class Condvar:
+class Condvar(NotCopyable):
     """A condition variable (Rust's ``Condvar``): wait for a change made under a mutex.
 
     A thread holding a :class:`~fearless.MutexGuard` calls :meth:`wait`
@@ -129,19 +130,31 @@ class Condvar:
         >>> thread.join(timeout=30)
     """
 
-    __slots__ = ("__weakref__", "_allocate_lock", "_lock", "_mutex", "_users", "_waiters")
+    _copy_advice = (
+        "share the same Condvar between the threads that wait and notify "
+        "(a copy would have none of its waiters)"
+    )
+
+    __slots__ = ("__weakref__", "_allocate_lock", "_inside", "_lock", "_mutex", "_waiters")
 
     def __init__(self) -> None:
         # Waiter locks come from the backend in force now, for the condvar's
         # whole life (a scheduler installed later does not take it over).
         self._allocate_lock = _seam.backend.allocate_lock
-        self._lock = self._allocate_lock()
+        # Guards only the registration of a waiter (the one-mutex check);
+        # reentrant, so a finaliser that runs inside it cannot deadlock.
+        self._lock = _seam.backend.allocate_rlock()
         # Each waiting thread parks on a raw lock of its own, acquired once;
-        # a notifier pops it and releases it (threading.Condition's scheme).
+        # a notifier releases it and removes it (threading.Condition's
+        # scheme). Every change to these lists is one C call, so an
+        # interrupt or a finaliser never finds them half-changed and nothing
+        # but registration needs the internal lock: a finaliser that runs
+        # inside wait() may call notify_all() or statistics().
         self._waiters: deque[_seam.RawLock] = deque()
-        # The mutex the threads inside wait() use, while there are any.
+        # The waiter locks of every thread inside wait(), notified or not.
+        self._inside: list[_seam.RawLock] = []
+        # The mutex of the threads inside wait() (stale once none is).
         self._mutex: Mutex[Any] | None = None
-        self._users = 0
 
     # -- waiting ----------------------------------------------------------
 
@@ -256,47 +269,71 @@ class Condvar:
         return mutex
 
     def _wait(self, guard: MutexGuard[Any], mutex: Mutex[Any], wait: float) -> bool:
-        """Park until notified or ``wait`` passed; the mutex is held around it."""
-        lock = self._lock
+        """Park until notified or ``wait`` passed; the mutex is held around it.
+
+        Signal safety: every step that changes state is one C call inside
+        the try whose handler undoes it, and every undo tolerates the step
+        not having happened. If anything is raised once the mutex was
+        released, the guard stays released (the handler releases the raw
+        lock if the re-take got it): an interrupt while sleeping or while
+        taking the mutex back leaves the mutex free and the guard retired.
+        """
+        inside = self._inside
+        waiters = self._waiters
         waiter = self._allocate_lock()
         waiter.acquire()
-        lock.acquire()
-        current = self._mutex
-        if current is not None and current is not mutex:
-            lock.release()
-            raise DeadlockError(_MSG_TWO_MUTEXES)
-        self._mutex = mutex
-        self._users += 1
-        self._waiters.append(waiter)
-        lock.release()
-
-        was_poisoned = mutex._trouble & _POISONED
-        mutex._release()
         notified = False
         try:
-            notified = waiter.acquire(True, wait)
-        finally:
-            lock.acquire()
-            if not notified:
+            try:
+                with self._lock:
+                    if inside and self._mutex is not mutex:
+                        raise DeadlockError(_MSG_TWO_MUTEXES)
+                    self._mutex = mutex
+                    inside.append(waiter)
+                    waiters.append(waiter)
+                was_poisoned = mutex._trouble & _POISONED
+                guard._mutex = None  # released while this thread sleeps
+                mutex._release()
+                notified = waiter.acquire(True, wait)
+            finally:
                 try:
-                    self._waiters.remove(waiter)
-                except ValueError:
-                    # A notifier popped this waiter after the timeout passed
-                    # but before we got here: the notification is ours, so it
-                    # is not lost (and no other waiter was woken for it).
-                    notified = True
-            self._users -= 1
-            if not self._users:
-                self._mutex = None
-            lock.release()
-            _relock(mutex)
+                    try:
+                        waiters.remove(waiter)
+                    except ValueError:
+                        # A notifier removed it (perhaps after the timeout
+                        # passed) and releases it: the notification is ours,
+                        # so it is not lost.
+                        notified = True
+                finally:
+                    try:  # noqa: SIM105 (contextlib.suppress is a Python call: a check point)
+                        inside.remove(waiter)
+                    except ValueError:
+                        pass  # never registered (DeadlockError, interrupt)
+                    if guard._mutex is None:
+                        # Take the mutex back, even when the sleep was cut
+                        # short by an exception, as threading.Condition does.
+                        if not mutex._acquire(False):
+                            mutex._acquire_slow(None)
+                        guard._mutex = mutex
+        except BaseException:
+            if guard._mutex is None:
+                # Taking the mutex back failed (an interrupt, a mutex held by
+                # a thread lost by fork...): release what the re-take may
+                # have got, and leave the guard released.
+                try:
+                    mutex._release()
+                except RecursionError:
+                    raise
+                except RuntimeError:
+                    pass
+            raise
 
         trouble = mutex._trouble
         if trouble & _CONSUMED or (trouble & _POISONED and not was_poisoned):
             # Never leave the lock held by an exception: release it and
             # retire the guard; PoisonError.into_inner() locks again.
-            mutex._release()
             guard._mutex = None
+            mutex._release()
             if trouble & _CONSUMED:
                 raise ConsumedError(_MSG_CONSUMED)
             raise PoisonError(_MSG_POISONED, mutex._lock_ignoring_poison)
@@ -320,13 +357,10 @@ class Condvar:
         # An unlocked emptiness check is enough: a waiter registers before
         # it releases its mutex, so a notifier that changed the data under
         # that mutex sees the registration.
-        if not self._waiters:
-            return
-        lock = self._lock
-        lock.acquire()
-        if self._waiters:
-            self._waiters.popleft().release()
-        lock.release()
+        waiters = self._waiters
+        while waiters:
+            if _wake_first(waiters):
+                return
 
     def notify_all(self) -> None:
         """Wake every thread blocked in :meth:`wait`.
@@ -337,14 +371,9 @@ class Condvar:
             >>> from fearless import Condvar
             >>> Condvar().notify_all()          # nobody waits: nothing happens
         """
-        if not self._waiters:
-            return
-        lock = self._lock
-        lock.acquire()
         waiters = self._waiters
         while waiters:
-            waiters.popleft().release()
-        lock.release()
+            _wake_first(waiters)
 
     # -- introspection ----------------------------------------------------
 
@@ -365,14 +394,28 @@ class Condvar:
         return f"Condvar(<{len(self._waiters)} waiting>)"
 
 
-def _relock(mutex: Mutex[Any]) -> None:
-    """Take the mutex's raw lock back after a wait (never a deadlock)."""
-    if mutex._acquire(False):
-        return
-    me = _seam.get_ident()
-    waiting = mutex._waiting
-    waiting.append(me)
+def _wake_first(waiters: deque[_seam.RawLock]) -> bool:
+    """Wake the first waiter; False if another thread took it off first.
+
+    No internal lock: remove, then release, each one C call with no check
+    point between them. Whoever removes a waiter (this notifier, another
+    one, or the waiter itself after its timeout) owns its wakeup: a notifier
+    that finds it gone tries the next waiter, so a notification is never
+    lost to a waiter that already timed out, and never wakes two.
+    """
     try:
-        mutex._acquire()
-    finally:
-        waiting.remove(me)
+        waiter = waiters[0]
+    except IndexError:
+        return True
+    try:
+        waiters.remove(waiter)
+    except ValueError:
+        return False
+    except RecursionError:
+        raise  # nothing done
+    except BaseException:
+        # Interrupted right after the removal: wake it all the same.
+        waiter.release()
+        raise
+    waiter.release()
+    return True

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from types import TracebackType
 from typing import Any, Generic, NamedTuple, Self, TypeVar, final
 
@@ -15,7 +16,7 @@ from ._errors import (
     WouldBlockError,
     WrongThreadError,
 )
-from ._util import NoPublicConstructor
+from ._util import NoPublicConstructor, NotCopyable
 
 T = TypeVar("T")
 
@@ -34,6 +35,11 @@ _MSG_CONSUMED = "this mutex was consumed by into_inner(); it cannot be used any 
 _MSG_RELEASED = "this guard was released; lock the mutex again to get a new guard"
 _MSG_WRONG_THREAD = "this guard belongs to the thread that acquired it; release it there"
 _MSG_LOCKED_INTO_INNER = "mutex is locked; into_inner() needs every guard released first"
+_MSG_FORKED = (
+    "mutex is held by a thread that os.fork() did not copy into this process, so it can "
+    "never be released; create locks after forking, or use the 'forkserver' or 'spawn' "
+    "start methods"
+)
 
 
 class MutexStatistics(NamedTuple):
@@ -56,7 +62,7 @@ class MutexStatistics(NamedTuple):
 
 
 @final
-class Mutex(Generic[T]):
+class Mutex(NotCopyable, Generic[T]):
     """A mutual-exclusion lock that owns the value it protects (Rust's ``Mutex<T>``).
 
     The value is reachable only through a :class:`MutexGuard`, which
@@ -94,6 +100,12 @@ class Mutex(Generic[T]):
         >>> m.into_inner()
         []
     """
+
+    _copy_advice = (
+        "share the same Mutex between threads (or wrap it in an Arc); to copy the "
+        "data, copy it under the lock (with m.lock() as guard: "
+        "copy.deepcopy(guard.value)) or take it out with into_inner()"
+    )
 
     __slots__ = (
         "__weakref__",
@@ -147,17 +159,29 @@ class Mutex(Generic[T]):
             >>> counter
             Mutex(1)
         """
-        # Build the guard before acquiring: the lock is held across as few
-        # bytecodes as possible (under the GIL, a thread preempted while
-        # holding it makes every other thread queue behind it).
-        guard: MutexGuard[T] = _new_guard(MutexGuard)
-        guard._mutex = self
         if self._is_owned():
             raise DeadlockError(_MSG_DEADLOCK)
-        if timeout is not None or not self._acquire(False):
-            self._acquire_slow(timeout)
-        if self._trouble:
-            self._refuse()
+        # The guard exists before the acquire (built first, too, so the lock
+        # is held across as few bytecodes as possible). Whatever interrupts
+        # from here on (KeyboardInterrupt, RecursionError) is caught below
+        # and releases the lock if this call took it: release-if-held is one
+        # C call, so there is no window between learning and acting.
+        guard: MutexGuard[T] = _new_guard(MutexGuard)
+        guard._mutex = self
+        try:
+            if timeout is not None or not self._acquire(False):
+                self._acquire_slow(timeout)
+            if self._trouble:
+                self._refuse(guard)
+        except BaseException:
+            guard._mutex = None
+            try:
+                self._release()
+            except RecursionError:
+                guard._mutex = self  # the finaliser releases it
+            except RuntimeError:
+                pass  # not taken: this thread did not hold it before the call
+            raise
         return guard
 
     def try_lock(self) -> MutexGuard[T]:
@@ -179,14 +203,29 @@ class Mutex(Generic[T]):
             ...     print(guard.value)
             free
         """
-        guard: MutexGuard[T] = _new_guard(MutexGuard)
-        guard._mutex = self
-        if self._is_owned() or not self._acquire(False):
+        if self._is_owned():
             if self._trouble & _CONSUMED:
                 raise ConsumedError(_MSG_CONSUMED)
             raise WouldBlockError(_MSG_WOULD_BLOCK)
-        if self._trouble:
-            self._refuse()
+        guard: MutexGuard[T] = _new_guard(MutexGuard)
+        guard._mutex = self
+        try:
+            if not self._acquire(False):
+                guard._mutex = None
+                if self._trouble & _CONSUMED:
+                    raise ConsumedError(_MSG_CONSUMED)
+                raise WouldBlockError(_MSG_WOULD_BLOCK)
+            if self._trouble:
+                self._refuse(guard)
+        except BaseException:
+            guard._mutex = None
+            try:
+                self._release()
+            except RecursionError:
+                guard._mutex = self  # the finaliser releases it
+            except RuntimeError:
+                pass  # not taken
+            raise
         return guard
 
     def _acquire_slow(self, timeout: float | None) -> None:
@@ -203,13 +242,17 @@ class Mutex(Generic[T]):
             return
         if self._trouble & _CONSUMED:
             raise ConsumedError(_MSG_CONSUMED)
+        if _seam.forked_away and _seam.thread_gone(_seam.rlock_owner(self._lock)):
+            raise DeadlockError(_MSG_FORKED)
         if wait == 0:
             raise TimeoutError(f"mutex was not free within {timeout} seconds")
         deadline = Deadline(wait)
         me = _seam.get_ident()
         waiting = self._waiting
-        waiting.append(me)
         try:
+            # Inside the try: an interrupt after append returned is undone
+            # by the finally; none can arrive before append ran.
+            waiting.append(me)
             for _ in range(_seam.backend.spins):
                 _seam.pause()
                 if self._acquire(False):
@@ -222,9 +265,10 @@ class Mutex(Generic[T]):
             waiting.remove(me)
         raise TimeoutError(f"mutex was not free within {timeout} seconds")
 
-    def _refuse(self) -> None:
-        """The raw lock is held but the mutex is poisoned or consumed."""
+    def _refuse(self, guard: MutexGuard[T]) -> None:
+        """The raw lock is held but the mutex is poisoned or consumed: give it back."""
         trouble = self._trouble
+        guard._mutex = None
         self._release()
         if trouble & _CONSUMED:
             raise ConsumedError(_MSG_CONSUMED)
@@ -233,13 +277,22 @@ class Mutex(Generic[T]):
     def _lock_ignoring_poison(self) -> MutexGuard[T]:
         if self._is_owned():
             raise DeadlockError(_MSG_DEADLOCK)
-        if not self._acquire(False):
-            self._acquire_slow(None)
-        if self._trouble & _CONSUMED:
-            self._release()
-            raise ConsumedError(_MSG_CONSUMED)
         guard: MutexGuard[T] = _new_guard(MutexGuard)
         guard._mutex = self
+        try:
+            if not self._acquire(False):
+                self._acquire_slow(None)
+            if self._trouble & _CONSUMED:
+                raise ConsumedError(_MSG_CONSUMED)
+        except BaseException:
+            guard._mutex = None
+            try:
+                self._release()
+            except RecursionError:
+                guard._mutex = self  # the finaliser releases it
+            except RuntimeError:
+                pass  # not taken
+            raise
         return guard
 
     # -- poison -----------------------------------------------------------
@@ -301,18 +354,30 @@ class Mutex(Generic[T]):
             >>> Mutex({"a": 1}).into_inner()
             {'a': 1}
         """
-        if self._is_owned() or not self._acquire(False):
+        if self._is_owned():
             if self._trouble & _CONSUMED:
                 raise ConsumedError(_MSG_CONSUMED)
             raise WouldBlockError(_MSG_LOCKED_INTO_INNER)
-        trouble = self._trouble
-        if trouble & _CONSUMED:
-            self._release()
-            raise ConsumedError(_MSG_CONSUMED)
-        value = self._data
-        self._trouble = _CONSUMED
-        del self._data
-        self._release()
+        # Whatever interrupts, the finally releases the raw lock if this
+        # call took it (this thread did not hold it before).
+        try:
+            if not self._acquire(False):
+                if self._trouble & _CONSUMED:
+                    raise ConsumedError(_MSG_CONSUMED)
+                raise WouldBlockError(_MSG_LOCKED_INTO_INNER)
+            trouble = self._trouble
+            if trouble & _CONSUMED:
+                raise ConsumedError(_MSG_CONSUMED)
+            value = self._data
+            self._trouble = _CONSUMED
+            del self._data
+        finally:
+            try:
+                self._release()
+            except RecursionError:
+                raise
+            except RuntimeError:
+                pass
         if trouble & _POISONED:
             raise PoisonError(_MSG_POISONED, lambda: value)
         return value
@@ -350,38 +415,27 @@ class Mutex(Generic[T]):
         if trouble & _CONSUMED:
             return "Mutex(<consumed>)"
         suffix = ", poisoned=True" if trouble & _POISONED else ""
-        if self._is_owned() or not self._acquire(False):
+        if self._is_owned():
             return f"Mutex(<locked>{suffix})"
         try:
+            if not self._acquire(False):
+                return f"Mutex(<locked>{suffix})"
             return f"Mutex({self._data!r}{suffix})"
         finally:
-            self._release()
-
-    # -- used by MutexGuard and Condvar -----------------------------------
-
-    def _unlock(self, guard: MutexGuard[T], failed: bool) -> None:
-        """Poison if ``failed``, release, and mark ``guard`` released.
-
-        Raises:
-            WrongThreadError: The calling thread does not hold the lock;
-                nothing changed.
-        """
-        trouble = self._trouble
-        if failed and self._poison:
-            self._trouble = trouble | _POISONED
-        try:
-            self._release()
-        except RuntimeError:
-            self._trouble = trouble
-            raise WrongThreadError(_MSG_WRONG_THREAD) from None
-        guard._mutex = None
+            # Release if this call took it, with no window for an interrupt.
+            try:
+                self._release()
+            except RecursionError:
+                raise
+            except RuntimeError:
+                pass
 
 
 _new_guard: Any = object.__new__
 
 
 @final
-class MutexGuard(Generic[T], metaclass=NoPublicConstructor):
+class MutexGuard(NotCopyable, Generic[T], metaclass=NoPublicConstructor):
     """Proof that the current thread holds a :class:`Mutex`; the way to its value.
 
     Returned by :meth:`Mutex.lock` and :meth:`Mutex.try_lock`, already
@@ -393,8 +447,18 @@ class MutexGuard(Generic[T], metaclass=NoPublicConstructor):
         exception the mutex is also poisoned (see :class:`Mutex`). A guard
         must be released by the thread that acquired it (Rust's guards are
         not ``Send``); another thread gets
-        :class:`~fearless.WrongThreadError`. A guard that is never released
-        keeps the mutex locked, as a ``threading.Lock`` would.
+        :class:`~fearless.WrongThreadError`.
+
+    Dropped guards:
+        As in Rust, a guard whose last reference disappears unreleased
+        (``g = m.lock(); del g``, or a guard that goes out of scope) releases
+        the lock, without poisoning, when the garbage collector finalises it
+        on the thread that holds the lock — and emits a
+        :class:`ResourceWarning` the way an unclosed file does (shown with
+        ``python -X dev`` or ``-W default``; with :mod:`tracemalloc` on, it
+        says where the guard was allocated). Finalised on another thread, it
+        cannot release a lock it does not hold: the mutex stays locked and
+        the warning says so. Do not rely on this: use ``with``.
 
     Example:
         >>> from fearless import Mutex
@@ -406,8 +470,15 @@ class MutexGuard(Generic[T], metaclass=NoPublicConstructor):
         Mutex(20)
     """
 
-    # ``_mutex`` is the locked mutex while the guard is held, None after.
-    # Only the owning thread reads or writes it.
+    _copy_advice = (
+        "a guard is this thread's proof that it holds the lock; "
+        "copy the value instead: copy.deepcopy(guard.value)"
+    )
+
+    # ``_mutex`` is the mutex while the guard may hold it (set just before
+    # the raw acquire, so that an interrupt right after the acquire finds a
+    # guard that knows), None once released. Only the owning thread reads
+    # or writes it.
     __slots__ = ("_mutex",)
 
     _mutex: Mutex[T] | None
@@ -458,14 +529,22 @@ class MutexGuard(Generic[T], metaclass=NoPublicConstructor):
         mutex = self._mutex
         if mutex is None:
             return  # unlock() was called inside the block: nothing to release
-        if exc_type is None:
-            try:
-                mutex._release()
-            except RuntimeError:
-                raise WrongThreadError(_MSG_WRONG_THREAD) from None
-            self._mutex = None
-        else:
-            mutex._unlock(self, True)
+        # Inline, no Python call: a RecursionError could cut one short. The
+        # guard is marked released before the (C, uninterruptible) release,
+        # so an interrupt after it cannot leave a guard that claims a lock.
+        trouble = mutex._trouble
+        if exc_type is not None and mutex._poison:
+            mutex._trouble = trouble | _POISONED
+        self._mutex = None
+        try:
+            mutex._release()
+        except RecursionError:
+            self._mutex = mutex  # still held: the finaliser releases it
+            raise
+        except RuntimeError:
+            self._mutex = mutex
+            mutex._trouble = trouble
+            raise WrongThreadError(_MSG_WRONG_THREAD) from None
 
     def unlock(self) -> None:
         """Release the lock now, before the end of the ``with`` block.
@@ -490,10 +569,60 @@ class MutexGuard(Generic[T], metaclass=NoPublicConstructor):
         mutex = self._mutex
         if mutex is None:
             raise GuardReleasedError(_MSG_RELEASED)
-        mutex._unlock(self, False)
+        self._mutex = None
+        try:
+            mutex._release()
+        except RecursionError:
+            self._mutex = mutex
+            raise
+        except RuntimeError:
+            self._mutex = mutex
+            raise WrongThreadError(_MSG_WRONG_THREAD) from None
+
+    def __del__(self) -> None:
+        # A guard released normally pays for this one test.
+        if self._mutex is not None:
+            _drop_unreleased(self)
 
     def __repr__(self) -> str:
         mutex = self._mutex
         if mutex is None:
             return "<MutexGuard (released)>"
         return f"<MutexGuard value={mutex._data!r}>"
+
+
+def _drop_unreleased(guard: MutexGuard[Any]) -> None:
+    """Finalise a guard whose last reference disappeared while it held its mutex."""
+    mutex = guard._mutex
+    if mutex is None:
+        return
+    name = f"<MutexGuard at {id(guard):#x} of Mutex at {id(mutex):#x}>"
+    guard._mutex = None
+    try:
+        mutex._release()
+    except RecursionError:
+        guard._mutex = mutex
+        raise
+    except RuntimeError:
+        # Not held by this thread: the lock() that built the guard never
+        # took it (nothing to say), or another thread holds it.
+        owner = _seam.rlock_owner(mutex._lock)
+        if owner is None:
+            return
+        warnings.warn(
+            f"{name} was never released and was garbage-collected on another thread; "
+            f"the mutex stays locked, because only the thread that locked it (ident {owner}) "
+            "can release it (use 'with mutex.lock() as guard:' or call guard.unlock() "
+            "on that thread)",
+            ResourceWarning,
+            source=guard,
+            stacklevel=3,
+        )
+        return
+    warnings.warn(
+        f"{name} was never released; it was released when garbage-collected "
+        "(use 'with mutex.lock() as guard:' or call guard.unlock())",
+        ResourceWarning,
+        source=guard,
+        stacklevel=3,
+    )

@@ -57,6 +57,7 @@ from __future__ import annotations
 import atexit
 import contextvars
 import math
+import operator
 import pickle
 import queue
 import sys
@@ -262,14 +263,33 @@ def _shared_interpreters(workers: int | None, factory: Callable[[int], Backend])
         return found
 
 
-def _check_workers(workers: int | None) -> None:
-    if workers is not None and workers < 1:
-        raise ValueError(f"workers must be a positive int or None, got {workers!r}")
+def _check_count(name: str, value: object) -> int | None:
+    """``value`` as an int if it is a positive int-like (``operator.index``) or None.
+
+    Raises:
+        TypeError: Not an int-like (``2.5``, ``"2"``), or a bool.
+        ValueError: Less than 1.
+    """
+    if value is None:
+        return None
+    message = f"{name} must be a positive int or None, got {value!r}"
+    if isinstance(value, bool):
+        raise TypeError(message)
+    try:
+        count = operator.index(value)  # type: ignore[arg-type]
+    except TypeError:
+        raise TypeError(message) from None
+    if count < 1:
+        raise ValueError(message)
+    return count
 
 
-def _check_chunksize(chunksize: int | None) -> None:
-    if chunksize is not None and chunksize < 1:
-        raise ValueError(f"chunksize must be a positive int or None, got {chunksize!r}")
+def _check_workers(workers: object) -> int | None:
+    return _check_count("workers", workers)
+
+
+def _check_chunksize(chunksize: object) -> int | None:
+    return _check_count("chunksize", chunksize)
 
 
 # -- progress ----------------------------------------------------------------------
@@ -575,11 +595,13 @@ def _start(
     )
 
 
-def _validate(fn: object, workers: int | None, chunksize: int | None, backend: object) -> None:
+def _validate(
+    fn: object, workers: object, chunksize: object, backend: object
+) -> tuple[int | None, int | None]:
+    """Check the arguments of a call up front; return ``workers`` and ``chunksize`` as ints."""
     if not callable(fn):
         raise TypeError(f"expected a callable to apply to each item, got {type(fn).__name__}")
-    _check_workers(workers)
-    _check_chunksize(chunksize)
+    counts = _check_workers(workers), _check_chunksize(chunksize)
     if isinstance(backend, str) and backend not in (
         "auto",
         "threads",
@@ -590,6 +612,7 @@ def _validate(fn: object, workers: int | None, chunksize: int | None, backend: o
             "backend must be 'auto', 'threads', 'processes' or 'interpreters' "
             f"(or a pool, an executor or a Dask client), got {backend!r}"
         )
+    return counts
 
 
 # -- par_map, par_imap ------------------------------------------------------------------
@@ -641,7 +664,9 @@ def par_map(
             pickled (the message names the items).
         BackendUnavailableError: ``backend="interpreters"`` before Python 3.14.
         PoolClosedError: ``backend`` is a closed pool.
-        ValueError: ``workers`` or ``chunksize`` is not a positive int.
+        TypeError: ``workers`` or ``chunksize`` is not an int (a bool, a
+            float, a string); any ``operator.index``-able number is accepted.
+        ValueError: ``workers`` or ``chunksize`` is less than 1.
 
     Example:
         >>> import math
@@ -656,7 +681,7 @@ def par_map(
         ...     print(e, "|", e.__notes__[0])
         math domain error | raised by input item 1, in a worker thread (threads)
     """
-    _validate(fn, workers, chunksize, backend)
+    workers, chunksize = _validate(fn, workers, chunksize, backend)
     out: list[R] = []
     for chunk in _start(
         backend,
@@ -717,7 +742,7 @@ def par_imap(
         >>> sorted(par_imap(abs, [-1, -2, -3], ordered=False, backend="threads"))
         [1, 2, 3]
     """
-    _validate(fn, workers, chunksize, backend)
+    workers, chunksize = _validate(fn, workers, chunksize, backend)
     return _imap(
         fn,
         items,
@@ -836,7 +861,7 @@ class ParIter(Generic[T]):
             >>> par_iter(range(5)).with_workers(2).count()
             5
         """
-        _check_workers(workers)
+        workers = _check_workers(workers)
         return ParIter(self._items, self._stages, workers, self._backend, self._chunksize)
 
     def with_backend(self, backend: BackendSpec) -> ParIter[T]:
@@ -858,7 +883,7 @@ class ParIter(Generic[T]):
             >>> par_iter(range(4)).with_chunksize(1).fold(int, lambda a, x: a + 1).collect()
             [1, 1, 1, 1]
         """
-        _check_chunksize(chunksize)
+        chunksize = _check_chunksize(chunksize)
         return ParIter(self._items, self._stages, self._workers, self._backend, chunksize)
 
     # adapters
@@ -1294,7 +1319,7 @@ class ThreadPool(_Pool):
     """
 
     def __init__(self, workers: int | None = None) -> None:
-        _check_workers(workers)
+        workers = _check_workers(workers)
         super().__init__()
         self._backend = ThreadsBackend(workers, prefix="fearless-pool")
 
@@ -1333,7 +1358,7 @@ class ProcessPool(_Pool):
     """
 
     def __init__(self, workers: int | None = None, *, start_method: str | None = None) -> None:
-        _check_workers(workers)
+        workers = _check_workers(workers)
         super().__init__()
         self._backend = ProcessesBackend(workers, start_method=start_method)
 

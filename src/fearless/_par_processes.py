@@ -14,6 +14,14 @@ slot of a small shared array, so when a worker dies (``os._exit``, a
 segfault, SIGKILL) the caller can name the item that killed it. A pool whose
 worker died, or whose workers fearless killed to stop a failed or
 interrupted call, is replaced by a fresh one on next use.
+
+Every pool has a lifeline: a pipe whose write end only the caller holds.
+Each worker watches the read end in a thread and exits at EOF, which comes
+when the caller dies however it dies (SIGTERM, SIGKILL, a crash) or drops
+the pool. ``multiprocessing``'s fork server and resource tracker exit on
+their own once no process holds their pipes, so a killed caller leaves
+nothing behind. (A plain ``ProcessPoolExecutor`` has no such watch: its
+workers hold both ends of their task queue and wait on it for ever.)
 """
 
 from __future__ import annotations
@@ -32,6 +40,7 @@ from ._par_backend import Task, cpu_count, describe_items
 
 if TYPE_CHECKING:
     from concurrent.futures import ProcessPoolExecutor
+    from multiprocessing.connection import Connection
     from multiprocessing.context import BaseContext
 
 #: Items of each worker's slot in the shared array: its pid, then the index
@@ -41,6 +50,26 @@ _SLOT_SIZE = 2
 _JOIN_TIMEOUT = 10.0
 #: The attribute of a future that remembers the pool it was submitted to.
 _POOL_ATTR = "_fearless_pool"
+#: The attribute of a pool that holds both ends of its lifeline.
+_LIFELINE_ATTR = "_fearless_lifeline"
+#: Exit code of a worker whose caller is gone (sysexits' EX_SOFTWARE).
+ORPHAN_EXIT_CODE = 70
+
+#: The write ends of every live pool's lifeline, by id. A child made by
+#: os.fork() (the "fork" start method, or the user's own fork) closes them
+#: at once, or the workers would live as long as that child.
+_lifelines: dict[int, Connection] = {}
+
+
+def _close_lifelines_after_fork() -> None:
+    for writer in list(_lifelines.values()):
+        with contextlib.suppress(OSError):
+            writer.close()
+    _lifelines.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_close_lifelines_after_fork)
 
 
 def default_start_method() -> str:
@@ -50,7 +79,23 @@ def default_start_method() -> str:
     return "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
 
 
-def _init_worker(slots: Any, counter: Any) -> None:
+def _watch_lifeline(lifeline: Connection) -> None:
+    """In a worker: block until the caller's end of the lifeline closes, then exit."""
+    try:
+        while True:
+            lifeline.recv_bytes()  # the caller never writes; EOF is the message
+    except (EOFError, OSError):
+        pass
+    # The caller is gone (or dropped this pool): nobody will read a result.
+    # os._exit, not sys.exit: the main thread may be deep in the user's code.
+    os._exit(ORPHAN_EXIT_CODE)
+
+
+def _init_worker(slots: Any, counter: Any, lifeline: Connection) -> None:
+    # Exit when the caller dies, however it dies: see the module docstring.
+    threading.Thread(
+        target=_watch_lifeline, args=(lifeline,), name="fearless-lifeline", daemon=True
+    ).start()
     # Ctrl-C in a terminal signals the whole process group; the caller
     # handles it (and kills the workers), so the workers ignore it instead
     # of each printing a KeyboardInterrupt traceback.
@@ -95,18 +140,27 @@ class ProcessesBackend:
         executor = self._executor
         if executor is not None and getattr(executor, "_broken", False):
             executor.shutdown(wait=True)  # its futures have failed already
+            _cut_lifeline(executor)
             executor = None
         if executor is None:
             from concurrent.futures import ProcessPoolExecutor  # noqa: PLC0415 - slow import
 
             slots = self._context.RawArray("q", self.workers * _SLOT_SIZE)
             counter = self._context.Value("i", 0)
-            executor = ProcessPoolExecutor(
-                self.workers,
-                mp_context=self._context,
-                initializer=_init_worker,
-                initargs=(slots, counter),
-            )
+            reader, writer = self._context.Pipe(duplex=False)
+            try:
+                executor = ProcessPoolExecutor(
+                    self.workers,
+                    mp_context=self._context,
+                    initializer=_init_worker,
+                    initargs=(slots, counter, reader),
+                )
+            except BaseException:
+                reader.close()
+                writer.close()
+                raise
+            setattr(executor, _LIFELINE_ATTR, (reader, writer))
+            _lifelines[id(writer)] = writer
             self._executor = executor
             self._slots = slots
             processes = getattr(executor, "_processes", None)
@@ -154,14 +208,20 @@ class ProcessesBackend:
         assert executor is not None
         # Not cancelled first: the killed pool fails every pending future
         # itself (and Python 3.11's pool crashes on one cancelled meanwhile).
-        _kill(executor, processes)
+        try:
+            _kill(executor, processes)
+        finally:
+            _cut_lifeline(executor)
 
     def close_at_exit(self) -> None:
         """Stop the workers and drop the pool while the interpreter is still whole."""
         with self._lock:
             executor, self._executor = self._executor, None
         if executor is not None:
-            executor.shutdown(wait=True, cancel_futures=True)
+            try:
+                executor.shutdown(wait=True, cancel_futures=True)
+            finally:
+                _cut_lifeline(executor)
 
     def explain(
         self, future: Future[tuple[Any, ...]], error: BaseException, task_start: int, task_len: int
@@ -198,7 +258,22 @@ class ProcessesBackend:
         with self._lock:
             executor, self._executor = self._executor, None
         if executor is not None:
-            executor.shutdown(wait=True, cancel_futures=True)
+            try:
+                executor.shutdown(wait=True, cancel_futures=True)
+            finally:
+                _cut_lifeline(executor)
+
+
+def _cut_lifeline(executor: ProcessPoolExecutor) -> None:
+    """Close both ends of ``executor``'s lifeline: any worker still alive exits."""
+    ends = getattr(executor, _LIFELINE_ATTR, None)
+    if ends is None:
+        return
+    reader, writer = ends
+    _lifelines.pop(id(writer), None)
+    for end in (writer, reader):
+        with contextlib.suppress(OSError):
+            end.close()
 
 
 def _owner(future: Future[tuple[Any, ...]]) -> ProcessPoolExecutor | None:

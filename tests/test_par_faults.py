@@ -1,0 +1,315 @@
+"""Faults and hostile input against par_map and the pools (issue 12).
+
+- A caller killed (SIGTERM, SIGKILL) in the middle of a ``"processes"`` call
+  leaves no process behind: workers, fork server, resource tracker.
+- ``workers`` and ``chunksize`` are checked up front at every entry point,
+  with errors that name the parameter.
+- Ctrl-C while a thread-backend call blocks leaves no worker running.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import queue
+import re
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from collections.abc import Callable, Iterator
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from _helpers import TIMEOUT, run_python
+from fearless import _par_processes
+from fearless._par import ParIter, ProcessPool, ThreadPool, par_imap, par_iter, par_map
+from fearless._par_processes import ProcessesBackend
+
+pytestmark = pytest.mark.skipif(
+    not Path("/proc/self/stat").exists(), reason="reads process states from /proc"
+)
+
+#: How long the processes of a killed caller may take to go away.
+GONE_WITHIN = 10.0
+
+# -- a killed caller leaves nothing behind --------------------------------------------------
+
+KILL_ME = textwrap.dedent(
+    """
+    import os, sys, time, warnings
+    from fearless._par import ProcessPool, par_map
+
+    warnings.simplefilter("ignore", DeprecationWarning)  # fork with threads, 3.12+
+
+    def block(x):
+        os.write(1, f"running {os.getpid()}\\n".encode())  # one write: atomic on a pipe
+        time.sleep(300)  # the test kills the caller long before
+        return x
+
+    if __name__ == "__main__":
+        start_method = sys.argv[1]
+        if start_method == "default":
+            par_map(block, range(4), backend="processes", workers=2, chunksize=1)
+        else:
+            with ProcessPool(2, start_method=start_method) as pool:
+                pool.par_map(block, range(4), chunksize=1)
+    """
+)
+
+
+def _stat(pid: int) -> list[str] | None:
+    """The fields of /proc/<pid>/stat after the command name, or None when gone."""
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return text.rsplit(")", 1)[1].split()
+
+
+def _descendants(root: int) -> dict[int, str]:
+    """Every living descendant of ``root``, pid -> start time (to tell a reused pid)."""
+    children: dict[int, list[int]] = {}
+    started: dict[int, str] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        fields = _stat(int(entry.name))
+        if fields is None or fields[0] in ("Z", "X"):
+            continue
+        children.setdefault(int(fields[1]), []).append(int(entry.name))
+        started[int(entry.name)] = fields[19]
+    found: dict[int, str] = {}
+    todo = [root]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found[child] = started[child]
+            todo.append(child)
+    return found
+
+
+def _alive(pid: int, started: str) -> bool:
+    """Whether that process (not a later one with its pid) still runs; a zombie is dead."""
+    fields = _stat(pid)
+    return fields is not None and fields[0] not in ("Z", "X") and fields[19] == started
+
+
+def _lines(stream: Any) -> queue.Queue[str]:
+    """The lines of ``stream``, read by a daemon thread, so reads can be bounded."""
+    lines: queue.Queue[str] = queue.Queue()
+
+    def read() -> None:
+        for line in stream:
+            lines.put(line)
+
+    threading.Thread(target=read, daemon=True).start()
+    return lines
+
+
+@pytest.mark.parametrize(
+    ("start_method", "sig"),
+    [
+        ("default", signal.SIGTERM),
+        ("default", signal.SIGKILL),
+        ("spawn", signal.SIGTERM),
+        ("fork", signal.SIGKILL),
+    ],
+)
+def test_a_killed_caller_leaves_no_process_behind(
+    tmp_path: Path, start_method: str, sig: signal.Signals
+) -> None:
+    script = tmp_path / "kill_me.py"
+    script.write_text(KILL_ME)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+    proc = subprocess.Popen(
+        [sys.executable, str(script), start_method],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    left: dict[int, str] = {}
+    try:
+        lines = _lines(proc.stdout)
+        # Handshake: both workers run an item.
+        got = [lines.get(timeout=TIMEOUT) for _ in range(2)]
+        assert all(line.startswith("running ") for line in got), got
+        workers = {int(line.split()[1]) for line in got}
+        left = _descendants(proc.pid)
+        assert workers <= left.keys()
+        if start_method == "default":
+            # The fork server (the workers' parent) and the resource tracker.
+            assert len(left) >= 4, left
+        proc.send_signal(sig)
+        assert proc.wait(TIMEOUT) == -sig
+        deadline = time.monotonic() + GONE_WITHIN
+        while any(_alive(pid, started) for pid, started in left.items()):
+            assert time.monotonic() < deadline, (
+                f"still running {GONE_WITHIN}s after the caller got {sig.name}: "
+                f"{sorted(pid for pid, started in left.items() if _alive(pid, started))} "
+                f"of {sorted(left)}"
+            )
+            time.sleep(0.01)  # polling for a process to end: back-off, not a handshake
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(TIMEOUT)
+        for pid, started in left.items():  # a failed test leaves nothing either
+            if _alive(pid, started):
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+        if proc.stdout is not None:
+            proc.stdout.close()
+
+
+def test_workers_exit_when_their_lifeline_is_cut() -> None:
+    # What a dying caller does to its workers, without killing this process.
+    pool = ProcessPool(2)
+    try:
+        assert pool.par_map(abs, [-1, -2], chunksize=1) == [1, 2]
+        backend = pool._backend
+        assert isinstance(backend, ProcessesBackend)
+        executor = backend._executor
+        assert executor is not None
+        processes = list(backend._processes.values())
+        assert processes
+        _par_processes._cut_lifeline(executor)
+        for process in processes:
+            process.join(TIMEOUT)
+        codes = [process.exitcode for process in processes]
+        # The first to exit breaks the pool, whose manager may terminate the rest.
+        assert _par_processes.ORPHAN_EXIT_CODE in codes, codes
+        assert set(codes) <= {_par_processes.ORPHAN_EXIT_CODE, -signal.SIGTERM}, codes
+    finally:
+        pool.close()
+
+
+# -- workers and chunksize are checked up front ---------------------------------------------
+
+
+class Two:
+    """An int-like object (numpy.int64 is one): accepted through ``__index__``."""
+
+    def __index__(self) -> int:
+        return 2
+
+
+BAD: list[tuple[object, type[Exception]]] = [
+    (2.5, TypeError),
+    (2.0, TypeError),
+    ("2", TypeError),
+    (True, TypeError),
+    (False, TypeError),
+    (Fraction(2), TypeError),
+    ([2], TypeError),
+    (0, ValueError),
+    (-1, ValueError),
+]
+
+
+@pytest.fixture
+def pool() -> Iterator[ThreadPool]:
+    with ThreadPool(1) as pool:
+        yield pool
+
+
+def _entry_points(name: str, pool: ThreadPool) -> list[tuple[str, Callable[[object], object]]]:
+    """Every public call that takes ``name``, as a function of its value."""
+    calls: list[tuple[str, Callable[[object], object]]] = [
+        ("par_map", lambda v: par_map(abs, [1], **{name: v})),  # type: ignore[arg-type]
+        ("par_imap", lambda v: par_imap(abs, [1], **{name: v})),  # type: ignore[arg-type]
+    ]
+    if name == "workers":
+        calls += [
+            ("with_workers", lambda v: par_iter([1]).with_workers(v)),  # type: ignore[arg-type]
+            ("ThreadPool", ThreadPool),  # type: ignore[list-item]
+            ("ProcessPool", ProcessPool),  # type: ignore[list-item]
+        ]
+    else:
+        calls += [
+            ("with_chunksize", lambda v: par_iter([1]).with_chunksize(v)),  # type: ignore[arg-type]
+            ("ThreadPool.par_map", lambda v: pool.par_map(abs, [1], chunksize=v)),  # type: ignore[arg-type]
+            ("ThreadPool.par_imap", lambda v: pool.par_imap(abs, [1], chunksize=v)),  # type: ignore[arg-type]
+        ]
+    return calls
+
+
+@pytest.mark.parametrize("name", ["workers", "chunksize"])
+@pytest.mark.parametrize(("value", "error"), BAD)
+def test_bad_workers_and_chunksize_are_refused_up_front_by_name(
+    name: str, value: object, error: type[Exception], pool: ThreadPool
+) -> None:
+    message = f"^{re.escape(f'{name} must be a positive int or None, got {value!r}')}$"
+    for where, call in _entry_points(name, pool):
+        with pytest.raises(error, match=message):
+            call(value)
+            pytest.fail(f"{where} accepted {name}={value!r}")
+
+
+@pytest.mark.parametrize("name", ["workers", "chunksize"])
+def test_int_like_workers_and_chunksize_are_accepted(name: str, pool: ThreadPool) -> None:
+    for where, call in _entry_points(name, pool):
+        got = call(Two())
+        if isinstance(got, Iterator):
+            got = list(got)
+        if isinstance(got, (ThreadPool, ProcessPool)):
+            assert got.workers == 2, where
+            got.close()
+        elif isinstance(got, ParIter):
+            assert got.map(abs).collect() == [1], where
+        else:
+            assert got == [1], where
+    assert par_map(abs, [-1, -2, -3], workers=Two(), chunksize=Two()) == [1, 2, 3]  # type: ignore[arg-type]
+    assert par_iter(range(5)).with_workers(Two()).with_chunksize(Two()).sum() == 10  # type: ignore[arg-type]
+
+
+# -- Ctrl-C while the caller blocks --------------------------------------------------------
+
+
+def test_ctrl_c_while_par_map_blocks_on_threads_leaves_no_worker_running() -> None:
+    result = run_python(
+        """
+        import _thread, threading, time
+        from fearless._par import ThreadPool
+
+        started = threading.Barrier(3, timeout=30)
+        running = [0]
+        lock = threading.Lock()
+
+        def work(x):
+            with lock:
+                running[0] += 1
+            try:
+                if x < 2:
+                    started.wait()  # both workers run an item: the caller blocks
+                time.sleep(0.01)
+            finally:
+                with lock:
+                    running[0] -= 1
+            return x
+
+        def interrupt():
+            started.wait()
+            _thread.interrupt_main()
+
+        with ThreadPool(2) as pool:
+            threading.Thread(target=interrupt, daemon=True).start()
+            began = time.monotonic()
+            try:
+                pool.par_map(work, range(100_000), chunksize=1)
+            except KeyboardInterrupt:
+                took = time.monotonic() - began
+                print("interrupted", running[0], took < 2.0)
+            else:
+                print("finished")
+            # Usable afterwards.
+            print(pool.par_map(abs, [-1, -2]))
+        """,
+        timeout=60,
+    )
+    assert result.stdout == "interrupted 0 True\n[1, 2]\n", result.stderr

@@ -321,7 +321,7 @@ def test_par_imap_streams_an_endless_input(backend: BackendName) -> None:
     # one: of 2 items each, beyond the 10 handed out.
     window = 2 * 2
     assert pulled[0] <= 10 + 2 * window * _par._READY_WINDOWS
-    results.close()  # type: ignore[attr-defined]
+    results.close()
 
 
 def test_par_imap_unordered_yields_everything() -> None:
@@ -359,7 +359,7 @@ def test_closing_par_imap_leaves_nothing_running() -> None:
     results = par_imap(active.run(work), range(100), backend="threads", workers=2, chunksize=1)
     assert next(results) == 0
     threading.Timer(0.0, release.set).start()
-    results.close()  # type: ignore[attr-defined]
+    results.close()
     assert active.now == 0
 
 
@@ -964,6 +964,6 @@ def test_results_waiting_for_a_slow_chunk_are_bounded() -> None:
 
     results = par_imap(work, itertools.count(), workers=2, chunksize=1, backend="threads")
     assert next(results) == 0
-    results.close()  # type: ignore[attr-defined]
+    results.close()
     assert sorted(started)[:8] == list(range(8))
     assert len(started) <= 16, f"{len(started)} items started while item 0 ran"

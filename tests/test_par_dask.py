@@ -213,7 +213,7 @@ def test_par_imap_ordered_and_unordered(client: Client) -> None:
 def test_par_imap_streams_an_endless_input_and_closing_stops_it(client: Client) -> None:
     roots = par_imap(square, itertools.count(), backend=client)
     assert list(itertools.islice(roots, 25)) == [x * x for x in range(25)]
-    roots.close()  # type: ignore[attr-defined]
+    roots.close()
     wait_until(lambda: idle(client), what="the cluster to be idle")
 
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import contextlib
+from collections.abc import Generator, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import assert_type
 
@@ -26,15 +27,30 @@ def par_map_is_typed_by_the_callable() -> None:
     assert_type(par_map(len, ["a"], workers=2, chunksize=1, backend="threads"), list[int])
     assert_type(par_map(abs, [1.5], backend=ThreadPoolExecutor()), list[float])
     assert_type(par_map(str, [1], progress=lambda done, total: None), list[str])
-    assert_type(par_imap(str, [1]), Iterator[str])
-    assert_type(par_imap(str, [1], ordered=False), Iterator[str])
+    assert_type(par_imap(str, [1]), Generator[str, None, None])
+    assert_type(par_imap(str, [1], ordered=False), Generator[str, None, None])
     par_map(len, [1, 2])  # type: ignore[arg-type]
     par_map(str, [1], backend="gpu")  # type: ignore[arg-type]
     par_map(str, [1], workers="2")  # type: ignore[arg-type]
+    par_map(str, [1], chunksize=2.5)  # type: ignore[arg-type]
     par_map(str, [1], 2)  # type: ignore[call-arg]
     par_imap(str, [1], ordered=None)  # type: ignore[arg-type]
     par_map(str, [1], progress=print)  # print accepts (done, total)
     par_map(str, [1], progress=len)  # type: ignore[arg-type]
+
+
+def par_imap_can_be_closed() -> None:
+    # The docs stop a par_imap early with close() or contextlib.closing.
+    results = par_imap(str, [1, 2, 3])
+    first: Iterator[str] = results  # still an iterator
+    assert_type(next(first), str)
+    results.close()
+    with contextlib.closing(par_imap(str, [1, 2, 3], backend="threads")) as closing:
+        assert_type(closing, Generator[str, None, None])
+        for text in closing:
+            assert_type(text, str)
+    with ThreadPool(2) as pool, contextlib.closing(pool.par_imap(len, ["a"])) as lengths:
+        assert_type(lengths, Generator[int, None, None])
 
 
 def par_iter_is_generic() -> None:
@@ -74,7 +90,7 @@ def pools() -> None:
     with ThreadPool(2) as pool:
         assert_type(pool, ThreadPool)
         assert_type(pool.par_map(str, [1]), list[str])
-        assert_type(pool.par_imap(str, [1]), Iterator[str])
+        assert_type(pool.par_imap(str, [1]), Generator[str, None, None])
         assert_type(pool.par_iter([1]).map(str).collect(), list[str])
         assert_type(pool.join(lambda: 1, lambda: ""), tuple[int, str])
         assert_type(pool.install(lambda: 3), int)
@@ -92,7 +108,7 @@ def pools() -> None:
 
 def on_a_dask_cluster(client: Client) -> None:
     assert_type(par_map(str, [1], backend=client), list[str])
-    assert_type(par_imap(str, [1], backend=client, workers=4), Iterator[str])
+    assert_type(par_imap(str, [1], backend=client, workers=4), Generator[str, None, None])
     assert_type(par_iter([1]).with_backend(client).sum(), int)
     info = par_info(client)
     assert_type(info, ParInfo)

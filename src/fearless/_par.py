@@ -62,7 +62,7 @@ import pickle
 import queue
 import sys
 import threading
-from collections.abc import Callable, Iterable, Iterator, Sized
+from collections.abc import Callable, Generator, Iterable, Iterator, Sized
 from concurrent.futures import BrokenExecutor, Executor, Future
 from concurrent.futures import wait as wait_futures
 from dataclasses import dataclass
@@ -705,7 +705,7 @@ def par_imap(
     chunksize: int | None = None,
     backend: BackendSpec = "auto",
     progress: ProgressSpec = False,
-) -> Iterator[R]:
+) -> Generator[R, None, None]:
     """A lazy :func:`par_map`: results stream back while later items still run.
 
     At most a few chunks per worker are in flight, and (in order) at most a
@@ -726,7 +726,8 @@ def par_imap(
         progress: As for :func:`par_map`.
 
     Returns:
-        An iterator over the results.
+        A generator over the results; its ``close()`` (or
+        ``contextlib.closing``) stops the call early.
 
     Raises:
         BaseException: As :func:`par_map`, when the failing item's result
@@ -763,7 +764,7 @@ def _imap(
     chunksize: int | None,
     backend: object,
     progress: object,
-) -> Iterator[R]:
+) -> Generator[R, None, None]:
     chunks = _start(
         backend,
         workers,
@@ -1213,7 +1214,7 @@ class _Pool:
         ordered: bool = True,
         chunksize: int | None = None,
         progress: ProgressSpec = False,
-    ) -> Iterator[R]:
+    ) -> Generator[R, None, None]:
         """:func:`par_imap` on this pool.
 
         Example:

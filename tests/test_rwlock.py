@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import _thread
+import math
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -1423,13 +1424,20 @@ class ScriptedLock:
     def locked(self) -> bool:
         return self._lock.locked()
 
+    def __enter__(self) -> bool:
+        return self._lock.__enter__()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._lock.__exit__(*exc_info)
+
 
 class ScriptedBackend:
     """The thread backend, but raw locks are :class:`ScriptedLock` s."""
 
     spins = _seam.ThreadBackend.spins
     snoozes = _seam.ThreadBackend.snoozes
-    slice = _seam.ThreadBackend.slice
+    # One wait per blocking call, so that the script decides how it ends.
+    slice = math.inf
 
     def __init__(self, script: Callable[[Any, float], bool]) -> None:
         self.script = script
@@ -1765,7 +1773,7 @@ def test_explored_readers_share_and_writers_exclude() -> None:
         assert lock.into_inner() == 1
 
     result = explore(program, strategy="exhaustive", preemption_bound=1)
-    assert result.complete
+    assert result.stopped_by in (None, "preemption_bound")  # every schedule within the bound
     assert result.schedules > 50
     assert overlaps == {False, True}  # readers did hold the lock together in some schedules
 
@@ -1824,7 +1832,7 @@ def test_explored_upgradable_reads_exclude_each_other_and_upgrade_without_a_writ
         assert lock.into_inner() == 2
 
     result = explore(program, strategy="exhaustive", preemption_bound=1)
-    assert result.complete
+    assert result.stopped_by in (None, "preemption_bound")  # every schedule within the bound
     assert result.schedules > 50
 
 
@@ -1867,7 +1875,7 @@ def test_explored_downgrade_lets_no_writer_in_between() -> None:
         assert lock.into_inner() in ("published", "overwritten")
 
     result = explore(program, strategy="exhaustive", preemption_bound=1)
-    assert result.complete
+    assert result.stopped_by in (None, "preemption_bound")  # every schedule within the bound
     assert result.schedules > 50
     # A reader shared the lock with the downgraded writer in some schedule.
     assert True in shared_after_downgrade

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import _thread
+import math
+import time
+import warnings
 from collections.abc import Callable
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Generic, NamedTuple, Self, TypeVar, final
 
 from . import _seam
-from ._deadline import check_timeout
+from ._deadline import Deadline, check_timeout
 from ._errors import (
     ConsumedError,
     DeadlockError,
@@ -16,10 +20,13 @@ from ._errors import (
     WouldBlockError,
     WrongThreadError,
 )
-from ._util import NoPublicConstructor
+from ._util import NoPublicConstructor, NotCopyable
 
 T = TypeVar("T")
 T_co = TypeVar("T_co", covariant=True)
+_G = TypeVar(
+    "_G", bound="RwLockReadGuard[Any] | RwLockWriteGuard[Any] | RwLockUpgradableReadGuard[Any]"
+)
 
 # The seam promises one identity function under every backend.
 _get_ident = _seam.get_ident
@@ -30,6 +37,12 @@ _CONSUMED = 2
 # Bit of ``RwLock._gate``: a writer holds the lock, waits for it, or an
 # upgrade waits for the readers to leave; new readers must take the slow path.
 _BUSY = 4
+# Bit of a local in ``RwLock.__repr__``: no read guard could be had.
+_LOCKED = 8
+
+# How long a child made by os.fork() waits for the internal lock before it
+# concludes that a thread the fork lost holds it (it is held for microseconds).
+_FORK_GRACE = 1.0
 
 _MSG_POISONED = (
     "rwlock is poisoned: a thread failed while holding it for writing; "
@@ -77,6 +90,14 @@ _MSG_UPGRADABLE_WHILE_READING = (
     "rwlock is read-locked by this thread; an upgradable read could never be upgraded "
     "(release the read guards first)"
 )
+_MSG_FORKED = (
+    "rwlock is held (or waited for) by a thread that os.fork() did not copy into this "
+    "process: it can never be released here; create locks after forking, or use the "
+    "'forkserver' or 'spawn' start method"
+)
+_MSG_UPGRADE_TIMEOUT = (
+    "readers did not leave within {} seconds; the guard is still an upgradable read"
+)
 _MSG_UPGRADE_WHILE_READING = (
     "this thread still holds read guards of this rwlock; upgrading would wait for them "
     "forever (release them first)"
@@ -114,26 +135,28 @@ class RwLockStatistics(NamedTuple):
 class _Waiter:
     """One blocked thread: it sleeps on ``lock`` until a grant releases it.
 
-    ``granted`` is written under the rwlock's internal lock, so after a
-    timeout the waiter tells "granted meanwhile" from "still queued".
+    The granting thread does all the bookkeeping under the rwlock's internal
+    lock: it registers ``ident``, makes ``guard`` held (its ``_value`` and
+    ``_rwlock`` set), sets ``granted`` and only then releases ``lock``. So
+    the waiting thread, whatever interrupts it, finds a consistent state:
+    either its guard holds the lock, or it is still queued. ``source`` is
+    the upgradable guard an upgrade turns into ``guard``.
     """
 
-    __slots__ = ("granted", "ident", "lock")
+    __slots__ = ("granted", "guard", "ident", "lock", "source")
 
-    def __init__(self, ident: int) -> None:
+    def __init__(self, ident: int, guard: Any, source: Any = None) -> None:
         self.ident = ident
+        self.guard = guard
+        self.source = source
         self.granted = False
         lock = _seam.allocate_lock()
         lock.acquire()
         self.lock = lock
 
-    def grant(self) -> None:
-        self.granted = True
-        self.lock.release()
-
 
 @final
-class RwLock(Generic[T]):
+class RwLock(NotCopyable, Generic[T]):
     """A reader-writer lock that owns the value it protects (Rust's ``RwLock<T>``).
 
     Any number of threads may read the value at once through
@@ -199,9 +222,9 @@ class RwLock(Generic[T]):
     __slots__ = (
         "__weakref__",
         "_data",
-        "_enter",
+        "_deferred",
         "_gate",
-        "_leave",
+        "_holder",
         "_lock",
         "_poison",
         "_read_waiters",
@@ -214,19 +237,39 @@ class RwLock(Generic[T]):
         "_writer",
     )
 
+    _copy_advice = (
+        "share the same RwLock between threads (or wrap it in an Arc); to copy the "
+        "data, copy it under a read guard: copy.deepcopy(guard.value)"
+    )
+
     def __init__(self, value: T, *, poison: bool = True) -> None:
         # Every field below except ``_data`` is guarded by ``_lock``, a raw
-        # lock held only for a few bytecodes at a time. ``_data`` belongs to
-        # whoever holds the write lock, and is shared by the readers.
-        lock = _seam.allocate_lock()
-        self._lock = lock
-        self._enter = lock.acquire
-        self._leave = lock.release
+        # lock held only for a few bytecodes at a time, always in a ``with``
+        # statement (no signal can arrive between taking it and the block).
+        # ``_data`` belongs to whoever holds the write lock, and is shared
+        # by the readers.
+        #
+        # Signal safety. A critical section either runs no call and
+        # allocates nothing (the fast paths and guard exits: no signal
+        # handler, garbage collection or finaliser can run inside it), or
+        # records its thread in ``_holder`` first. A finaliser that runs
+        # inside such a section on the same thread sees ``_holder`` and
+        # does not touch ``_lock``: statistics() reads a snapshot,
+        # try_read() and try_write() report WouldBlockError, repr() shows
+        # <locked>, and a dropped guard is queued in ``_deferred`` and
+        # released by the next critical section. Each change of state is
+        # complete at every point where an exception can arrive; a
+        # hand-over (``_dispatch``) that an exception cut short is redone by
+        # the waiters themselves, which wake every ``_seam.backend.slice``
+        # seconds to check.
+        self._lock: Any = _seam.allocate_lock()
         self._data = value
         self._poison = bool(poison)
         self._trouble = 0
         # ``_gate`` is ``_trouble | _BUSY-if-a-writer-holds-or-waits``: the
-        # read fast path tests this one slot.
+        # read fast path tests this one slot. It is raised before (never
+        # after) the state it announces, and may stay raised too long
+        # (the slow path then recomputes it), never too short.
         self._gate = 0
         # Thread identity -> number of read guards it holds.
         self._readers: dict[int, int] = {}
@@ -237,6 +280,10 @@ class RwLock(Generic[T]):
         self._read_waiters: list[_Waiter] = []
         self._upgradable_waiters: list[_Waiter] = []
         self._write_waiters: list[_Waiter] = []
+        # The thread inside a critical section that may run Python code.
+        self._holder: int | None = None
+        # Guards dropped by a finaliser inside such a section, to release.
+        self._deferred: list[Any] = []
 
     # -- reading ------------------------------------------------------------
 
@@ -269,21 +316,28 @@ class RwLock(Generic[T]):
             ...     print(len(guard.value))
             2
         """
-        # The fast path: one internal lock round trip, no allocation but the
-        # guard, built before the lock is taken to keep the hold short.
+        # The fast path: one internal lock round trip, no call inside it;
+        # the guard is built before the lock is taken to keep the hold short.
         guard: RwLockReadGuard[T] = _new_guard(RwLockReadGuard)
-        guard._rwlock = self
         me = guard._owner = _get_ident()
-        if not self._enter(False):
-            self._enter_slow()
-        if self._gate or timeout is not None:
-            self._read_slow(me, timeout, False)
-        else:
-            readers = self._readers
-            readers[me] = readers.get(me, 0) + 1
-            self._leave()
-        guard._value = self._data
-        return guard
+        lock = self._lock
+        try:
+            if lock.locked():
+                self._spin()
+            with lock:
+                if not self._gate and timeout is None:
+                    readers = self._readers
+                    if me in readers:
+                        readers[me] += 1
+                    else:
+                        readers[me] = 1
+                    guard._value = self._data
+                    guard._rwlock = self
+                    return guard
+        except BaseException:
+            self._give_back(guard)
+            raise
+        return self._acquire_slow(guard, _READ, timeout, False)
 
     def try_read(self) -> RwLockReadGuard[T]:
         """Take a read guard if one is available right now, without blocking.
@@ -311,89 +365,69 @@ class RwLock(Generic[T]):
             a writer holds it
         """
         guard: RwLockReadGuard[T] = _new_guard(RwLockReadGuard)
-        guard._rwlock = self
         me = guard._owner = _get_ident()
-        self._enter()
+        if self._holder == me:
+            # A finaliser inside this thread's own operation on this lock.
+            raise WouldBlockError(_MSG_WOULD_BLOCK_READ)
+        lock = self._lock
         try:
-            trouble = self._trouble
-            if trouble & _CONSUMED:
-                raise ConsumedError(_MSG_CONSUMED)
-            readers = self._readers
-            if not (me in readers or self._upgrader == me or self._readable()):
-                raise WouldBlockError(_MSG_WOULD_BLOCK_READ)
-            if trouble:
-                raise PoisonError(_MSG_POISONED, self._read_ignoring_poison)
-            readers[me] = readers.get(me, 0) + 1
-        finally:
-            self._leave()
-        guard._value = self._data
+            if lock.locked():
+                self._spin()
+            with lock:
+                self._holder = me
+                try:
+                    trouble = self._trouble
+                    if trouble & _CONSUMED:
+                        raise ConsumedError(_MSG_CONSUMED)
+                    readers = self._readers
+                    if not (me in readers or self._upgrader == me or self._readable()):
+                        raise WouldBlockError(_MSG_WOULD_BLOCK_READ)
+                    if trouble:
+                        raise PoisonError(_MSG_POISONED, self._read_ignoring_poison)
+                    if me in readers:
+                        readers[me] += 1
+                    else:
+                        readers[me] = 1
+                    guard._value = self._data
+                    guard._rwlock = self
+                finally:
+                    self._holder = None
+        except BaseException:
+            self._give_back(guard)
+            raise
         return guard
 
-    def _enter_slow(self) -> None:
-        """Take the internal lock after a first try failed.
+    def _spin(self) -> None:
+        """Wait a little for the internal lock to be free, before blocking on it.
 
         It is held for a few bytecodes only, so yield a few times before
         blocking: under the GIL, a thread that blocks in C is handed the
         lock while the GIL is elsewhere, and every later acquisition then
-        costs two context switches (a lock convoy).
+        costs two context switches (a lock convoy). In a child made by
+        ``os.fork()``, a lock the fork left held by a lost thread raises
+        :class:`~fearless.DeadlockError` instead of hanging.
         """
-        enter = self._enter
+        lock = self._lock
         for _ in range(_seam.backend.spins):
             _seam.pause()
-            if enter(False):
+            if not lock.locked():
                 return
-        enter()
+        if _seam.forked_away:
+            # Held for microseconds by a live thread; for ever by a lost one.
+            deadline = _seam.monotonic() + _FORK_GRACE
+            while lock.locked():
+                if _seam.thread_gone(self._holder) or _seam.monotonic() > deadline:
+                    raise DeadlockError(_MSG_FORKED)
+                time.sleep(0.001)
 
     def _readable(self) -> bool:
         """Whether a new reader may enter (internal lock held)."""
         return self._writer is None and not self._write_waiters and self._upgrading is None
 
-    def _read_slow(self, me: int, timeout: float | None, ignore_poison: bool) -> None:
-        """Register ``me`` as a reader, waiting if needed.
-
-        Entered holding the internal lock; returns or raises with it released.
-        """
-        try:
-            wait = check_timeout(timeout)
-            trouble = self._trouble
-            if trouble & _CONSUMED:
-                raise ConsumedError(_MSG_CONSUMED)
-            if self._writer == me:
-                raise DeadlockError(_MSG_READ_WHILE_WRITING)
-            if trouble and not ignore_poison:
-                raise PoisonError(_MSG_POISONED, self._read_ignoring_poison)
-            readers = self._readers
-            if me in readers or self._upgrader == me or self._readable():
-                readers[me] = readers.get(me, 0) + 1
-                return
-            if wait == 0:
-                raise TimeoutError(f"rwlock was not available for reading within {timeout} seconds")
-            waiter = _Waiter(me)
-            self._read_waiters.append(waiter)
-        finally:
-            self._leave()
-        if not self._block(waiter, wait, self._read_waiters, self._unread):
-            raise TimeoutError(f"rwlock was not available for reading within {timeout} seconds")
-        if not ignore_poison:
-            self._refuse_if_poisoned(self._unread, self._read_ignoring_poison)
-
     def _read_ignoring_poison(self) -> RwLockReadGuard[T]:
         guard: RwLockReadGuard[T] = _new_guard(RwLockReadGuard)
-        guard._rwlock = self
-        me = guard._owner = _get_ident()
-        self._enter()
-        self._read_slow(me, None, True)
-        guard._value = self._data
-        return guard
-
-    def _unread(self, me: int) -> None:
-        """Drop one read registration of ``me`` (internal lock held)."""
-        readers = self._readers
-        count = readers.pop(me)
-        if count != 1:
-            readers[me] = count - 1
-        elif self._gate and not readers:
-            self._dispatch()
+        guard._owner = _get_ident()
+        return self._acquire_slow(guard, _READ, None, True)
 
     # -- writing ------------------------------------------------------------
 
@@ -429,19 +463,25 @@ class RwLock(Generic[T]):
             RwLock(1)
         """
         guard: RwLockWriteGuard[T] = _new_guard(RwLockWriteGuard)
-        guard._rwlock = self
         guard._then = None
         me = guard._owner = _get_ident()
-        if not self._enter(False):
-            self._enter_slow()
-        if self._gate or self._readers or self._upgrader is not None or timeout is not None:
-            self._write_slow(me, timeout, False)
-        else:
-            self._writer = me
-            self._gate = _BUSY
-            self._leave()
-        guard._value = self._data
-        return guard
+        lock = self._lock
+        try:
+            if lock.locked():
+                self._spin()
+            with lock:
+                if not (
+                    self._gate or self._readers or self._upgrader is not None or timeout is not None
+                ):
+                    self._gate = _BUSY
+                    self._writer = me
+                    guard._value = self._data
+                    guard._rwlock = self
+                    return guard
+        except BaseException:
+            self._give_back(guard)
+            raise
+        return self._acquire_slow(guard, _WRITE, timeout, False)
 
     def try_write(self) -> RwLockWriteGuard[T]:
         """Take the write lock if it is free right now, without blocking.
@@ -469,84 +509,41 @@ class RwLock(Generic[T]):
             ...     guard.value = "v2"
         """
         guard: RwLockWriteGuard[T] = _new_guard(RwLockWriteGuard)
-        guard._rwlock = self
         guard._then = None
         me = guard._owner = _get_ident()
-        self._enter()
+        if self._holder == me:
+            # A finaliser inside this thread's own operation on this lock.
+            raise WouldBlockError(_MSG_WOULD_BLOCK_WRITE)
+        lock = self._lock
         try:
-            trouble = self._trouble
-            if trouble & _CONSUMED:
-                raise ConsumedError(_MSG_CONSUMED)
-            if self._writer is not None or self._readers or self._upgrader is not None:
-                raise WouldBlockError(_MSG_WOULD_BLOCK_WRITE)
-            if trouble:
-                raise PoisonError(_MSG_POISONED, self._write_ignoring_poison)
-            self._writer = me
-            self._regate()
-        finally:
-            self._leave()
-        guard._value = self._data
+            if lock.locked():
+                self._spin()
+            with lock:
+                self._holder = me
+                try:
+                    trouble = self._trouble
+                    if trouble & _CONSUMED:
+                        raise ConsumedError(_MSG_CONSUMED)
+                    if self._writer is not None or self._readers or self._upgrader is not None:
+                        raise WouldBlockError(_MSG_WOULD_BLOCK_WRITE)
+                    if trouble:
+                        raise PoisonError(_MSG_POISONED, self._write_ignoring_poison)
+                    self._gate = _BUSY
+                    self._writer = me
+                    guard._value = self._data
+                    guard._rwlock = self
+                finally:
+                    self._holder = None
+        except BaseException:
+            self._give_back(guard)
+            raise
         return guard
-
-    def _write_slow(self, me: int, timeout: float | None, ignore_poison: bool) -> None:
-        """Make ``me`` the writer, waiting if needed.
-
-        Entered holding the internal lock; returns or raises with it released.
-        """
-        try:
-            wait = check_timeout(timeout)
-            trouble = self._trouble
-            if trouble & _CONSUMED:
-                raise ConsumedError(_MSG_CONSUMED)
-            if self._writer == me:
-                raise DeadlockError(_MSG_WRITE_WHILE_WRITING)
-            if me in self._readers:
-                raise DeadlockError(_MSG_WRITE_WHILE_READING)
-            if self._upgrader == me:
-                raise DeadlockError(_MSG_WRITE_WHILE_UPGRADABLE)
-            if trouble and not ignore_poison:
-                raise PoisonError(_MSG_POISONED, self._write_ignoring_poison)
-            if (
-                self._writer is None
-                and not self._readers
-                and self._upgrader is None
-                and not self._write_waiters
-            ):
-                self._writer = me
-                self._regate()
-                return
-            if wait == 0:
-                raise TimeoutError(f"rwlock was not available for writing within {timeout} seconds")
-            waiter = _Waiter(me)
-            self._write_waiters.append(waiter)
-            self._regate()  # from now on new readers wait behind this writer
-        finally:
-            self._leave()
-        if not self._block(waiter, wait, self._write_waiters, self._unwrite):
-            raise TimeoutError(f"rwlock was not available for writing within {timeout} seconds")
-        if not ignore_poison:
-            self._refuse_if_poisoned(self._unwrite, self._write_ignoring_poison)
 
     def _write_ignoring_poison(self) -> RwLockWriteGuard[T]:
         guard: RwLockWriteGuard[T] = _new_guard(RwLockWriteGuard)
-        guard._rwlock = self
         guard._then = None
-        me = guard._owner = _get_ident()
-        self._enter()
-        self._write_slow(me, None, True)
-        guard._value = self._data
-        return guard
-
-    def _unwrite(self, me: int, failed: bool = False) -> None:
-        """Release the write lock (internal lock held); poison if ``failed``.
-
-        Phase-fair: every reader waiting now gets in before the next writer.
-        """
-        self._writer = None
-        if failed and self._poison:
-            self._trouble |= _POISONED
-        self._admit_readers()
-        self._dispatch()
+        guard._owner = _get_ident()
+        return self._acquire_slow(guard, _WRITE, None, True)
 
     # -- upgradable reads -----------------------------------------------------
 
@@ -584,183 +581,360 @@ class RwLock(Generic[T]):
             RwLock({'answer': 42})
         """
         guard: RwLockUpgradableReadGuard[T] = _new_guard(RwLockUpgradableReadGuard)
-        guard._rwlock = self
         guard._then = None
-        me = guard._owner = _get_ident()
-        self._enter()
-        self._upgradable_slow(me, timeout, False)
-        guard._value = self._data
-        return guard
+        guard._owner = _get_ident()
+        return self._acquire_slow(guard, _UPGRADABLE, timeout, False)
 
-    def _upgradable_slow(self, me: int, timeout: float | None, ignore_poison: bool) -> None:
-        """Make ``me`` the upgradable reader, waiting if needed.
+    def _upgradable_ignoring_poison(self) -> RwLockUpgradableReadGuard[T]:
+        guard: RwLockUpgradableReadGuard[T] = _new_guard(RwLockUpgradableReadGuard)
+        guard._then = None
+        guard._owner = _get_ident()
+        return self._acquire_slow(guard, _UPGRADABLE, None, True)
 
-        Entered holding the internal lock; returns or raises with it released.
+    # -- the slow path ----------------------------------------------------------
+
+    def _acquire_slow(self, guard: _G, kind: int, timeout: float | None, ignore_poison: bool) -> _G:
+        """Make ``guard`` hold the lock (``kind`` of it), waiting if needed.
+
+        On any exception (a refusal, a timeout, an interrupt, a
+        ``RecursionError``), nothing is held and nothing stays queued.
         """
+        me = guard._owner
+        waiter: _Waiter | None = None
+        queue: list[_Waiter] | None = None
+        granted = False
         try:
             wait = check_timeout(timeout)
-            trouble = self._trouble
-            if trouble & _CONSUMED:
-                raise ConsumedError(_MSG_CONSUMED)
+            lock = self._lock
+            if lock.locked():
+                self._spin()
+            with lock:
+                self._holder = me
+                try:
+                    if self._deferred:
+                        self._apply_deferred()
+                    if self._may_enter(guard, kind, me, ignore_poison):
+                        self._regate()  # a gate left raised by an interrupted hand-over
+                        return guard
+                    if wait == 0:
+                        raise TimeoutError(_MSG_TIMEOUT[kind].format(timeout))
+                    if _seam.forked_away and self._lost_thread():
+                        raise DeadlockError(_MSG_FORKED)
+                    waiter = _Waiter(me, guard)
+                    if kind == _READ:
+                        queue = self._read_waiters
+                    elif kind == _WRITE:
+                        self._gate = self._trouble | _BUSY  # new readers wait behind it
+                        queue = self._write_waiters
+                    else:
+                        queue = self._upgradable_waiters
+                    queue.append(waiter)
+                finally:
+                    self._holder = None
+            granted = self._block(waiter, queue, wait)
+            if granted and not ignore_poison and self._trouble & _POISONED:
+                self._give_back(guard)
+                raise PoisonError(_MSG_POISONED, _RECOVER[kind](self))
+        except BaseException:
+            self._abandon(guard, waiter, queue)
+            raise
+        if not granted:
+            raise TimeoutError(_MSG_TIMEOUT[kind].format(timeout))
+        return guard
+
+    def _may_enter(self, guard: Any, kind: int, me: int, ignore_poison: bool) -> bool:
+        """Refuse, or register ``guard`` if it may enter now (internal lock held).
+
+        Returns whether it was registered; raises the refusals.
+        """
+        trouble = self._trouble
+        if trouble & _CONSUMED:
+            raise ConsumedError(_MSG_CONSUMED)
+        readers = self._readers
+        if kind == _READ:
+            if self._writer == me:
+                raise DeadlockError(_MSG_READ_WHILE_WRITING)
+            if trouble and not ignore_poison:
+                raise PoisonError(_MSG_POISONED, self._read_ignoring_poison)
+            if me in readers:
+                readers[me] += 1
+            elif self._upgrader == me or self._readable():
+                readers[me] = 1
+            else:
+                return False
+        elif kind == _WRITE:
+            if self._writer == me:
+                raise DeadlockError(_MSG_WRITE_WHILE_WRITING)
+            if me in readers:
+                raise DeadlockError(_MSG_WRITE_WHILE_READING)
+            if self._upgrader == me:
+                raise DeadlockError(_MSG_WRITE_WHILE_UPGRADABLE)
+            if trouble and not ignore_poison:
+                raise PoisonError(_MSG_POISONED, self._write_ignoring_poison)
+            if (
+                self._writer is not None
+                or readers
+                or self._upgrader is not None
+                or self._write_waiters
+            ):
+                return False
+            self._gate = trouble | _BUSY
+            self._writer = me
+        else:
             if self._writer == me:
                 raise DeadlockError(_MSG_UPGRADABLE_WHILE_WRITING)
             if self._upgrader == me:
                 raise DeadlockError(_MSG_UPGRADABLE_TWICE)
-            if me in self._readers:
+            if me in readers:
                 raise DeadlockError(_MSG_UPGRADABLE_WHILE_READING)
             if trouble and not ignore_poison:
                 raise PoisonError(_MSG_POISONED, self._upgradable_ignoring_poison)
-            if self._upgrader is None and self._readable():
-                self._upgrader = me
-                return
-            if wait == 0:
-                raise TimeoutError(
-                    f"rwlock was not available for an upgradable read within {timeout} seconds"
-                )
-            waiter = _Waiter(me)
-            self._upgradable_waiters.append(waiter)
-        finally:
-            self._leave()
-        if not self._block(waiter, wait, self._upgradable_waiters, self._unupgradable):
-            raise TimeoutError(
-                f"rwlock was not available for an upgradable read within {timeout} seconds"
-            )
-        if not ignore_poison:
-            self._refuse_if_poisoned(self._unupgradable, self._upgradable_ignoring_poison)
-
-    def _upgradable_ignoring_poison(self) -> RwLockUpgradableReadGuard[T]:
-        guard: RwLockUpgradableReadGuard[T] = _new_guard(RwLockUpgradableReadGuard)
-        guard._rwlock = self
-        guard._then = None
-        me = guard._owner = _get_ident()
-        self._enter()
-        self._upgradable_slow(me, None, True)
+            if self._upgrader is not None or not self._readable():
+                return False
+            self._upgrader = me
         guard._value = self._data
-        return guard
+        guard._rwlock = self
+        return True
 
-    def _unupgradable(self, me: int) -> None:
-        """Release the upgradable read (internal lock held)."""
-        self._upgrader = None
-        self._dispatch()
+    def _lost_thread(self) -> bool:
+        """Whether a holder or a waiter is a thread lost by ``os.fork()`` (lock held)."""
+        gone = _seam.thread_gone
+        if gone(self._writer) or gone(self._upgrader):
+            return True
+        upgrading = self._upgrading
+        if upgrading is not None and gone(upgrading.ident):
+            return True
+        if any(gone(ident) for ident in self._readers):
+            return True
+        return any(
+            gone(waiter.ident)
+            for queue in (self._write_waiters, self._upgradable_waiters, self._read_waiters)
+            for waiter in queue
+        )
 
-    def _upgrade(self, me: int, timeout: float | None) -> None:
-        """Turn ``me``'s upgradable read into the write lock, waiting for readers.
+    def _upgrade(
+        self,
+        source: RwLockUpgradableReadGuard[T],
+        writer: RwLockWriteGuard[T],
+        timeout: float | None,
+    ) -> None:
+        """Turn ``source`` (held) into ``writer``, waiting for the readers to leave.
 
-        On a timeout or an interrupt, ``me`` still holds the upgradable read.
+        On a timeout or any exception, ``source`` still holds the upgradable
+        read and ``writer`` holds nothing.
         """
-        wait = check_timeout(timeout)
-        self._enter()
+        me = source._owner
+        waiter: _Waiter | None = None
+        granted = False
         try:
-            if me in self._readers:
-                raise DeadlockError(_MSG_UPGRADE_WHILE_READING)
-            if not self._readers:
-                self._upgrader = None
-                self._writer = me
-                self._regate()
-                return
-            if wait == 0:
-                raise TimeoutError(
-                    f"readers did not leave within {timeout} seconds; "
-                    "the guard is still an upgradable read"
-                )
-            waiter = _Waiter(me)
-            self._upgrading = waiter
-            self._regate()  # new readers wait from now on
-        finally:
-            self._leave()
-        if not self._block(waiter, wait, None, self._downgrade_to_upgradable):
-            raise TimeoutError(
-                f"readers did not leave within {timeout} seconds; "
-                "the guard is still an upgradable read"
-            )
+            wait = check_timeout(timeout)
+            lock = self._lock
+            if lock.locked():
+                self._spin()
+            with lock:
+                self._holder = me
+                try:
+                    if self._deferred:
+                        self._apply_deferred()
+                    if me in self._readers:
+                        raise DeadlockError(_MSG_UPGRADE_WHILE_READING)
+                    if not self._readers:
+                        self._gate = self._trouble | _BUSY
+                        self._writer = me
+                        self._upgrader = None
+                        writer._value = self._data
+                        writer._rwlock = self
+                        del source._value
+                        source._rwlock = None
+                        source._then = writer
+                        return
+                    if wait == 0:
+                        raise TimeoutError(_MSG_UPGRADE_TIMEOUT.format(timeout))
+                    if _seam.forked_away and self._lost_thread():
+                        raise DeadlockError(_MSG_FORKED)
+                    waiter = _Waiter(me, writer, source)
+                    self._gate = self._trouble | _BUSY  # new readers wait from now on
+                    self._upgrading = waiter
+                finally:
+                    self._holder = None
+            granted = self._block(waiter, None, wait)
+        except BaseException:
+            self._unupgrade(source, writer, waiter)
+            raise
+        if not granted:
+            raise TimeoutError(_MSG_UPGRADE_TIMEOUT.format(timeout))
 
-    def _downgrade_to_upgradable(self, me: int) -> None:
-        """Undo a granted upgrade (internal lock held)."""
-        self._writer = None
-        self._upgrader = me
-        self._admit_readers()
-        self._dispatch()
+    def _unupgrade(
+        self,
+        source: RwLockUpgradableReadGuard[T],
+        writer: RwLockWriteGuard[T],
+        waiter: _Waiter | None,
+    ) -> None:
+        """After an exception in ``upgrade()``: withdraw it, or undo it if it happened."""
+        if waiter is None and not _held(writer):
+            return
+        lock = self._lock
+        if lock.locked():
+            self._spin()
+        with lock:
+            self._holder = me = source._owner
+            try:
+                if waiter is not None and not waiter.granted:
+                    self._withdraw(waiter, None)
+                elif _held(writer):
+                    # One step with no call: the upgradable read held again.
+                    self._upgrader = me
+                    source._value = writer._value
+                    source._rwlock = self
+                    source._then = None
+                    del writer._value
+                    writer._rwlock = None
+                    self._writer = None
+                    self._admit_readers()
+                    self._dispatch()
+            finally:
+                self._holder = None
 
     # -- waiting and handing over -----------------------------------------------
 
-    def _block(
-        self,
-        waiter: _Waiter,
-        wait: float,
-        queue: list[_Waiter] | None,
-        undo: Callable[[int], None],
-    ) -> bool:
+    def _block(self, waiter: _Waiter, queue: list[_Waiter] | None, wait: float) -> bool:
         """Wait until ``waiter`` is granted (True) or ``wait`` seconds pass (False).
 
-        Entered and left without the internal lock. On a timeout, or when
-        the wait is interrupted by an exception, the waiter is withdrawn; a
-        grant that raced with the interruption is undone with ``undo(me)``
-        (internal lock held) so nothing stays held.
+        Entered and left without the internal lock. On a timeout the waiter
+        is withdrawn; on an exception the caller withdraws it. The wait is
+        cut in slices: after each one the waiter redoes the hand-over, in
+        case an exception cut short the one that should have woken it.
         """
-        lock = waiter.lock
-        try:
+        sleeper = waiter.lock
+        deadline = Deadline(wait)
+        piece = _seam.backend.slice
+        me = waiter.ident
+        while True:
+            remaining = deadline.remaining()
+            part = piece if remaining < 0 else min(remaining, piece)
+            last = part == remaining  # this piece ends at the deadline
             # No spinning here: a grant comes only after another thread's
             # whole critical section, and yielding meanwhile measured slower
             # on both builds (benchmarks/bench_rwlock.py).
-            if lock.acquire(True, wait):
+            if sleeper.acquire(True, -1 if part == math.inf else part):
                 return True
-        except BaseException:
-            self._enter()
-            try:
-                if waiter.granted:
-                    undo(waiter.ident)
-                else:
-                    self._withdraw(waiter, queue)
-            finally:
-                self._leave()
-            raise
-        self._enter()
-        try:
-            if waiter.granted:  # granted between the timeout and now
-                return True
-            self._withdraw(waiter, queue)
-        finally:
-            self._leave()
-        return False
+            lock = self._lock
+            if lock.locked():
+                self._spin()
+            with lock:
+                self._holder = me
+                try:
+                    if not waiter.granted:
+                        if last or deadline.expired():
+                            self._withdraw(waiter, queue)
+                            return False
+                        self._dispatch()
+                    if waiter.granted:
+                        return True
+                finally:
+                    self._holder = None
 
     def _withdraw(self, waiter: _Waiter, queue: list[_Waiter] | None) -> None:
         """Take a waiter that was not granted out of line (internal lock held)."""
         if queue is None:
-            self._upgrading = None
-        else:
+            if self._upgrading is waiter:
+                self._upgrading = None
+        elif waiter in queue:
             queue.remove(waiter)
         self._dispatch()  # a withdrawn writer may have held readers back
 
-    def _refuse_if_poisoned(
-        self, undo: Callable[[int], None], recover: Callable[[], object]
-    ) -> None:
-        """After a grant: if the lock was poisoned meanwhile, give it back and raise."""
-        me = _get_ident()
-        self._enter()
-        try:
-            if not self._trouble & _POISONED:
-                return
-            undo(me)
-        finally:
-            self._leave()
-        raise PoisonError(_MSG_POISONED, recover)
+    def _abandon(self, guard: Any, waiter: _Waiter | None, queue: list[_Waiter] | None) -> None:
+        """After an exception in an acquisition: withdraw the waiter, release the guard."""
+        if waiter is None and not _held(guard):
+            return
+        lock = self._lock
+        if lock.locked():
+            self._spin()
+        with lock:
+            self._holder = guard._owner
+            try:
+                if waiter is not None and not waiter.granted:
+                    self._withdraw(waiter, queue)
+            finally:
+                try:
+                    if _held(guard):
+                        self._release(guard, False)
+                finally:
+                    self._holder = None
+
+    def _give_back(self, guard: Any) -> None:
+        """Release ``guard`` without poisoning if it holds the lock."""
+        if not _held(guard):
+            return
+        lock = self._lock
+        if lock.locked():
+            self._spin()
+        with lock:
+            self._holder = guard._owner
+            try:
+                if _held(guard):
+                    self._release(guard, False)
+            finally:
+                self._holder = None
+
+    def _release(self, guard: Any, failed: bool) -> None:
+        """Release a held guard; poison if ``failed`` and it is a writer (internal lock held)."""
+        me = guard._owner
+        kind = type(guard)
+        if kind is RwLockReadGuard:
+            readers = self._readers
+            count = readers[me]
+            del guard._value
+            guard._rwlock = None
+            if count == 1:
+                del readers[me]
+            else:
+                readers[me] = count - 1
+            if self._gate and not readers:
+                self._dispatch()
+        elif kind is RwLockWriteGuard:
+            self._data = guard._value
+            del guard._value
+            guard._rwlock = None
+            if failed and self._poison:
+                self._trouble |= _POISONED
+                self._gate |= _POISONED
+            self._writer = None
+            self._admit_readers()
+            self._dispatch()
+        else:
+            del guard._value
+            guard._rwlock = None
+            self._upgrader = None
+            self._dispatch()
 
     def _admit_readers(self) -> None:
         """Let every waiting reader in, and one upgradable reader if none holds.
 
-        Called (internal lock held) when no writer holds the lock.
+        Called (internal lock held) when no writer holds the lock. Each
+        grant is complete before the next step that could be interrupted.
         """
         waiters = self._read_waiters
-        if waiters:
-            readers = self._readers
-            for waiter in waiters:
-                readers[waiter.ident] = 1
-                waiter.grant()
-            waiters.clear()
-        if self._upgrader is None and self._upgradable_waiters:
-            waiter = self._upgradable_waiters.pop(0)
+        readers = self._readers
+        while waiters:
+            waiter = waiters[-1]
+            guard = waiter.guard
+            readers[waiter.ident] = 1
+            guard._value = self._data
+            guard._rwlock = self
+            waiter.granted = True
+            del waiters[-1]
+            waiter.lock.release()
+        waiters = self._upgradable_waiters
+        if self._upgrader is None and waiters:
+            waiter = waiters[0]
+            guard = waiter.guard
             self._upgrader = waiter.ident
-            waiter.grant()
+            guard._value = self._data
+            guard._rwlock = self
+            waiter.granted = True
+            del waiters[0]
+            waiter.lock.release()
 
     def _dispatch(self) -> None:
         """Grant whatever the current state allows, then recompute the gate.
@@ -773,15 +947,29 @@ class RwLock(Generic[T]):
             upgrading = self._upgrading
             if upgrading is not None:
                 if not self._readers:
-                    self._upgrading = None
-                    self._upgrader = None
+                    writer = upgrading.guard
+                    source = upgrading.source
                     self._writer = upgrading.ident
-                    upgrading.grant()
+                    self._upgrader = None
+                    writer._value = self._data
+                    writer._rwlock = self
+                    del source._value
+                    source._rwlock = None
+                    source._then = writer
+                    upgrading.granted = True
+                    self._upgrading = None
+                    upgrading.lock.release()
             elif self._write_waiters:
                 if not self._readers and self._upgrader is None:
-                    waiter = self._write_waiters.pop(0)
+                    waiters = self._write_waiters
+                    waiter = waiters[0]
+                    guard = waiter.guard
                     self._writer = waiter.ident
-                    waiter.grant()
+                    guard._value = self._data
+                    guard._rwlock = self
+                    waiter.granted = True
+                    del waiters[0]
+                    waiter.lock.release()
             else:
                 self._admit_readers()
         self._regate()
@@ -793,6 +981,50 @@ class RwLock(Generic[T]):
             self._gate = trouble | _BUSY
         else:
             self._gate = trouble
+
+    def _apply_deferred(self) -> None:
+        """Release the guards finalisers dropped inside a critical section (lock held)."""
+        deferred = self._deferred
+        while deferred:
+            guard = deferred[-1]
+            if _held(guard):
+                self._release(guard, False)
+            del deferred[-1]
+
+    def _finalise(
+        self,
+        guard: Any,
+        _ident: Callable[[], int] = _thread.get_ident,
+        _warn: Callable[..., None] = warnings.warn,
+    ) -> None:
+        """A held guard's last reference is gone: release it (RAII), and warn.
+
+        Only on the thread that holds it; elsewhere the lock stays held.
+        """
+        kind = type(guard).__name__
+        name = f"<{kind} of RwLock at {id(self):#x}>"
+        if _ident() != guard._owner:
+            _warn(
+                f"{name} was never released, and was garbage-collected on another "
+                "thread; the lock stays held, because only the thread that acquired it "
+                f"can release it (use 'with lock.{_HOW[kind]}() as guard:' or call "
+                "guard.unlock() on that thread)",
+                ResourceWarning,
+                source=guard,
+            )
+            return
+        if self._holder == guard._owner:
+            # Inside this thread's own critical section: the section's end
+            # (or the next one) releases it.
+            self._deferred.append(guard)
+        else:
+            self._give_back(guard)
+        _warn(
+            f"{name} was never released; it was released when garbage-collected "
+            f"(use 'with lock.{_HOW[kind]}() as guard:' or call guard.unlock())",
+            ResourceWarning,
+            source=guard,
+        )
 
     # -- poison -------------------------------------------------------------
 
@@ -829,14 +1061,19 @@ class RwLock(Generic[T]):
             >>> lock.is_poisoned()
             False
         """
-        self._enter()
-        try:
-            if self._trouble & _CONSUMED:
-                raise ConsumedError(_MSG_CONSUMED)
-            self._trouble = 0
-            self._regate()
-        finally:
-            self._leave()
+        me = _get_ident()
+        lock = self._lock
+        if lock.locked():
+            self._spin()
+        with lock:
+            self._holder = me
+            try:
+                if self._trouble & _CONSUMED:
+                    raise ConsumedError(_MSG_CONSUMED)
+                self._trouble = 0
+                self._regate()
+            finally:
+                self._holder = None
 
     # -- consuming ----------------------------------------------------------
 
@@ -861,19 +1098,26 @@ class RwLock(Generic[T]):
             >>> RwLock([1, 2]).into_inner()
             [1, 2]
         """
-        self._enter()
-        try:
-            trouble = self._trouble
-            if trouble & _CONSUMED:
-                raise ConsumedError(_MSG_CONSUMED)
-            if self._writer is not None or self._readers or self._upgrader is not None:
-                raise WouldBlockError(_MSG_LOCKED_INTO_INNER)
-            value = self._data
-            del self._data
-            self._trouble = _CONSUMED
-            self._regate()
-        finally:
-            self._leave()
+        me = _get_ident()
+        lock = self._lock
+        if lock.locked():
+            self._spin()
+        with lock:
+            self._holder = me
+            try:
+                if self._deferred:
+                    self._apply_deferred()
+                trouble = self._trouble
+                if trouble & _CONSUMED:
+                    raise ConsumedError(_MSG_CONSUMED)
+                if self._writer is not None or self._readers or self._upgrader is not None:
+                    raise WouldBlockError(_MSG_LOCKED_INTO_INNER)
+                value = self._data
+                self._trouble = _CONSUMED
+                self._gate = _CONSUMED
+                del self._data
+            finally:
+                self._holder = None
         if trouble & _POISONED:
             raise PoisonError(_MSG_POISONED, lambda: value)
         return value
@@ -897,48 +1141,99 @@ class RwLock(Generic[T]):
             ...     lock.statistics().writer is not None
             True
         """
-        self._enter()
-        try:
-            return RwLockStatistics(
-                readers=sum(self._readers.values()),
-                writer=self._writer,
-                upgradable=self._upgrader,
-                waiting_readers=len(self._read_waiters) + len(self._upgradable_waiters),
-                waiting_writers=len(self._write_waiters) + (self._upgrading is not None),
-                poisoned=bool(self._trouble & _POISONED),
-            )
-        finally:
-            self._leave()
+        me = _get_ident()
+        if self._holder == me:
+            # A finaliser inside this thread's own operation on this lock:
+            # nobody else can change the state meanwhile.
+            return self._snapshot()
+        lock = self._lock
+        if lock.locked():
+            self._spin()
+        with lock:
+            self._holder = me
+            try:
+                if self._deferred:
+                    self._apply_deferred()
+                return self._snapshot()
+            finally:
+                self._holder = None
+
+    def _snapshot(self) -> RwLockStatistics:
+        return RwLockStatistics(
+            readers=sum(self._readers.values()),
+            writer=self._writer,
+            upgradable=self._upgrader,
+            waiting_readers=len(self._read_waiters) + len(self._upgradable_waiters),
+            waiting_writers=len(self._write_waiters) + (self._upgrading is not None),
+            poisoned=bool(self._trouble & _POISONED),
+        )
 
     def __repr__(self) -> str:
         # Never blocks (Rust's Debug uses try_read): the value is shown when
         # a read guard could be had at once, else <locked>.
         me = _get_ident()
-        self._enter()
+        if self._holder == me:
+            return "RwLock(<locked>)"  # a finaliser inside this thread's own operation
+        guard: RwLockReadGuard[T] = _new_guard(RwLockReadGuard)
+        guard._owner = me
+        lock = self._lock
         try:
-            trouble = self._trouble
-            readers = self._readers
-            readable = not trouble & _CONSUMED and (
-                me in readers or self._upgrader == me or self._readable()
-            )
-            if readable:
-                readers[me] = readers.get(me, 0) + 1
+            if lock.locked():
+                self._spin()
+            with lock:
+                self._holder = me
+                try:
+                    trouble = self._trouble
+                    readers = self._readers
+                    if not trouble & _CONSUMED:
+                        if me in readers:
+                            readers[me] += 1
+                        elif self._upgrader == me or self._readable():
+                            readers[me] = 1
+                        else:
+                            trouble |= _LOCKED
+                        if not trouble & _LOCKED:
+                            guard._value = self._data
+                            guard._rwlock = self
+                finally:
+                    self._holder = None
+            if trouble & _CONSUMED:
+                return "RwLock(<consumed>)"
+            suffix = ", poisoned=True" if trouble & _POISONED else ""
+            if trouble & _LOCKED:
+                return f"RwLock(<locked>{suffix})"
+            return f"RwLock({guard._value!r}{suffix})"
         finally:
-            self._leave()
-        if trouble & _CONSUMED:
-            return "RwLock(<consumed>)"
-        suffix = ", poisoned=True" if trouble & _POISONED else ""
-        if not readable:
-            return f"RwLock(<locked>{suffix})"
-        try:
-            return f"RwLock({self._data!r}{suffix})"
-        finally:
-            self._enter()
-            try:
-                self._unread(me)
-            finally:
-                self._leave()
+            self._give_back(guard)
 
+
+def _held(guard: Any) -> bool:
+    """Whether ``guard`` holds its lock (a guard made but never granted does not)."""
+    return getattr(guard, "_rwlock", None) is not None
+
+
+_READ = 0
+_WRITE = 1
+_UPGRADABLE = 2
+
+_MSG_TIMEOUT = (
+    "rwlock was not available for reading within {} seconds",
+    "rwlock was not available for writing within {} seconds",
+    "rwlock was not available for an upgradable read within {} seconds",
+)
+
+_RECOVER: tuple[Callable[[RwLock[Any]], Callable[[], Any]], ...] = (
+    lambda rw: rw._read_ignoring_poison,
+    lambda rw: rw._write_ignoring_poison,
+    lambda rw: rw._upgradable_ignoring_poison,
+)
+
+# How a never-released guard should have been taken, for its ResourceWarning.
+_HOW = {
+    "RwLockReadGuard": "read",
+    "RwLockWriteGuard": "write",
+    "RwLockUpgradableReadGuard": "upgradable_read",
+}
 
 _new_guard: Any = object.__new__
 
@@ -975,12 +1270,35 @@ use after the guard is released raises
 """
 
 
-class _Guard:
-    """What the three guards share: a ``_value`` slot that exists while held."""
+class _Guard(NotCopyable):
+    """What the three guards share.
+
+    A held guard has its ``_value`` slot set and ``_rwlock`` pointing to its
+    lock; a released one has no ``_value`` and ``_rwlock`` None; both change
+    together, under the lock's internal lock, with nothing in between where
+    an exception could arrive.
+    """
 
     __slots__ = ()
 
     _value: Any
+    _rwlock: Any
+    _owner: int
+
+    _copy_advice = (
+        "a guard is this thread's hold on the lock; read or copy guard.value instead "
+        "(copy.deepcopy(guard.value))"
+    )
+
+    def __del__(self) -> None:
+        # RAII: the last reference to a held guard is gone. A released
+        # guard costs this one test.
+        try:
+            rwlock = self._rwlock
+        except AttributeError:
+            return  # never held
+        if rwlock is not None:
+            rwlock._finalise(self)
 
     def _gone(self) -> GuardReleasedError:
         raise NotImplementedError
@@ -1011,8 +1329,17 @@ class RwLockReadGuard(_Guard, Generic[T_co], metaclass=NoPublicConstructor):
         The ``with`` block releases the read lock on exit; a failing read
         block does not poison the lock. A guard must be released by the
         thread that acquired it; another thread gets
-        :class:`~fearless.WrongThreadError`. A guard that is never released
-        keeps writers out forever.
+        :class:`~fearless.WrongThreadError`.
+
+    Dropped without release:
+        When the last reference to a held guard disappears (``del guard``,
+        a guard that goes out of scope, a ``read()`` interrupted after it
+        took the lock), the guard is released as Rust drops it, and a
+        :class:`ResourceWarning` says so, as for an unclosed file (with
+        :mod:`tracemalloc` on, Python shows where the guard was made). If
+        the garbage collector drops it on another thread, the lock stays
+        held (only the owning thread may release it) and the warning says
+        that instead. Release guards explicitly: ``with`` or :meth:`unlock`.
 
     Example:
         >>> from fearless import RwLock
@@ -1027,7 +1354,7 @@ class RwLockReadGuard(_Guard, Generic[T_co], metaclass=NoPublicConstructor):
 
     __slots__ = ("_owner", "_rwlock", "_value")
 
-    _rwlock: RwLock[Any]
+    _rwlock: RwLock[Any] | None
     _owner: int
     _value: Any
 
@@ -1056,24 +1383,32 @@ class RwLockReadGuard(_Guard, Generic[T_co], metaclass=NoPublicConstructor):
         tb: TracebackType | None,
     ) -> None:
         me = self._owner
+        rwlock = self._rwlock
         if _get_ident() != me:
-            if hasattr(self, "_value"):
+            if rwlock is not None:
                 raise WrongThreadError(_MSG_WRONG_THREAD)
             return
-        try:
-            del self._value
-        except AttributeError:
+        if rwlock is None:
             return  # unlock() was called inside the block: nothing to release
-        rwlock = self._rwlock
-        if not rwlock._enter(False):
-            rwlock._enter_slow()
-        readers = rwlock._readers
-        count = readers.pop(me)
-        if count != 1:
-            readers[me] = count - 1
-        elif rwlock._gate and not readers:
-            rwlock._dispatch()
-        rwlock._leave()
+        lock = rwlock._lock
+        if lock.locked():
+            rwlock._spin()
+        with lock:
+            # No call in here but the hand-over (see RwLock.__init__).
+            readers = rwlock._readers
+            count = readers[me]
+            del self._value
+            self._rwlock = None
+            if count != 1:
+                readers[me] = count - 1
+            else:
+                del readers[me]
+                if rwlock._gate and not readers:
+                    rwlock._holder = me
+                    try:
+                        rwlock._dispatch()
+                    finally:
+                        rwlock._holder = None
 
     def unlock(self) -> None:
         """Release the read lock now, before the end of the ``with`` block.
@@ -1093,7 +1428,7 @@ class RwLockReadGuard(_Guard, Generic[T_co], metaclass=NoPublicConstructor):
             ...     guard.unlock()
             ...     lock.try_write().unlock()    # free for writers already
         """
-        if not hasattr(self, "_value"):
+        if self._rwlock is None:
             raise self._gone()
         self.__exit__(None, None, None)
 
@@ -1141,7 +1476,7 @@ class RwLockWriteGuard(_Guard, Generic[T], metaclass=NoPublicConstructor):
 
     __slots__ = ("_owner", "_rwlock", "_then", "_value")
 
-    _rwlock: RwLock[T]
+    _rwlock: RwLock[T] | None
     _owner: int
     _then: RwLockReadGuard[T] | None  # the read guard downgrade() made
     _value: T
@@ -1179,13 +1514,12 @@ class RwLockWriteGuard(_Guard, Generic[T], metaclass=NoPublicConstructor):
         tb: TracebackType | None,
     ) -> None:
         me = self._owner
+        rwlock = self._rwlock
         if _get_ident() != me:
-            if hasattr(self, "_value"):
+            if rwlock is not None:
                 raise WrongThreadError(_MSG_WRONG_THREAD)
             return
-        try:
-            value = self._value
-        except AttributeError:
+        if rwlock is None:
             # Released inside the block, by unlock() or downgrade(); the
             # block also covers the read guard a downgrade made.
             successor = self._then
@@ -1193,15 +1527,25 @@ class RwLockWriteGuard(_Guard, Generic[T], metaclass=NoPublicConstructor):
                 self._then = None
                 successor.__exit__(exc_type, exc, tb)
             return
-        del self._value
-        rwlock = self._rwlock
-        rwlock._data = value
-        if not rwlock._enter(False):
-            rwlock._enter_slow()
-        try:
-            rwlock._unwrite(me, exc_type is not None)
-        finally:
-            rwlock._leave()
+        lock = rwlock._lock
+        if lock.locked():
+            rwlock._spin()
+        with lock:
+            # The release itself runs no call (see RwLock.__init__); the
+            # hand-over to waiters comes after it.
+            rwlock._data = self._value
+            del self._value
+            self._rwlock = None
+            if exc_type is not None and rwlock._poison:
+                rwlock._trouble |= _POISONED
+                rwlock._gate |= _POISONED
+            rwlock._writer = None
+            rwlock._holder = me
+            try:
+                rwlock._admit_readers()
+                rwlock._dispatch()
+            finally:
+                rwlock._holder = None
 
     def unlock(self) -> None:
         """Release the write lock now, before the end of the ``with`` block.
@@ -1223,7 +1567,7 @@ class RwLockWriteGuard(_Guard, Generic[T], metaclass=NoPublicConstructor):
             ...     lock.try_read().value
             1
         """
-        if not hasattr(self, "_value"):
+        if self._rwlock is None:
             raise self._gone()
         self.__exit__(None, None, None)
 
@@ -1252,29 +1596,34 @@ class RwLockWriteGuard(_Guard, Generic[T], metaclass=NoPublicConstructor):
             >>> lock.statistics().readers    # the block released the reader too
             0
         """
-        try:
-            value = self._value
-        except AttributeError:
-            raise self._gone() from None
+        rwlock = self._rwlock
+        if rwlock is None:
+            raise self._gone()
         me = self._owner
         if _get_ident() != me:
             raise WrongThreadError(_MSG_WRONG_THREAD_CHANGE)
-        rwlock = self._rwlock
-        rwlock._data = value
         reader: RwLockReadGuard[T] = _new_guard(RwLockReadGuard)
-        reader._rwlock = rwlock
         reader._owner = me
-        reader._value = value
-        del self._value
-        self._then = reader
-        rwlock._enter()
-        try:
-            rwlock._writer = None
+        lock = rwlock._lock
+        if lock.locked():
+            rwlock._spin()
+        with lock:
+            # One step with no call: the write guard released, the read
+            # guard held (it is this guard's successor for its block).
+            value = rwlock._data = self._value
+            reader._value = value
+            reader._rwlock = rwlock
             rwlock._readers[me] = 1
-            rwlock._admit_readers()
-            rwlock._dispatch()
-        finally:
-            rwlock._leave()
+            del self._value
+            self._rwlock = None
+            self._then = reader
+            rwlock._writer = None
+            rwlock._holder = me
+            try:
+                rwlock._admit_readers()
+                rwlock._dispatch()
+            finally:
+                rwlock._holder = None
         return reader
 
     def __repr__(self) -> str:
@@ -1323,7 +1672,7 @@ class RwLockUpgradableReadGuard(_Guard, Generic[T], metaclass=NoPublicConstructo
 
     __slots__ = ("_owner", "_rwlock", "_then", "_value")
 
-    _rwlock: RwLock[T]
+    _rwlock: RwLock[T] | None
     _owner: int
     _then: RwLockWriteGuard[T] | None  # the write guard upgrade() made
     _value: T
@@ -1353,13 +1702,12 @@ class RwLockUpgradableReadGuard(_Guard, Generic[T], metaclass=NoPublicConstructo
         tb: TracebackType | None,
     ) -> None:
         me = self._owner
+        rwlock = self._rwlock
         if _get_ident() != me:
-            if hasattr(self, "_value"):
+            if rwlock is not None:
                 raise WrongThreadError(_MSG_WRONG_THREAD)
             return
-        try:
-            del self._value
-        except AttributeError:
+        if rwlock is None:
             # Released inside the block, by unlock() or upgrade(); the
             # block also covers the write guard an upgrade made.
             successor = self._then
@@ -1367,12 +1715,18 @@ class RwLockUpgradableReadGuard(_Guard, Generic[T], metaclass=NoPublicConstructo
                 self._then = None
                 successor.__exit__(exc_type, exc, tb)
             return
-        rwlock = self._rwlock
-        rwlock._enter()
-        try:
-            rwlock._unupgradable(me)
-        finally:
-            rwlock._leave()
+        lock = rwlock._lock
+        if lock.locked():
+            rwlock._spin()
+        with lock:
+            del self._value
+            self._rwlock = None
+            rwlock._upgrader = None
+            rwlock._holder = me
+            try:
+                rwlock._dispatch()
+            finally:
+                rwlock._holder = None
 
     def unlock(self) -> None:
         """Release the upgradable read now, before the end of the ``with`` block.
@@ -1388,7 +1742,7 @@ class RwLockUpgradableReadGuard(_Guard, Generic[T], metaclass=NoPublicConstructo
             >>> guard.unlock()
             >>> lock.upgradable_read().unlock()    # free for the next one
         """
-        if not hasattr(self, "_value"):
+        if self._rwlock is None:
             raise self._gone()
         self.__exit__(None, None, None)
 
@@ -1424,20 +1778,16 @@ class RwLockUpgradableReadGuard(_Guard, Generic[T], metaclass=NoPublicConstructo
             >>> lock
             RwLock([1, 2])
         """
-        if not hasattr(self, "_value"):
+        rwlock = self._rwlock
+        if rwlock is None:
             raise self._gone()
         me = self._owner
         if _get_ident() != me:
             raise WrongThreadError(_MSG_WRONG_THREAD_CHANGE)
-        rwlock = self._rwlock
         writer: RwLockWriteGuard[T] = _new_guard(RwLockWriteGuard)
-        writer._rwlock = rwlock
         writer._owner = me
         writer._then = None
-        rwlock._upgrade(me, timeout)
-        writer._value = rwlock._data
-        del self._value
-        self._then = writer
+        rwlock._upgrade(self, writer, timeout)
         return writer
 
     def __repr__(self) -> str:

@@ -395,8 +395,17 @@ def test_hypothesis_strategy_runs_the_requested_number_of_schedules() -> None:
 
 def test_hypothesis_missing_gives_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "hypothesis", None)
-    with pytest.raises(ImportError, match=r"pip install 'fearless\[testing\]'"):
-        explore(mutex_counter)
+    calls: list[int] = []
+    with pytest.raises(ImportError, match=r"pip install 'fearless\[testing\]'") as info:
+        explore(lambda: calls.append(1))
+    assert "strategy='hypothesis' (the default)" in str(info.value)
+    assert "strategy='exhaustive'" in str(info.value) and "'random' or 'pct'" in str(info.value)
+    assert calls == []  # raised before running anything
+    # The other strategies, and a replay, need nothing more.
+    assert explore(mutex_counter, strategy="exhaustive").complete
+    assert explore(mutex_counter, strategy="random", schedules=5, seed=1).schedules == 5
+    assert explore(mutex_counter, strategy="pct", schedules=5, seed=1).schedules == 5
+    explore(mutex_counter, replay="1:")
 
 
 def test_exploration_describes_itself() -> None:
@@ -851,3 +860,34 @@ def test_a_finaliser_that_fails_in_a_run_is_still_reported(monkeypatch: pytest.M
     explore(program, strategy="exhaustive")
     assert raised and all(isinstance(e, ValueError) for e in raised)
     assert sys.unraisablehook is not None
+
+
+# -- issue 12: pip install 'fearless[testing]' works on free-threaded 3.13 ------------------------
+
+
+def _hypothesis_requirements(python_version: str) -> list[Any]:
+    import tomllib
+
+    from packaging.requirements import Requirement
+
+    pyproject = Path(__file__).resolve().parent.parent / "pyproject.toml"
+    extras = tomllib.loads(pyproject.read_text())["project"]["optional-dependencies"]
+    requirements = [Requirement(text) for text in extras["testing"]]
+    return [
+        r
+        for r in requirements
+        if r.name == "hypothesis"
+        and (r.marker is None or r.marker.evaluate({"python_version": python_version}))
+    ]
+
+
+def test_the_testing_extra_keeps_3_13_on_the_last_pure_python_hypothesis() -> None:
+    # Hypothesis 6.156 and later are compiled and have no cp313t wheel: pip
+    # would build the sdist (Rust, network). 6.155.7 is a py3-none-any wheel.
+    # No marker tells a free-threaded 3.13 apart, so every 3.13 gets the bound.
+    (on_313,) = _hypothesis_requirements("3.13")
+    assert "6.155.7" in on_313.specifier and "6.156.0" not in on_313.specifier
+    assert "6.80" in on_313.specifier and "6.79.4" not in on_313.specifier
+    for other in ("3.11", "3.12", "3.14"):
+        (requirement,) = _hypothesis_requirements(other)
+        assert "6.170.27" in requirement.specifier  # cp314t has wheels of the newest

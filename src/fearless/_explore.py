@@ -687,15 +687,25 @@ class _FailedRun(Exception):
         self.error = error
 
 
-def _by_hypothesis(runner: _Runner, schedules: int, seed: int | None) -> None:
+_NO_HYPOTHESIS: Final = (
+    "explore()'s strategy='hypothesis' (the default) needs Hypothesis, which is not "
+    "installed: pip install 'fearless[testing]'. Or pass a strategy that needs nothing "
+    "more: strategy='exhaustive' (every schedule of a small test), 'random' or 'pct'."
+)
+
+
+def _check_hypothesis() -> None:
+    """Raise an ImportError that says what to do when Hypothesis cannot be imported."""
     try:
-        import hypothesis  # noqa: PLC0415 - an optional dependency
-        from hypothesis import strategies as st  # noqa: PLC0415
-    except ImportError:
-        raise ImportError(
-            "strategy='hypothesis' needs Hypothesis: pip install 'fearless[testing]' "
-            "(or pass strategy='random', 'pct' or 'exhaustive')"
-        ) from None
+        import hypothesis.strategies  # noqa: F401, PLC0415 - an optional dependency
+    except ImportError as error:
+        raise ImportError(_NO_HYPOTHESIS, name=error.name) from None
+
+
+def _by_hypothesis(runner: _Runner, schedules: int, seed: int | None) -> None:
+    _check_hypothesis()
+    import hypothesis  # noqa: PLC0415 - an optional dependency
+    from hypothesis import strategies as st  # noqa: PLC0415
 
     @hypothesis.settings(
         max_examples=schedules,
@@ -877,7 +887,10 @@ def explore(
     Raises:
         ScheduleFailure: A schedule failed; :class:`DeadlockFound` and
             :class:`StepLimitExceeded` for those two cases.
-        ImportError: ``strategy="hypothesis"`` without Hypothesis installed.
+        ImportError: ``strategy="hypothesis"`` (the default) without
+            Hypothesis installed, before anything runs: install it with
+            ``pip install 'fearless[testing]'``, or pass another strategy
+            (none of the others needs it).
         TypeError, ValueError: A bad argument.
         RuntimeError: Called from inside another exploration.
 
@@ -911,6 +924,8 @@ def explore(
     if _sched.running_here() is not None:
         raise RuntimeError("explore() cannot run inside another explore()")
     decisions = None if replay is None else decode_schedule(replay)
+    if strategy == "hypothesis" and decisions is None:
+        _check_hypothesis()  # before anything runs
     with _sched.controlling():
         return _explore(
             fn,

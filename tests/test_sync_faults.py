@@ -1,0 +1,609 @@
+"""Faults against Barrier, the once-cells, Arc and threads (issue 12).
+
+Interrupt storms, a Ctrl-C while blocked, RecursionError at every depth,
+finalisers inside an operation, copying and pickling, os.fork(), bad input
+and interpreter shutdown. Interrupt, fork and shutdown tests run in a fresh
+interpreter (``run_python``), bounded.
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+import sys
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from _helpers import TIMEOUT, Worker, run_python, wait_until
+from fearless import (
+    Arc,
+    Barrier,
+    LazyLock,
+    Once,
+    OnceLock,
+    spawn,
+)
+
+# -- interrupt storms ------------------------------------------------------------------
+#
+# A helper thread fires SIGINT at the main thread over and over (by
+# ``_thread.interrupt_main()``, which Python delivers at its next check, or by a
+# real signal, which also cuts blocking waits short) while the main thread loops
+# over an operation. The handler raises KeyboardInterrupt only while the main
+# thread is inside the operation (``ARMED``), so every interrupt is caught by
+# the loop and none escapes between iterations.
+
+STORM_PRELUDE = """
+import _thread, os, signal, sys, threading, time
+from fearless import Arc, Barrier, LazyLock, Once, OnceLock, spawn, scope
+
+MODE = sys.argv[1] if len(sys.argv) > 1 else "{mode}"
+ARMED = [False]
+HITS = [0]
+MAIN = threading.get_ident()
+
+def on_sigint(signum, frame):
+    if ARMED[0]:
+        raise KeyboardInterrupt
+
+signal.signal(signal.SIGINT, on_sigint)
+STOP = threading.Event()
+
+def storm():
+    while not STOP.is_set():
+        if MODE == "signal":
+            signal.pthread_kill(MAIN, signal.SIGINT)
+        else:
+            _thread.interrupt_main()
+        time.sleep(0.0002)  # pacing, not synchronisation
+
+def attempt(op):
+    try:
+        ARMED[0] = True
+        op()
+        ARMED[0] = False
+    except KeyboardInterrupt:
+        ARMED[0] = False
+        HITS[0] += 1
+        return False
+    return True
+
+def start_storm():
+    t = threading.Thread(target=storm, daemon=True)
+    t.start()
+    return t
+
+def stop_storm(t):
+    STOP.set()
+    t.join(30)
+    assert not t.is_alive()
+"""
+
+STORM_BODIES = {
+    "barrier": """
+barrier = Barrier(2)
+partner_stop = threading.Event()
+def partner():
+    while not partner_stop.is_set():
+        try:
+            barrier.wait(timeout=0.002)
+        except TimeoutError:
+            pass
+p = threading.Thread(target=partner); p.start()
+t = start_storm()
+def op():
+    try:
+        barrier.wait(timeout=0.002)
+    except TimeoutError:
+        pass
+for _ in range(ITERATIONS):
+    attempt(op)
+stop_storm(t)
+partner_stop.set(); p.join(30)
+assert not barrier._lock.locked(), "internal lock left held"
+assert barrier.statistics().waiting == 0, barrier.statistics()
+gen = barrier.statistics().generation
+w = threading.Thread(target=barrier.wait, kwargs={"timeout": 30}); w.start()
+assert barrier.wait(timeout=30) is not None
+w.join(30)
+assert barrier.statistics().generation == gen + 1 and barrier.statistics().waiting == 0
+""",
+    "once": """
+t = start_storm()
+for i in range(ITERATIONS):
+    once = Once()
+    go = threading.Event()
+    def slow():
+        go.wait(0.002)
+    runner = threading.Thread(target=lambda: attempt_in_thread(once, slow))
+    if i % 2:
+        runner.start()
+    attempt(lambda: once.call_once(lambda: None))
+    go.set()
+    if i % 2:
+        runner.join(30)
+    s = once.statistics()
+    assert not once._lock.locked(), "internal lock left held"
+    assert s.waiting == 0 and not s.running, s
+    # usable: call_once_force always completes it now
+    ARMED[0] = False
+    once.call_once_force(lambda state: None)
+    assert once.is_completed
+stop_storm(t)
+""",
+    "oncelock": """
+t = start_storm()
+for i in range(ITERATIONS):
+    cell = OnceLock()
+    go = threading.Event()
+    def slow():
+        go.wait(0.002)
+        return "theirs"
+    runner = threading.Thread(target=lambda: attempt_in_thread(cell, slow))
+    if i % 2:
+        runner.start()
+    attempt(lambda: cell.get_or_init(lambda: "mine"))
+    go.set()
+    if i % 2:
+        runner.join(30)
+    s = cell.statistics()
+    assert not cell._lock.locked(), "internal lock left held"
+    assert s.waiting == 0 and not s.running, s
+    ARMED[0] = False
+    assert cell.get_or_init(lambda: "after") in ("mine", "theirs", "after")
+stop_storm(t)
+""",
+    "lazylock": """
+t = start_storm()
+for i in range(ITERATIONS):
+    go = threading.Event()
+    def slow():
+        go.wait(0.002)
+        return "value"
+    lazy = LazyLock(slow)
+    runner = threading.Thread(target=lambda: attempt_in_thread(lazy, None))
+    if i % 2:
+        runner.start()
+    attempt(lazy.force)
+    go.set()
+    if i % 2:
+        runner.join(30)
+    s = lazy.statistics()
+    assert not lazy._lock.locked(), "internal lock left held"
+    assert s.waiting == 0 and not s.running, s
+    ARMED[0] = False
+    assert lazy.force() == "value"
+stop_storm(t)
+""",
+    "arc": """
+root = Arc([1])
+held = []
+t = start_storm()
+def op():
+    a = root.clone()
+    w = a.downgrade()
+    b = w.upgrade()
+    with b:
+        pass
+    w2 = w.clone()
+    w2.drop()
+    w.drop()
+    a.drop()
+for _ in range(ITERATIONS):
+    attempt(op)
+stop_storm(t)
+import gc
+gc.collect()
+assert root.strong_count() == 1 and root.weak_count() == 0, (root.strong_count(), root.weak_count())
+assert root._inner.lock.acquire(False), "internal lock left held"
+root._inner.lock.release()
+""",
+    "join": """
+t = start_storm()
+for i in range(ITERATIONS // 10):
+    go = threading.Event()
+    h = spawn(go.wait, 0.002)
+    attempt(lambda: h.join(timeout=30))
+    go.set()
+    ARMED[0] = False
+    try:
+        h.join(timeout=30)
+    except Exception as e:  # joined already inside the storm: ConsumedError
+        assert type(e).__name__ == "ConsumedError", repr(e)
+    assert not h._packet.state.locked(), "state lock left held"
+stop_storm(t)
+""",
+}
+
+ATTEMPT_IN_THREAD = """
+def attempt_in_thread(target, fn):
+    if isinstance(target, Once):
+        target.call_once(fn)
+    elif isinstance(target, OnceLock):
+        target.get_or_init(fn)
+    else:
+        target.force()
+"""
+
+
+def storm_program(name: str, mode: str, iterations: int) -> str:
+    return (
+        STORM_PRELUDE.replace("{mode}", mode)
+        + ATTEMPT_IN_THREAD
+        + f"ITERATIONS = {iterations}\n"
+        + STORM_BODIES[name]
+        + "print('ok', HITS[0])\n"
+    )
+
+
+@pytest.mark.parametrize("mode", ["interrupt_main", "signal"])
+@pytest.mark.parametrize("name", sorted(STORM_BODIES))
+def test_interrupt_storm_leaves_nothing_held(name: str, mode: str) -> None:
+    iterations = 600 if name in ("once", "oncelock", "lazylock") else 3000
+    proc = run_python(storm_program(name, mode, iterations), timeout=90)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("ok "), proc.stdout + proc.stderr
+    hits = int(proc.stdout.split()[1])
+    assert hits > 0, "the storm never interrupted the operation"
+    assert proc.stderr == ""
+
+
+# -- a single Ctrl-C while blocked ---------------------------------------------------------
+
+BLOCKED_PRELUDE = """
+import os, signal, sys, threading, time
+from fearless import Barrier, LazyLock, Once, OnceLock, spawn
+MAIN = threading.get_ident()
+
+def ctrl_c_when(predicate):
+    # Fires once the main thread is blocked (the predicate sees it waiting).
+    def run():
+        deadline = time.monotonic() + 30
+        while not predicate():
+            assert time.monotonic() < deadline
+            time.sleep(0.001)
+        time.sleep(0.05)
+        signal.pthread_kill(MAIN, signal.SIGINT)
+    threading.Thread(target=run, daemon=True).start()
+
+def expect_prompt_interrupt(block):
+    start = time.monotonic()
+    try:
+        block()
+    except KeyboardInterrupt:
+        elapsed = time.monotonic() - start
+        assert elapsed < 2.0 + 0.05 + 1.0, elapsed
+        return
+    raise AssertionError("no KeyboardInterrupt")
+"""
+
+BLOCKED_BODIES = {
+    "barrier": """
+b = Barrier(2)
+ctrl_c_when(lambda: b.statistics().waiting == 1)
+expect_prompt_interrupt(b.wait)
+assert b.statistics().waiting == 0
+t = threading.Thread(target=b.wait); t.start()
+assert b.wait(timeout=30) is not None
+t.join(30)
+""",
+    "once": """
+o = Once()
+started, release = threading.Event(), threading.Event()
+def slow():
+    started.set(); release.wait(30)
+t = threading.Thread(target=o.call_once, args=(slow,)); t.start()
+started.wait(30)
+ctrl_c_when(lambda: o.statistics().waiting == 1)
+expect_prompt_interrupt(lambda: o.call_once(lambda: None))
+assert o.statistics().waiting == 0
+release.set(); t.join(30)
+o.call_once(lambda: None)
+assert o.is_completed
+""",
+    "oncelock": """
+c = OnceLock()
+started, release = threading.Event(), threading.Event()
+def slow():
+    started.set(); release.wait(30); return 1
+t = threading.Thread(target=c.get_or_init, args=(slow,)); t.start()
+started.wait(30)
+ctrl_c_when(lambda: c.statistics().waiting == 1)
+expect_prompt_interrupt(lambda: c.get_or_init(lambda: 2))
+assert c.statistics().waiting == 0
+release.set(); t.join(30)
+assert c.get_or_init(lambda: 3) == 1
+""",
+    "lazylock": """
+started, release = threading.Event(), threading.Event()
+def slow():
+    started.set(); release.wait(30); return 1
+lazy = LazyLock(slow)
+t = threading.Thread(target=lazy.force); t.start()
+started.wait(30)
+ctrl_c_when(lambda: lazy.statistics().waiting == 1)
+expect_prompt_interrupt(lazy.force)
+assert lazy.statistics().waiting == 0
+release.set(); t.join(30)
+assert lazy.force() == 1
+""",
+    "join": """
+release = threading.Event()
+h = spawn(release.wait, 30)
+ctrl_c_when(lambda: True)
+expect_prompt_interrupt(h.join)
+release.set()
+assert h.join(timeout=30) is True
+""",
+}
+
+
+@pytest.mark.parametrize("name", sorted(BLOCKED_BODIES))
+def test_ctrl_c_while_blocked_arrives_promptly(name: str) -> None:
+    proc = run_python(BLOCKED_PRELUDE + BLOCKED_BODIES[name] + "print('ok')\n", timeout=60)
+    assert (proc.returncode, proc.stdout, proc.stderr) == (0, "ok\n", "")
+
+
+# -- an interrupt at every point where Python can deliver one ------------------------------
+#
+# CPython raises KeyboardInterrupt right after a call returns and when a Python
+# function starts. A profile function that raises at the k-th such event in
+# fearless's own code (a C call's return, a fearless function's start) injects
+# the interrupt exactly there; sweeping k over every event of an operation
+# tries every window, deterministically, in this process.
+
+FEARLESS_DIR = os.path.dirname((Arc.__module__ and sys.modules["fearless._arc"].__file__) or "")
+
+
+class Inject:
+    """A profile function that raises KeyboardInterrupt at its k-th event in fearless."""
+
+    def __init__(self, k: int, exc: type[BaseException] = KeyboardInterrupt) -> None:
+        self.k = k
+        self.n = 0
+        self.fired = False
+        self.exc = exc
+
+    def __call__(self, frame: Any, event: str, arg: object) -> None:
+        if event in ("call", "c_return") and frame.f_code.co_filename.startswith(FEARLESS_DIR):
+            n = self.n
+            self.n = n + 1
+            if n == self.k:
+                self.fired = True
+                raise self.exc
+
+
+def sweep(
+    setup: Callable[[], Any],
+    op: Callable[[Any], object],
+    check: Callable[[Any], None],
+    exc: type[BaseException] = KeyboardInterrupt,
+) -> int:
+    """Run ``op`` once per injection point; ``check`` the state after each."""
+    k = 0
+    while True:
+        state = setup()
+        inject = Inject(k, exc)
+        sys.setprofile(inject)
+        try:
+            op(state)
+        except exc:
+            pass
+        finally:
+            sys.setprofile(None)
+        check(state)
+        if not inject.fired:
+            return k
+        k += 1
+
+
+class Blocker:
+    """Runs ``target()`` in a thread that blocks until the main thread waits (or gave up)."""
+
+    def __init__(self, waiting: Callable[[], int]) -> None:
+        self.started = threading.Event()
+        self.main_done = threading.Event()
+        self._waiting = waiting
+
+    def hold(self) -> None:
+        self.started.set()
+        wait_until(lambda: self._waiting() >= 1 or self.main_done.is_set(), what="main waits")
+
+
+def test_barrier_wait_interrupted_anywhere_leaves_it_usable() -> None:
+    # As a follower that times out, and as the leader of a waiting partner.
+    def follower_check(b: Barrier) -> None:
+        assert not b._lock.locked()
+        assert b.statistics().waiting == 0
+
+    sweep(
+        lambda: Barrier(2),
+        lambda b: pytest.raises(TimeoutError, b.wait, timeout=0.001),
+        follower_check,
+    )
+
+    def leader_setup() -> tuple[Barrier, Worker]:
+        b = Barrier(2)
+        partner = Worker(lambda: b.wait(timeout=TIMEOUT))
+        wait_until(lambda: b.statistics().waiting == 1, what="partner arrived")
+        return b, partner
+
+    def leader_check(state: tuple[Barrier, Worker]) -> None:
+        b, partner = state
+        assert not b._lock.locked()
+        if b.statistics().generation == 0:  # interrupted before leading: lead now
+            assert b.statistics().waiting == 1
+            assert b.wait(timeout=TIMEOUT).is_leader
+        partner.join()
+        assert b.statistics().waiting == 0
+
+    assert sweep(leader_setup, lambda s: s[0].wait(timeout=TIMEOUT), leader_check) > 3
+
+
+def _check_initialiser(cell: Once | OnceLock[Any] | LazyLock[Any]) -> None:
+    assert not cell._lock.locked(), "internal lock left held"
+    stats = cell.statistics()
+    assert stats.waiting == 0 and not stats.running, stats
+
+
+@pytest.mark.parametrize("kind", ["once", "oncelock", "lazylock"])
+@pytest.mark.parametrize("contended", [False, True])
+def test_once_cells_interrupted_anywhere_leave_nothing_held(kind: str, contended: bool) -> None:
+    def make() -> tuple[Any, Blocker | None, Worker | None]:
+        blocker: Blocker | None = None
+        worker: Worker | None = None
+        if contended:
+            holder: list[Any] = []
+            blocker = Blocker(lambda: holder[0].statistics().waiting)
+
+            def init() -> str:
+                assert blocker is not None
+                blocker.hold()
+                return "theirs"
+
+        else:
+
+            def init() -> str:
+                return "mine"
+
+        cell: Any = {"once": Once, "oncelock": OnceLock}.get(kind, lambda: LazyLock(init))()
+        if contended:
+            holder.append(cell)
+            assert blocker is not None
+            worker = Worker(lambda: call(cell, init))
+            assert blocker.started.wait(TIMEOUT)
+        return cell, blocker, worker
+
+    def call(cell: Any, init: Callable[[], str]) -> object:
+        if isinstance(cell, Once):
+            return cell.call_once(init)
+        if isinstance(cell, OnceLock):
+            return cell.get_or_init(init)
+        return cell.force()
+
+    def op(state: tuple[Any, Blocker | None, Worker | None]) -> None:
+        cell, blocker, _ = state
+        try:
+            call(cell, lambda: "mine")
+        finally:
+            if blocker is not None:
+                blocker.main_done.set()
+
+    def check(state: tuple[Any, Blocker | None, Worker | None]) -> None:
+        cell, _, worker = state
+        if worker is not None:
+            worker.join()
+        _check_initialiser(cell)
+        if isinstance(cell, Once):
+            cell.call_once_force(lambda s: None)
+            assert cell.is_completed
+        else:
+            assert call(cell, lambda: "after") in ("mine", "theirs", "after")
+        _check_initialiser(cell)
+
+    assert sweep(make, op, check) > 3
+
+
+def test_arc_interrupted_anywhere_keeps_exact_counts() -> None:
+    def op(root: Arc[list[int]]) -> None:
+        a = root.clone()
+        w = a.downgrade()
+        b = w.upgrade()
+        assert b is not None
+        with b:
+            pass
+        w.clone().drop()
+        w.drop()
+        a.drop()
+
+    def check(root: Arc[list[int]]) -> None:
+        gc.collect()  # the handles an interrupt left behind are dropped by their finalisers
+        assert (root.strong_count(), root.weak_count()) == (1, 0)
+        assert root._inner is not None
+        assert root._inner.lock.acquire(False)
+        root._inner.lock.release()
+
+    assert sweep(lambda: Arc([1]), op, check) > 10
+
+
+def test_join_interrupted_anywhere_leaves_the_handle_joinable() -> None:
+    def setup() -> Any:
+        h = spawn(lambda: 42)
+        wait_until(h.is_finished)
+        return h
+
+    def check(h: Any) -> None:
+        try:
+            assert h.join(timeout=TIMEOUT) == 42
+        except Exception as e:  # the interrupted join had taken the result
+            assert type(e).__name__ == "ConsumedError", e
+        assert not h._packet.state.locked()
+
+    assert sweep(setup, lambda h: h.join(timeout=TIMEOUT), check) > 1
+
+
+# -- RecursionError at every depth ----------------------------------------------------------
+
+
+def at_depth(limit_left: int, fn: Callable[[], object]) -> None:
+    """Call ``fn`` with about ``limit_left`` frames left before the recursion limit."""
+
+    def down(n: int) -> None:
+        if n > 0:
+            down(n - 1)
+            return
+        fn()
+
+    depth = len(_stack())
+    down(max(0, sys.getrecursionlimit() - depth - limit_left))
+
+
+def _stack() -> list[object]:
+    frames = []
+    f = sys._getframe()
+    while f is not None:
+        frames.append(f)
+        f = f.f_back  # type: ignore[assignment]
+    return frames
+
+
+@pytest.mark.parametrize("kind", ["barrier", "once", "oncelock", "lazylock", "arc", "join"])
+def test_recursion_error_anywhere_leaves_nothing_held(kind: str) -> None:
+    old = sys.getrecursionlimit()
+    sys.setrecursionlimit(200)
+    try:
+        for left in range(40):
+            root: Arc[int] = Arc(1)
+            barrier = Barrier(1)
+            once, cell, lazy = Once(), OnceLock[int](), LazyLock(lambda: 1)
+            handle = spawn(int)
+            ops: dict[str, Callable[[], object]] = {
+                "barrier": lambda: barrier.wait(timeout=1),
+                "once": lambda: once.call_once(lambda: None),
+                "oncelock": lambda: cell.get_or_init(lambda: 1),
+                "lazylock": lambda: lazy.force(),
+                "arc": lambda: (root.clone().drop(), root.downgrade().upgrade()),
+                "join": lambda: handle.join(timeout=TIMEOUT),
+            }
+            try:
+                at_depth(left, ops[kind])
+            except RecursionError:
+                pass
+            sys.setrecursionlimit(old)
+            gc.collect()
+            assert not barrier._lock.locked() and barrier.statistics().waiting == 0
+            for c in (once, cell, lazy):
+                _check_initialiser(c)
+            assert (root.strong_count(), root.weak_count()) == (1, 0)
+            assert not handle._packet.state.locked()
+            if kind == "join":
+                try:
+                    handle.join(timeout=TIMEOUT)
+                except Exception as e:
+                    assert type(e).__name__ == "ConsumedError"
+            sys.setrecursionlimit(200)
+    finally:
+        sys.setrecursionlimit(old)

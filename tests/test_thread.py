@@ -62,7 +62,7 @@ def in_function(ident: int, name: str) -> bool:
     """Whether thread ``ident`` is currently inside a function called ``name``.
 
     Lets a test see that a thread is blocked in ``join()`` or at the end of a
-    scope (``_acquire_done``) without sleeping.
+    scope (``_wait_finished``) without sleeping.
     """
     frame = sys._current_frames().get(ident)
     while frame is not None:
@@ -73,7 +73,7 @@ def in_function(ident: int, name: str) -> bool:
 
 
 def wait_blocked(ident: int) -> None:
-    wait_until(lambda: in_function(ident, "_acquire_done"), what="thread blocked in a join")
+    wait_until(lambda: in_function(ident, "_wait_finished"), what="thread blocked in a join")
 
 
 @pytest.fixture
@@ -412,6 +412,12 @@ class RecordingLock:
     def locked(self) -> bool:
         return self._lock.locked()
 
+    def __enter__(self) -> bool:
+        return self.acquire()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.release()
+
 
 class RecordingBackend(_seam.ThreadBackend):
     def __init__(self) -> None:
@@ -432,8 +438,8 @@ def test_join_never_blocks_longer_than_a_slice() -> None:
     helper = release_when_blocked(main, gate)
     assert handle.join() == "ok"
     helper.join()
-    _state_log, (taken_by_spawn, *waits) = backend.logs
-    assert taken_by_spawn == -1  # spawn() takes the free lock; the thread releases it
+    _state_log, (taken_fresh, *waits) = backend.logs  # the packet's lock, the joiner's
+    assert taken_fresh == -1  # join() takes its own free lock; the thread releases it
     assert waits, "join() did not wait at all"
     assert all(0 <= t <= _seam.backend.slice for t in waits), waits
 
@@ -590,11 +596,12 @@ def test_joined_timed_out_or_successful_handles_report_nothing(
         timed_out.join(timeout=0)
     finished = spawn(lambda: 1)
     wait_until(finished.is_finished)
-    done = timed_out._packet.done
+    thread = timed_out._packet.thread
+    assert thread is not None
     del joined, timed_out, finished
     gate.set()
-    assert done.acquire(True, TIMEOUT)  # the thread has published its outcome
-    done.release()
+    thread.join(TIMEOUT)  # the thread has published its outcome and ended
+    assert not thread.is_alive()
     gc.collect()
     assert hook_calls == []
 

@@ -50,7 +50,7 @@ from typing import Any, Generic, ParamSpec, Self, TypeVar, cast, final
 from . import _seam
 from ._deadline import Deadline, check_timeout
 from ._errors import ConsumedError, DeadlockError, ScopeClosedError
-from ._util import NoPublicConstructor
+from ._util import NoPublicConstructor, NotCopyable
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -79,30 +79,39 @@ _MSG_SCOPE_NOT_ENTERED = (
     "this scope was never entered; use it as `with scope() as s:` and spawn inside the block"
 )
 _MSG_SCOPE_REENTERED = "this scope was already entered; call scope() for a new one"
+_MSG_JOIN_LOST = (
+    "this thread was lost by os.fork(): it was running in the parent when this "
+    "process was forked and does not exist here, so it can never finish; join it in "
+    "the parent, or start threads after forking (or use the 'forkserver' or "
+    "'spawn' start methods)"
+)
+
+_INF = float("inf")
 
 
 class _Packet:
     """What a spawned thread shares with its :class:`JoinHandle` (Rust's ``Packet``).
 
     The thread holds the packet, not the handle, so a handle can be
-    garbage-collected while its thread runs. Two raw locks, both acquired
-    by the spawning thread when the packet is made:
+    garbage-collected while its thread runs. ``state`` is a raw lock that the
+    spawning thread acquires when the packet is made; the new thread releases
+    it once it has recorded its identity (``spawn`` waits for that), and from
+    then on it guards ``finished``, ``orphaned``, ``consumed`` and
+    ``waiters``, always in ``with`` statements whose bodies only load and
+    store (no interrupt can arrive inside, nothing there allocates).
 
-    - ``state`` is released by the new thread once it has recorded its
-      identity (``spawn`` waits for that), and from then on guards the
-      ``finished``/``orphaned`` hand-over between the thread's end and the
-      handle's finaliser.
-    - ``done`` is released by the thread after it published its outcome and
-      dropped the callable and its arguments; ``join()`` acquires it (so
-      the outcome is visible without relying on the GIL) and takes the
-      outcome under it, which also serialises concurrent joins.
+    A joining thread waits on a raw lock of its own, registered in
+    ``waiters`` (one ``list.append``); the thread releases them all when it
+    has published its outcome. A joiner interrupted at any point holds
+    nothing that anyone else needs: its own lock, at most, and it
+    unregisters it.
     """
 
     __slots__ = (
         "__name__",  # read by threading.Thread to name the thread "Thread-N (fn)"
+        "allocate_lock",
         "args",
         "consumed",
-        "done",
         "error",
         "finished",
         "fn",
@@ -113,6 +122,7 @@ class _Packet:
         "result",
         "state",
         "thread",
+        "waiters",
     )
 
     fn: Callable[..., Any]
@@ -135,10 +145,10 @@ class _Packet:
             self.__name__ = name
         label = getattr(fn, "__qualname__", name)
         self.label: str = label if isinstance(label, str) else type(fn).__qualname__
-        self.state = _seam.allocate_lock()
+        self.waiters: list[_seam.RawLock] = []
+        self.allocate_lock = _seam.backend.allocate_lock
+        self.state = self.allocate_lock()
         self.state.acquire()
-        self.done = _seam.allocate_lock()
-        self.done.acquire()
 
     def __call__(self) -> None:
         """The body of the new thread."""
@@ -158,31 +168,49 @@ class _Packet:
             # dropped when the thread ends, before join() returns. Finalisers
             # run here, on this thread, while no fearless lock is held.
             del self.fn, self.args, self.kwargs
-        state = self.state
-        state.acquire()
-        self.finished = True
-        orphaned = self.orphaned
-        state.release()
+        fresh: list[_seam.RawLock] = []
+        with self.state:
+            self.finished = True  # join() may return from here on
+            orphaned = self.orphaned
+            waiters = self.waiters
+            self.waiters = fresh
+        for waiter in waiters:
+            waiter.release()
         error = self.error
-        self.done.release()  # join() may return from here on
         if orphaned and error is not None:
-            _report_failure(self.thread, error)
+            self.report(self.thread, error)
 
 
-def _report_failure(thread: threading.Thread | None, error: BaseException) -> None:
+def _report_failure(
+    thread: threading.Thread | None,
+    error: BaseException,
+    *,
+    # Bound now: at interpreter shutdown this may run from a finaliser after
+    # the module's globals (and threading's) were cleared.
+    _getattr: Any = getattr,
+    _isinstance: Any = isinstance,
+    _SystemExit: Any = SystemExit,
+    _threading: Any = threading,
+    _Args: Any = threading.ExceptHookArgs,
+    _default_hook: Any = threading.excepthook,
+) -> None:
     """Report a failure nobody will join, as an unjoined ``threading.Thread`` would.
 
     ``SystemExit`` stays silent, as in ``threading``: it is how a thread
     asks to end (and how fearless.testing unwinds the threads of a run).
+    Everything it needs is bound when it is defined, so it works during
+    interpreter shutdown too.
     """
-    if isinstance(error, SystemExit):
+    if _isinstance(error, _SystemExit):
         return
-    run = getattr(thread, "fearless_run", None)  # a thread of a fearless.testing run
+    run = _getattr(thread, "fearless_run", None)  # a thread of a fearless.testing run
     if run is not None and run.report_unjoined(thread, error):
         return
-    threading.excepthook(
-        threading.ExceptHookArgs([type(error), error, error.__traceback__, thread])
-    )
+    hook = _getattr(_threading, "excepthook", None) or _default_hook
+    hook(_Args([type(error), error, error.__traceback__, thread]))
+
+
+_Packet.report = staticmethod(_report_failure)  # type: ignore[attr-defined]
 
 
 def _new_handle(fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
@@ -201,9 +229,8 @@ def _launch(packet: _Packet) -> None:
     except Exception:
         _abandon(packet)  # e.g. "can't start new thread": no thread will ever run it
         raise
-    state = packet.state
-    state.acquire()  # the new thread releases it first thing
-    state.release()
+    with packet.state:  # the new thread releases it first thing
+        pass
 
 
 def _abandon(packet: _Packet) -> None:
@@ -212,30 +239,48 @@ def _abandon(packet: _Packet) -> None:
     packet.consumed = _NEVER_STARTED
     packet.finished = True
     packet.state.release()
-    packet.done.release()
 
 
-def _acquire_done(done: _seam.RawLock, lock_timeout: float) -> bool:
-    """Acquire ``done`` within ``lock_timeout`` (``-1``: forever), in short slices.
+def _wait_finished(packet: _Packet, lock_timeout: float) -> bool:
+    """Wait until the packet's thread finished, ``lock_timeout`` at most (``-1``: forever).
 
-    Between slices the waiting thread runs Python code again, so finalisers
-    that free-threaded CPython queued for it (objects it created, released
-    by other threads) run promptly instead of when the wait is over.
+    Waits on a raw lock of its own, in short slices: between them the
+    waiting thread runs Python code again, so finalisers that free-threaded
+    CPython queued for it run promptly, and a Ctrl-C arrives. Whatever
+    interrupts it, the lock is unregistered before this returns or raises.
+
+    Raises:
+        DeadlockError: The thread was lost by ``os.fork()``.
     """
-    if done.acquire(False):
+    if packet.finished:
         return True
-    deadline = Deadline(lock_timeout)
-    slice_ = _seam.backend.slice
-    while True:
-        remaining = deadline.remaining()
-        if done.acquire(True, slice_ if remaining < 0 else min(remaining, slice_)):
-            return True
-        if deadline.expired():
-            return False
+    waiter = packet.allocate_lock()
+    waiter.acquire()
+    state = packet.state
+    try:
+        with state:
+            if packet.finished:
+                return True
+            packet.waiters.append(waiter)
+        deadline = Deadline(lock_timeout)
+        slice_ = _seam.backend.slice
+        while True:
+            if _seam.thread_gone(packet.ident):
+                raise DeadlockError(_MSG_JOIN_LOST)
+            remaining = deadline.remaining()
+            step = slice_ if remaining < 0 else min(remaining, slice_)
+            if waiter.acquire(True, -1 if step == _INF else step) or packet.finished:
+                return True
+            if deadline.expired():
+                return False
+    finally:
+        with state:
+            if waiter in packet.waiters:
+                packet.waiters.remove(waiter)
 
 
 @final
-class JoinHandle(Generic[R_co], metaclass=NoPublicConstructor):
+class JoinHandle(NotCopyable, Generic[R_co], metaclass=NoPublicConstructor):
     """An owned permission to join a thread (Rust's ``JoinHandle<T>``).
 
     Returned by :func:`spawn` and :meth:`Scope.spawn`; handles cannot be
@@ -283,6 +328,11 @@ class JoinHandle(Generic[R_co], metaclass=NoPublicConstructor):
 
     __slots__ = ("__weakref__", "_packet")
 
+    _copy_advice = (
+        "a JoinHandle is the one permission to join its thread: pass the handle "
+        "itself, or join() it and copy the result"
+    )
+
     def __init__(self, packet: _Packet) -> None:
         self._packet = packet
 
@@ -328,18 +378,16 @@ class JoinHandle(Generic[R_co], metaclass=NoPublicConstructor):
         packet = self._packet
         if packet.ident == _seam.get_ident() and not packet.finished:
             raise DeadlockError(_MSG_JOIN_SELF)
-        done = packet.done
-        if not _acquire_done(done, lock_timeout):
+        if not _wait_finished(packet, lock_timeout):
             raise TimeoutError(_MSG_TIMEOUT.format(timeout))
-        try:
+        with packet.state:
             consumed = packet.consumed
-            if consumed:
-                raise ConsumedError(_MSG_JOINED if consumed == _JOINED else _MSG_RAISED_BY_SCOPE)
-            packet.consumed = _JOINED
-            result, error = packet.result, packet.error
-            packet.result = packet.error = None
-        finally:
-            done.release()
+            if not consumed:
+                packet.consumed = _JOINED
+                result, error = packet.result, packet.error
+                packet.result = packet.error = None
+        if consumed:
+            raise ConsumedError(_MSG_JOINED if consumed == _JOINED else _MSG_RAISED_BY_SCOPE)
         if error is not None:
             try:
                 raise error
@@ -398,20 +446,27 @@ class JoinHandle(Generic[R_co], metaclass=NoPublicConstructor):
             state = "finished"
         return f"<JoinHandle {packet.label}: {state}>"
 
-    def __del__(self) -> None:
+    def __del__(
+        self, _report: Any = _report_failure, _seam: Any = _seam, _getattr: Any = getattr
+    ) -> None:
         # Rust keeps the panic payload of a dropped handle silently; Python
         # reports a thread's unhandled exception, so do that: now if the
-        # thread already failed, or when it fails later.
-        packet = self._packet
-        state = packet.state
-        state.acquire()
-        consumed, finished = packet.consumed, packet.finished
-        if not consumed and not finished:
-            packet.orphaned = True
-        state.release()
+        # thread already failed, or when it fails later. What it uses is
+        # bound as default arguments: at interpreter shutdown this runs after
+        # the module's globals were cleared.
+        try:
+            packet = self._packet
+        except AttributeError:  # never finished construction
+            return
+        if packet.ident in (_getattr(_seam, "forked_away", None) or ()):
+            return  # a thread os.fork() lost: its failure belongs to the parent
+        with packet.state:
+            consumed, finished = packet.consumed, packet.finished
+            if not consumed and not finished:
+                packet.orphaned = True
         error = packet.error
         if not consumed and finished and error is not None:
-            _report_failure(packet.thread, error)
+            _report(packet.thread, error)
 
 
 def spawn(fn: Callable[P, R], /, *args: P.args, **kwargs: P.kwargs) -> JoinHandle[R]:
@@ -456,7 +511,7 @@ def spawn(fn: Callable[P, R], /, *args: P.args, **kwargs: P.kwargs) -> JoinHandl
 
 
 @final
-class Scope(metaclass=NoPublicConstructor):
+class Scope(NotCopyable, metaclass=NoPublicConstructor):
     """Where scoped threads are spawned (Rust's ``std::thread::Scope``).
 
     Made by :func:`scope` and used as ``with scope() as s:``; scopes cannot
@@ -500,6 +555,8 @@ class Scope(metaclass=NoPublicConstructor):
 
     __slots__ = ("__weakref__", "_handles", "_lock", "_state")
 
+    _copy_advice = "spawn on the scope itself (it is the `s` of `with scope() as s:`)"
+
     def __init__(self) -> None:
         self._lock = _seam.allocate_lock()
         self._handles: list[JoinHandle[Any]] = []
@@ -540,14 +597,10 @@ class Scope(metaclass=NoPublicConstructor):
             Mutex([1, 2, 3])
         """
         handle: JoinHandle[R] = _new_handle(fn, args, kwargs)
-        lock = self._lock
-        lock.acquire()
-        try:
+        with self._lock:
             state = self._state
             if state == _OPEN:
                 self._handles.append(handle)
-        finally:
-            lock.release()
         if state != _OPEN:
             _abandon(handle._packet)
             raise ScopeClosedError(_MSG_SCOPE_NOT_ENTERED if state == _NEW else _MSG_SCOPE_ENDED)
@@ -555,12 +608,10 @@ class Scope(metaclass=NoPublicConstructor):
         return handle
 
     def __enter__(self) -> Self:
-        lock = self._lock
-        lock.acquire()
-        state = self._state
-        if state == _NEW:
-            self._state = _OPEN
-        lock.release()
+        with self._lock:
+            state = self._state
+            if state == _NEW:
+                self._state = _OPEN
         if state != _NEW:
             raise ScopeClosedError(_MSG_SCOPE_REENTERED)
         return self
@@ -587,32 +638,28 @@ class Scope(metaclass=NoPublicConstructor):
         lock = self._lock
         handles = self._handles
         index = 0
+        fresh: list[JoinHandle[Any]] = []
         while True:
-            lock.acquire()
-            if index == len(handles):
-                self._state = _ENDED  # no thread of ours runs: nobody can spawn
-                self._handles = []
-                lock.release()
-                break
-            handle = handles[index]
-            lock.release()
+            with lock:
+                if index == len(handles):
+                    self._state = _ENDED  # no thread of ours runs: nobody can spawn
+                    self._handles = fresh
+                    break
+                handle = handles[index]
             index += 1
-            done = handle._packet.done
-            _acquire_done(done, -1)
-            done.release()
+            _wait_finished(handle._packet, -1)
         failures: list[BaseException] = []
         for handle in handles:  # in spawn order
             packet = handle._packet
-            done = packet.done
-            _acquire_done(done, -1)  # free, unless someone is joining right now
-            try:
+            with packet.state:
                 error = packet.error
                 if not packet.consumed and error is not None:
                     packet.consumed = _RAISED_BY_SCOPE
                     packet.error = None
-                    failures.append(error)
-            finally:
-                done.release()
+                else:
+                    error = None
+            if error is not None:
+                failures.append(error)
         return failures
 
     def __repr__(self) -> str:
@@ -648,7 +695,7 @@ def scope() -> Scope:
 
 
 @final
-class ThreadLocal(Generic[T]):
+class ThreadLocal(NotCopyable, Generic[T]):
     """A value of which every thread has its own copy (Rust's ``thread_local!``).
 
     Each thread that calls :meth:`get` first gets a fresh value from
@@ -682,6 +729,11 @@ class ThreadLocal(Generic[T]):
     """
 
     __slots__ = ("__weakref__", "_init", "_local")
+
+    _copy_advice = (
+        "share the same ThreadLocal between threads (each sees its own value), "
+        "or copy this thread's value: copy.copy(local.get())"
+    )
 
     def __init__(self, init: Callable[[], T]) -> None:
         if not callable(init):

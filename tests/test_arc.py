@@ -477,8 +477,14 @@ def test_copy_is_clone_and_deepcopy_is_a_new_allocation() -> None:
 
 @pytest.mark.parametrize("make", [lambda: Arc(1), lambda: Arc(1).downgrade(), Weak])
 def test_handles_refuse_to_be_pickled(make: Callable[[], object]) -> None:
-    with pytest.raises(TypeError, match=r"^Arc and Weak handles count owners in this process"):
-        pickle.dumps(make())
+    handle = make()
+    name = type(handle).__name__
+    with pytest.raises(
+        TypeError,
+        match=rf"^cannot pickle a fearless\.{name}: its handles count owners in this process "
+        r"only; pickle the value \(arc\.value\) and wrap what you unpickle in a new Arc$",
+    ):
+        pickle.dumps(handle)
 
 
 def test_repr_shows_the_value() -> None:

@@ -368,7 +368,14 @@ class Inject:
         self.exc = exc
 
     def __call__(self, frame: Any, event: str, arg: object) -> None:
-        if event in ("call", "c_return") and frame.f_code.co_filename.startswith(FEARLESS_DIR):
+        # Not in a finaliser: CPython reports an exception raised there as
+        # "Exception ignored" and drops it; one raised at a finaliser's first
+        # instruction cannot be handled by any code (a CPython limitation).
+        if (
+            event in ("call", "c_return")
+            and frame.f_code.co_filename.startswith(FEARLESS_DIR)
+            and frame.f_code.co_name != "__del__"
+        ):
             n = self.n
             self.n = n + 1
             if n == self.k:

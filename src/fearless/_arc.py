@@ -11,10 +11,12 @@ strong and weak counts, and a reentrant raw lock from the seam. The lock is
 reentrant because a handle may be garbage-collected — its ``__del__`` drops
 it — at any point in the same thread, including inside another operation
 on the same allocation; a non-reentrant lock would deadlock there.
-Critical sections hold no Python-level call between reading a count and
-writing it, so such a nested drop can only happen between two whole steps.
-User code (``copy.copy``, the value's own finaliser) never runs under the
-lock.
+Critical sections hold no call and no allocation between reading a count
+and writing it (nothing there can start the garbage collector, run a
+finaliser or let a ``KeyboardInterrupt`` in), so such a nested drop can only
+happen between two whole steps, and an interrupt or a ``RecursionError``
+never leaves a count half-updated. User code (``copy.copy``, the value's own
+finaliser) never runs under the lock.
 """
 
 from __future__ import annotations
@@ -33,7 +35,8 @@ T_co = TypeVar("T_co", covariant=True)
 _MSG_DROPPED_ARC = "this Arc handle was dropped; use a live clone of it instead"
 _MSG_DROPPED_WEAK = "this Weak handle was dropped; use a live clone of it instead"
 _MSG_PICKLE = (
-    "Arc and Weak handles count owners in this process and cannot be pickled; send the value itself"
+    "cannot pickle a fearless.{}: its handles count owners in this process only; "
+    "pickle the value (arc.value) and wrap what you unpickle in a new Arc"
 )
 
 # ``_ArcInner.value`` once the last strong handle is gone (and before
@@ -57,24 +60,6 @@ class _ArcInner:
         self.weak = weak
 
 
-def _drop_strong(inner: _ArcInner) -> Any:
-    """One strong owner fewer; return the value if that was the last (lock held).
-
-    The caller lets go of the returned value *after* releasing the lock, so
-    the value's own finaliser never runs under it.
-    """
-    inner.strong -= 1
-    if inner.strong:
-        return None
-    value, inner.value = inner.value, _EMPTY
-    return value
-
-
-def _drop_weak(inner: _ArcInner) -> None:
-    """One weak handle fewer (lock held)."""
-    inner.weak -= 1
-
-
 class _Handle:
     """What :class:`Arc` and :class:`Weak` handles share: being dropped, once."""
 
@@ -83,11 +68,8 @@ class _Handle:
     _inner: _ArcInner | None
     #: The ``ConsumedError`` message for a dropped handle of this kind.
     _dropped: ClassVar[str]
-
-    @staticmethod
-    def _let_go(inner: _ArcInner) -> object:
-        """Give up one handle's count (lock held); return what to free after it."""
-        raise NotImplementedError
+    #: Whether a handle of this kind is a strong one (an :class:`Arc`).
+    _strong: ClassVar[bool]
 
     def _live(self) -> _ArcInner:
         inner = self._inner
@@ -97,14 +79,25 @@ class _Handle:
 
     def _drop(self, *, strict: bool) -> None:
         inner = self._inner
+        freed = _EMPTY
         if inner is not None:
+            # Loads and stores only under the lock: see the module docstring.
             with inner.lock:
                 if self._inner is inner:
                     self._inner = None
-                    freed = self._let_go(inner)  # noqa: F841
-                    # ``freed`` goes when this frame ends, after the lock is
-                    # released: the value's finaliser may use this allocation.
-                    return
+                    if self._strong:
+                        strong = inner.strong - 1
+                        inner.strong = strong
+                        if not strong:
+                            freed = inner.value  # noqa: F841 (goes after the lock is released)
+                            inner.value = _EMPTY
+                    else:
+                        inner.weak -= 1
+                    inner = None
+            # ``freed`` goes when this frame ends, after the lock is
+            # released: the value's finaliser may use this allocation.
+            if inner is None:
+                return
         if strict:
             raise ConsumedError(self._dropped)
 
@@ -131,19 +124,34 @@ class _Handle:
         """Drop the handle at the end of the ``with`` block, unless it was dropped inside."""
         self._drop(strict=False)
 
-    def __del__(self) -> None:
+    def __del__(self, _EMPTY: Any = _EMPTY) -> None:
         # A handle garbage-collected while alive drops itself. The reentrant
         # lock makes this safe even when it runs inside another operation
-        # on the same allocation in this thread.
+        # on the same allocation in this thread. Inline, with no call before
+        # the count is updated (a call is a point where an interrupt or a
+        # RecursionError could stop it), and with nothing looked up in the
+        # module's globals (at interpreter shutdown they may be gone).
         try:
             inner = self._inner
         except AttributeError:  # never finished construction
             return
         if inner is not None:
-            self._drop(strict=False)
+            freed = _EMPTY
+            with inner.lock:
+                if self._inner is inner:
+                    self._inner = None
+                    if self._strong:
+                        strong = inner.strong - 1
+                        inner.strong = strong
+                        if not strong:
+                            freed = inner.value
+                            inner.value = _EMPTY
+                    else:
+                        inner.weak -= 1
+            del freed  # the value's own finaliser runs here, after the lock
 
     def __reduce__(self) -> NoReturn:
-        raise TypeError(_MSG_PICKLE)
+        raise TypeError(_MSG_PICKLE.format(type(self).__name__))
 
 
 @final
@@ -199,7 +207,7 @@ class Arc(_Handle, Generic[T_co]):
     __slots__ = ("__weakref__",)
 
     _dropped = _MSG_DROPPED_ARC
-    _let_go = staticmethod(_drop_strong)
+    _strong = True
 
     def __init__(self, value: T_co) -> None:
         self._inner = _ArcInner(value, 1, 0)
@@ -428,7 +436,9 @@ class Arc(_Handle, Generic[T_co]):
                     "drop the others first, or use into_inner()"
                 )
             self._inner = None
-            value: T_co = _drop_strong(inner)
+            inner.strong = 0
+            value: T_co = inner.value
+            inner.value = _EMPTY
         return value
 
     def into_inner(self) -> T_co | None:
@@ -456,7 +466,12 @@ class Arc(_Handle, Generic[T_co]):
             if self._inner is None:
                 raise ConsumedError(_MSG_DROPPED_ARC)
             self._inner = None
-            value: T_co | None = _drop_strong(inner)
+            value: T_co | None = None
+            strong = inner.strong - 1
+            inner.strong = strong
+            if not strong:
+                value = inner.value
+                inner.value = _EMPTY
         return value
 
     def get_mut(self) -> T_co | None:
@@ -506,6 +521,8 @@ class Arc(_Handle, Generic[T_co]):
             ([1, 2, 3], [1, 2], False)
         """
         inner = self._live()
+        # Built before the lock is taken: no allocation (or call) under it.
+        moved = _ArcInner(_EMPTY, 1, 0)
         with inner.lock:
             if self._inner is None:
                 raise ConsumedError(_MSG_DROPPED_ARC)
@@ -513,18 +530,25 @@ class Arc(_Handle, Generic[T_co]):
             if inner.strong == 1:
                 if inner.weak:
                     # Only weak handles besides us: move the value, no copy.
-                    self._inner = _ArcInner(value, 1, 0)
+                    moved.value = value
+                    self._inner = moved
                     inner.value = _EMPTY
                     inner.strong = 0
                 return value
         # Other owners: copy outside the lock (copy.copy runs user code).
         value = copy.copy(value)
-        fresh = _ArcInner(value, 1, 0)
+        moved.value = value
+        freed = _EMPTY
         with inner.lock:
             if self._inner is not inner:
                 raise ConsumedError(_MSG_DROPPED_ARC)
-            self._inner = fresh
-            freed = _drop_strong(inner)  # noqa: F841 (goes after the lock is released)
+            self._inner = moved
+            strong = inner.strong - 1
+            inner.strong = strong
+            if not strong:
+                freed = inner.value
+                inner.value = _EMPTY
+        del freed  # after the lock is released
         return value
 
     # -- Python protocols ---------------------------------------------------
@@ -571,7 +595,7 @@ class Weak(_Handle, Generic[T_co]):
     __slots__ = ("__weakref__",)
 
     _dropped = _MSG_DROPPED_WEAK
-    _let_go = staticmethod(_drop_weak)
+    _strong = False
 
     def __init__(self) -> None:
         # Rust's Weak::new(): an allocation that never had a value.

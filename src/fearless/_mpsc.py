@@ -1393,6 +1393,9 @@ class Receiver(NotCopyable, Generic[T_co], metaclass=NoPublicConstructor):
                     value = self._recv_slow(None)
                 except RecvError:
                     return
+            except BaseException:
+                give_permit(None)  # an interrupt as the message left: keep its room
+                raise
             else:
                 give_permit(None)
                 if send_waiters:

@@ -205,6 +205,13 @@ class Selected(NamedTuple, Generic[T]):
     value: T
 
 
+def _all_disconnected(chans: list[_Chan]) -> bool:
+    for chan in chans:
+        if not chan.disconnected():
+            return False
+    return True
+
+
 def select(*receivers: Receiver[T], timeout: float | None = None) -> Selected[T]:
     """Receive from whichever of ``receivers`` has a message first (crossbeam's ``select!``).
 
@@ -282,7 +289,9 @@ def select(*receivers: Receiver[T], timeout: float | None = None) -> Selected[T]
                 except IndexError:
                     continue
                 return Selected(i, receivers[i], value)
-            if all(chan.disconnected() for chan in chans):
+            # Plain loops, not generator expressions: an abandoned generator
+            # runs code when it is freed, which an interrupt could cut short.
+            if _all_disconnected(chans):
                 for i in order:
                     try:
                         value = chans[i].pop()
@@ -296,13 +305,18 @@ def select(*receivers: Receiver[T], timeout: float | None = None) -> Selected[T]
                 )
 
             def ready(chans: list[_Chan] = chans) -> bool:
-                return any(chan.has_message() for chan in chans) or all(
-                    chan.disconnected() for chan in chans
-                )
+                for chan in chans:
+                    if chan.has_message():
+                        return True
+                return _all_disconnected(chans)
 
             def ready_in(chans: list[_Chan] = chans) -> float:
-                times = [t for t in (chan.ready_in() for chan in chans) if t >= 0]
-                return min(times) if times else -1
+                soonest = -1.0
+                for chan in chans:
+                    t = chan.ready_in()
+                    if t >= 0 and (soonest < 0 or t < soonest):
+                        soonest = t
+                return soonest
 
             waiter = _Waiter()
             try:

@@ -146,6 +146,7 @@ from ._errors import RecvError as RecvError
 from ._errors import RecvTimeoutError as RecvTimeoutError
 from ._errors import SendError as SendError
 from ._errors import SendTimeoutError as SendTimeoutError
+from ._mpsc import NOTE_SENT as NOTE_SENT
 from ._mpsc import Receiver as Receiver
 from ._mpsc import Sender as Sender
 from ._mpsc import SyncSender as SyncSender
@@ -176,6 +177,7 @@ __all__ = (
     "RecvError",
     "RecvTimeoutError",
     "ConcurrentRecvError",
+    "NOTE_SENT",
 )
 
 _fixup_module_metadata(__name__, globals())

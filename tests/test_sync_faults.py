@@ -8,8 +8,10 @@ interpreter (``run_python``), bounded.
 
 from __future__ import annotations
 
+import copy
 import gc
 import os
+import pickle
 import sys
 import threading
 from collections.abc import Callable
@@ -21,9 +23,12 @@ from _helpers import TIMEOUT, Worker, run_python, wait_until
 from fearless import (
     Arc,
     Barrier,
+    ConsumedError,
     LazyLock,
     Once,
     OnceLock,
+    ThreadLocal,
+    scope,
     spawn,
 )
 
@@ -34,7 +39,7 @@ from fearless import (
 # real signal, which also cuts blocking waits short) while the main thread loops
 # over an operation. The handler raises KeyboardInterrupt only while the main
 # thread is inside the operation (``ARMED``), so every interrupt is caught by
-# the loop and none escapes between iterations.
+# the loop and none escapes between iterations; it fires once per attempt.
 
 STORM_PRELUDE = """
 import _thread, os, signal, sys, threading, time
@@ -46,7 +51,10 @@ HITS = [0]
 MAIN = threading.get_ident()
 
 def on_sigint(signum, frame):
+    # One interrupt per attempt: a second one while the first unwinds could land
+    # in a finaliser, where CPython prints and drops it ("Exception ignored").
     if ARMED[0]:
+        ARMED[0] = False
         raise KeyboardInterrupt
 
 signal.signal(signal.SIGINT, on_sigint)
@@ -248,7 +256,30 @@ def test_interrupt_storm_leaves_nothing_held(name: str, mode: str) -> None:
     assert proc.stdout.startswith("ok "), proc.stdout + proc.stderr
     hits = int(proc.stdout.split()[1])
     assert hits > 0, "the storm never interrupted the operation"
-    assert proc.stderr == ""
+    assert _without_interrupted_finalisers(proc.stderr) == ""
+
+
+def _without_interrupted_finalisers(stderr: str) -> str:
+    """``stderr`` minus the reports of a KeyboardInterrupt that landed in a finaliser.
+
+    CPython delivers a signal at the first instruction of any Python function,
+    ``__del__`` included, and reports (then drops) an exception raised in a
+    finaliser. An Arc handle's ``__del__`` that was hit there had already
+    dropped its handle, or drops nothing (the counts are checked exactly); the
+    lost Ctrl-C is CPython's limitation, not something fearless can catch.
+    """
+    kept: list[str] = []
+    skipping = False
+    for line in stderr.splitlines(keepends=True):
+        if line.startswith("Exception ignored in: <function _Handle.__del__"):
+            skipping = True
+            continue
+        if skipping:
+            if line.startswith("KeyboardInterrupt"):
+                skipping = False
+            continue
+        kept.append(line)
+    return "".join(kept)
 
 
 # -- a single Ctrl-C while blocked ---------------------------------------------------------
@@ -543,13 +574,40 @@ def test_join_interrupted_anywhere_leaves_the_handle_joinable() -> None:
         return h
 
     def check(h: Any) -> None:
-        try:
-            assert h.join(timeout=TIMEOUT) == 42
-        except Exception as e:  # the interrupted join had taken the result
-            assert type(e).__name__ == "ConsumedError", e
+        assert _join_or_consumed(h) in (42, None)
         assert not h._packet.state.locked()
 
     assert sweep(setup, lambda h: h.join(timeout=TIMEOUT), check) > 1
+
+
+def _join_or_consumed(handle: Any) -> object:
+    """The handle's result, or None if an interrupted join had taken it already."""
+    try:
+        result: object = handle.join(timeout=TIMEOUT)
+    except ConsumedError:
+        return None
+    return result
+
+
+def _recursion_op(
+    kind: str,
+    *,
+    barrier: Barrier,
+    once: Once,
+    cell: OnceLock[int],
+    lazy: LazyLock[int],
+    root: Arc[int],
+    handle: Any,
+) -> Callable[[], object]:
+    ops: dict[str, Callable[[], object]] = {
+        "barrier": lambda: barrier.wait(timeout=1),
+        "once": lambda: once.call_once(lambda: None),
+        "oncelock": lambda: cell.get_or_init(lambda: 1),
+        "lazylock": lazy.force,
+        "arc": lambda: (root.clone().drop(), root.downgrade().upgrade()),
+        "join": lambda: handle.join(timeout=TIMEOUT),
+    }
+    return ops[kind]
 
 
 # -- RecursionError at every depth ----------------------------------------------------------
@@ -587,16 +645,11 @@ def test_recursion_error_anywhere_leaves_nothing_held(kind: str) -> None:
             barrier = Barrier(1)
             once, cell, lazy = Once(), OnceLock[int](), LazyLock(lambda: 1)
             handle = spawn(int)
-            ops: dict[str, Callable[[], object]] = {
-                "barrier": lambda: barrier.wait(timeout=1),
-                "once": lambda: once.call_once(lambda: None),
-                "oncelock": lambda: cell.get_or_init(lambda: 1),
-                "lazylock": lambda: lazy.force(),
-                "arc": lambda: (root.clone().drop(), root.downgrade().upgrade()),
-                "join": lambda: handle.join(timeout=TIMEOUT),
-            }
+            op = _recursion_op(
+                kind, barrier=barrier, once=once, cell=cell, lazy=lazy, root=root, handle=handle
+            )
             try:
-                at_depth(left, ops[kind])
+                at_depth(left, op)
             except RecursionError:
                 pass
             sys.setrecursionlimit(old)
@@ -607,10 +660,284 @@ def test_recursion_error_anywhere_leaves_nothing_held(kind: str) -> None:
             assert (root.strong_count(), root.weak_count()) == (1, 0)
             assert not handle._packet.state.locked()
             if kind == "join":
-                try:
-                    handle.join(timeout=TIMEOUT)
-                except Exception as e:
-                    assert type(e).__name__ == "ConsumedError"
+                assert _join_or_consumed(handle) in (0, None)
             sys.setrecursionlimit(200)
     finally:
         sys.setrecursionlimit(old)
+
+
+# -- finalisers inside an operation on the same primitive ---------------------------------
+
+
+class Finaliser:
+    """Calls ``action`` when collected; kept in a cycle so only the cyclic GC frees it."""
+
+    def __init__(self, action: Callable[[], object], log: list[object]) -> None:
+        self.me = self
+        self.action = action
+        self.log = log
+
+    def __del__(self) -> None:
+        try:
+            self.log.append(self.action())
+        except BaseException as e:  # recorded, so the test sees it
+            self.log.append(e)
+
+
+def test_finalisers_reading_the_primitive_inside_its_operations_do_not_deadlock() -> None:
+    # With the GC threshold at 1, every container allocation may run the
+    # collector, and so these finalisers, inside any step of the operations.
+    barrier, once, cell = Barrier(2), Once(), OnceLock[int]()
+    root: Arc[int] = Arc(1)
+    log: list[object] = []
+    readers: list[Callable[[], object]] = [
+        barrier.statistics,
+        lambda: repr(barrier),
+        once.statistics,
+        lambda: repr(once),
+        cell.statistics,
+        lambda: repr(cell),
+        lambda: root.clone().drop(),
+        lambda: repr(root),
+        lambda: (root.downgrade(), None)[1],  # dropped at once by its finaliser
+    ]
+
+    def churn() -> None:
+        for reader in readers:
+            Finaliser(reader, log)
+
+    old = gc.get_threshold()
+    gc.set_threshold(1)
+    try:
+        for _ in range(20):
+            churn()
+            partner = Worker(lambda: barrier.wait(timeout=TIMEOUT))
+            churn()
+            barrier.wait(timeout=TIMEOUT)
+            partner.join()
+            churn()
+            once.call_once(churn)
+            cell.get_or_init(lambda: (churn(), 1)[1])
+            a = root.clone()
+            churn()
+            w = a.downgrade()
+            churn()
+            b = w.upgrade()
+            churn()
+            del a, w, b
+            h = spawn(churn)
+            churn()
+            h.join(timeout=TIMEOUT)
+    finally:
+        gc.set_threshold(*old)
+    gc.collect()
+    assert log, "no finaliser ran"
+    assert not [e for e in log if isinstance(e, BaseException)]
+    assert (root.strong_count(), root.weak_count()) == (1, 0)
+    assert barrier.statistics().waiting == 0
+
+
+# -- copying and pickling ---------------------------------------------------------------------
+
+
+def _copyables() -> list[tuple[object, str]]:
+    handle = spawn(int)
+    handle.join()
+    entered = scope()
+    return [
+        (Barrier(2), "share the same Barrier"),
+        (Once(), "share the same Once"),
+        (OnceLock(), r"copy\.copy\(cell\.get\(\)\)"),
+        (LazyLock(int), r"copy\.copy\(lazy\.value\)"),
+        (ThreadLocal(int), r"copy\.copy\(local\.get\(\)\)"),
+        (handle, "join"),
+        (entered, "spawn on the scope itself"),
+    ]
+
+
+@pytest.mark.parametrize("how", ["copy", "deepcopy", "pickle"])
+def test_primitives_refuse_to_be_copied_or_pickled(
+    how: str, capfd: pytest.CaptureFixture[str]
+) -> None:
+    for obj, advice in _copyables():
+        name = type(obj).__name__
+        verb = "pickle" if how == "pickle" else "copy"
+        with pytest.raises(TypeError, match=rf"^cannot {verb} a fearless\.{name}: .*{advice}"):
+            if how == "copy":
+                copy.copy(obj)
+            elif how == "deepcopy":
+                copy.deepcopy(obj)
+            else:
+                pickle.dumps(obj)
+    gc.collect()
+    assert capfd.readouterr() == ("", "")  # no finaliser noise from a half-made copy
+
+
+def test_arc_copies_are_clones_and_pickling_says_what_to_do() -> None:
+    a = Arc([1])
+    b = copy.copy(a)
+    assert b.ptr_eq(a) and a.strong_count() == 2
+    c = copy.deepcopy(a)
+    assert not c.ptr_eq(a) and c.value == [1]
+    for handle in (a, a.downgrade()):
+        with pytest.raises(TypeError, match=r"pickle the value \(arc\.value\)"):
+            pickle.dumps(handle)
+
+
+# -- bad input: non-callables are refused up front --------------------------------------------
+
+
+@pytest.mark.parametrize("bad", [None, 5, "text"])
+def test_non_callables_are_refused_up_front(bad: Any) -> None:
+    once = Once()
+    with pytest.raises(TypeError, match=r"^call_once\(\) needs a callable, got "):
+        once.call_once(bad)
+    with pytest.raises(TypeError, match=r"^call_once_force\(\) needs a callable, got "):
+        once.call_once_force(bad)
+    assert once.statistics() == (False, False, 0, False)  # untouched: not complete, not poisoned
+    once.call_once(lambda: None)
+    assert once.is_completed
+    cell: OnceLock[int] = OnceLock()
+    with pytest.raises(TypeError, match=r"^get_or_init\(\) needs a callable, got "):
+        cell.get_or_init(bad)
+    assert cell.get() is None and cell.statistics().running is False
+    with pytest.raises(TypeError, match=r"^LazyLock needs a callable"):
+        LazyLock(bad)
+    with pytest.raises(TypeError, match=r"^spawn\(\) needs a callable"):
+        spawn(bad)
+    with scope() as s, pytest.raises(TypeError, match=r"^spawn\(\) needs a callable"):
+        s.spawn(bad)
+    with pytest.raises(TypeError, match=r"^ThreadLocal\(\) needs a callable"):
+        ThreadLocal(bad)
+
+
+# -- os.fork() -----------------------------------------------------------------------------------
+
+FORK_PRELUDE = """
+import os, sys, threading, warnings
+warnings.simplefilter("ignore", DeprecationWarning)
+from fearless import Barrier, DeadlockError, LazyLock, Once, OnceLock, PoisonError, spawn
+
+def in_child(check):
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            check()
+            code = 0
+        except BaseException:
+            import traceback; traceback.print_exc()
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0, "child failed"
+
+started, release = threading.Event(), threading.Event()
+def slow():
+    started.set(); release.wait(30); return "parent"
+"""
+
+FORK_BODIES = {
+    "once": """
+once = Once()
+t = threading.Thread(target=once.call_once, args=(slow,)); t.start(); started.wait(30)
+def check():
+    try:
+        once.call_once(lambda: None)
+    except PoisonError as e:
+        assert "os.fork() did not copy" in str(e), e
+    else:
+        raise AssertionError("no PoisonError")
+    once.call_once_force(lambda state: None)
+    assert once.is_completed and once.statistics().waiting == 0
+in_child(check)
+release.set(); t.join(30)
+assert once.is_completed
+""",
+    "oncelock": """
+cell = OnceLock()
+t = threading.Thread(target=cell.get_or_init, args=(slow,)); t.start(); started.wait(30)
+def check():
+    assert cell.get_or_init(lambda: "child") == "child"
+in_child(check)
+release.set(); t.join(30)
+assert cell.get() == "parent"
+""",
+    "lazylock": """
+lazy = LazyLock(slow)
+t = threading.Thread(target=lazy.force); t.start(); started.wait(30)
+def check():
+    release.set()  # the child's copy of the event: slow() runs again here and returns
+    assert lazy.force() == "parent"
+in_child(check)
+release.set(); t.join(30)
+""",
+    "join": """
+h = spawn(slow); started.wait(30)
+def check():
+    try:
+        h.join(timeout=5)
+    except DeadlockError as e:
+        assert "lost by os.fork()" in str(e), e
+    else:
+        raise AssertionError("no DeadlockError")
+    del globals()["h"]  # its finaliser stays quiet
+in_child(check)
+release.set()
+assert h.join(timeout=30) == "parent"
+""",
+    "barrier": """
+b = Barrier(2)
+t = threading.Thread(target=b.wait, kwargs={"timeout": 30}); t.start()
+import time
+while b.statistics().waiting != 1:
+    time.sleep(0.001)
+def check():
+    assert b.statistics().waiting == 0  # the lost arrival does not count here
+    u = threading.Thread(target=b.wait, kwargs={"timeout": 30}); u.start()
+    assert b.wait(timeout=30) is not None
+    u.join(30)
+in_child(check)
+assert b.wait(timeout=30).is_leader
+t.join(30)
+""",
+}
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork()")
+@pytest.mark.parametrize("name", sorted(FORK_BODIES))
+def test_fork_child_does_not_hang_on_lost_threads(name: str) -> None:
+    proc = run_python(FORK_PRELUDE + FORK_BODIES[name] + "print('ok')\n", timeout=60)
+    assert (proc.returncode, proc.stdout, proc.stderr) == (0, "ok\n", "")
+
+
+# -- interpreter shutdown ------------------------------------------------------------------------
+
+
+def test_shutdown_is_quiet_and_reports_unjoined_failures() -> None:
+    code = """
+import threading
+from fearless import Arc, spawn
+def fail():
+    raise ValueError("early")
+gate = threading.Event()
+def late():
+    gate.wait(30)
+    raise ValueError("late")
+ok = spawn(int)
+early = spawn(fail)
+early_thread_done = threading.Event()
+while not early.is_finished():
+    pass
+later = spawn(late)
+arc = Arc([1]); weak = arc.downgrade(); other = arc.clone()
+del later  # orphaned while running: the thread reports its own failure
+gate.set()
+"""
+    proc = run_python(code, timeout=60)
+    assert proc.returncode == 0
+    assert proc.stdout == ""
+    reports = [line for line in proc.stderr.splitlines() if line.startswith("Exception in thread")]
+    assert len(reports) == 2, proc.stderr
+    assert "ValueError: early" in proc.stderr and "ValueError: late" in proc.stderr
+    assert "Exception ignored" not in proc.stderr and "NoneType" not in proc.stderr, proc.stderr

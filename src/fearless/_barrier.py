@@ -17,6 +17,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import NamedTuple, final
 
 from . import _seam
@@ -86,7 +87,25 @@ _FOLLOWER = _wait_result(False)
 
 _INF = float("inf")
 
+# How many times this process is removed from the first by os.fork(): an
+# arrival made under an older value was made in a parent process.
+_fork_epoch = 0
+
+
+def _after_fork_in_child() -> None:
+    global _fork_epoch
+    _fork_epoch += 1
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
 _MSG_TIMEOUT = "barrier: {arrived} of {parties} threads arrived within {timeout} seconds"
+
+
+def _lost(entry: tuple[int, int, _seam.RawLock]) -> bool:
+    """Whether an arrival was made by a thread that os.fork() did not copy here."""
+    return entry[1] != _fork_epoch and _seam.thread_gone(entry[0])
 
 
 @final
@@ -170,7 +189,7 @@ class Barrier(NotCopyable):
         # releases. Its length *is* the arrival count, so arriving and
         # withdrawing are each one C call (list.append, list.remove): an
         # interrupt can never leave a count and a list that disagree.
-        self._waiters: list[tuple[int, _seam.RawLock]] = []
+        self._waiters: list[tuple[int, int, _seam.RawLock]] = []
         self._generation = 0
 
     @property
@@ -220,8 +239,8 @@ class Barrier(NotCopyable):
         wait = check_timeout(timeout)
         waiter = self._allocate_lock()
         waiter.acquire()
-        entry = (_seam.get_ident(), waiter)
-        fresh: list[tuple[int, _seam.RawLock]] = []
+        entry = (_seam.get_ident(), _fork_epoch, waiter)
+        fresh: list[tuple[int, int, _seam.RawLock]] = []
         lock = self._lock
         generation = -1
         try:
@@ -230,7 +249,7 @@ class Barrier(NotCopyable):
                 if _seam.forked_away:
                     # Arrivals of threads that os.fork() did not copy can never
                     # leave: withdraw them, as a timeout would.
-                    waiters[:] = [e for e in waiters if not _seam.thread_gone(e[0])]
+                    waiters[:] = [e for e in waiters if not _lost(e)]
                 if len(waiters) + 1 >= self._n:
                     self._waiters = fresh
                     self._generation += 1
@@ -240,7 +259,7 @@ class Barrier(NotCopyable):
             if generation < 0:
                 # The leader. A waiter whose release an interrupt cut off
                 # notices the new generation at its next slice.
-                for _, parked in waiters:
+                for _, _, parked in waiters:
                     parked.release()
                 return _LEADER
             deadline = Deadline(wait)
@@ -288,7 +307,7 @@ class Barrier(NotCopyable):
     def _live_waiting(self) -> int:
         waiters = self._waiters
         if _seam.forked_away:
-            return sum(1 for e in waiters if not _seam.thread_gone(e[0]))
+            return sum(1 for e in waiters if not _lost(e))
         return len(waiters)
 
     def __repr__(self) -> str:

@@ -317,7 +317,7 @@ class Once(_Initialiser):
     ) -> None:
         """Run the callable if no other did; wait for a running one."""
         me = _seam.get_ident()
-        if self._runner == me:  # only this thread can have made it so
+        if self._runner == me and not _seam.thread_gone(me):  # only this thread can do so
             raise DeadlockError(_MSG_ONCE_REENTRANT)
         fresh: list[_seam.RawLock] = []
         started = False
@@ -491,7 +491,7 @@ class _Cell(_Initialiser):
     def _initialise(self, fn: Callable[[], Any], reentrant_message: str, lazy: bool) -> Any:
         """The value, running ``fn`` for it if no other thread does or did."""
         me = _seam.get_ident()
-        if self._runner == me:  # only this thread can have made it so
+        if self._runner == me and not _seam.thread_gone(me):  # only this thread can do so
             raise DeadlockError(reentrant_message)
         fresh: list[_seam.RawLock] = []
         try:
@@ -638,7 +638,7 @@ class OnceLock(_Cell, Generic[T]):
         if self._value is not _UNINIT:
             return False
         me = _seam.get_ident()
-        if self._runner == me:
+        if self._runner == me and not _seam.thread_gone(me):
             raise DeadlockError(_MSG_ONCE_LOCK_REENTRANT)
         fresh: list[_seam.RawLock] = []
         try:

@@ -205,8 +205,32 @@ class Selected(NamedTuple, Generic[T]):
     value: T
 
 
-def _all_disconnected(chans: list[_Chan]) -> bool:
+# The loops below are functions of their own, called inside select's
+# ``try``: CPython 3.12+ leaves the back edge of some loops out of the
+# enclosing ``try``'s exception table (see ``_mpsc._snooze``), and an
+# interrupt raised there would skip select's ``finally``.
+
+
+def _mark_all(receivers: tuple[Receiver[object], ...], busies: list[_Busy], me: int) -> None:
+    """Mark every receiver busy for this thread; raise if one is receiving elsewhere."""
+    for busy in busies:
+        busy[me] = None
+    for receiver in receivers:
+        if not _mark_busy(receiver._busy, me):
+            receiver._live()
+            raise ConcurrentRecvError(_MSG_CONCURRENT)
+
+
+def _unpublish(chans: list[_Chan], waiter: _Waiter) -> None:
     for chan in chans:
+        if chan.waiter is waiter:
+            chan.waiter = None
+
+
+def _all_disconnected(chans: list[_Chan]) -> bool:
+    # A loop, not all(<generator>): a generator abandoned by an interrupt
+    # runs its cleanup later, wherever the collector happens to free it.
+    for chan in chans:  # noqa: SIM110
         if not chan.disconnected():
             return False
     return True
@@ -275,12 +299,7 @@ def select(*receivers: Receiver[T], timeout: float | None = None) -> Selected[T]
         deque, map(dict.pop, busies, repeat(me), repeat(None)), 0
     )
     try:
-        for busy in busies:
-            busy[me] = None
-        for receiver in receivers:
-            if not _mark_busy(receiver._busy, me):
-                receiver._live()
-                raise ConcurrentRecvError(_MSG_CONCURRENT)
+        _mark_all(receivers, busies, me)
         while True:
             chans = [receiver._live() for receiver in receivers]
             for i in order:
@@ -325,10 +344,8 @@ def select(*receivers: Receiver[T], timeout: float | None = None) -> Selected[T]
                 _park(waiter, ready, deadline, ready_in)
             finally:
                 # Claimed first (one C call): a waiter left behind by an
-                # interrupt in the loop below is dead, nobody acts on it.
+                # interrupt in _unpublish is dead, nobody acts on it.
                 waiter.claims.clear()
-                for chan in chans:
-                    if chan.waiter is waiter:
-                        chan.waiter = None
+                _unpublish(chans, waiter)
     finally:
         unmark()

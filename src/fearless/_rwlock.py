@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import _thread
 import math
+import sys
 import time
 import warnings
 from collections.abc import Callable
@@ -92,8 +93,8 @@ _MSG_UPGRADABLE_WHILE_READING = (
 )
 _MSG_FORKED = (
     "rwlock is held (or waited for) by a thread that os.fork() did not copy into this "
-    "process: it can never be released here; create locks after forking, or use the "
-    "'forkserver' or 'spawn' start method"
+    "process, so it can never be released; create locks after forking, or use the "
+    "'forkserver' or 'spawn' start methods"
 )
 _MSG_UPGRADE_TIMEOUT = (
     "readers did not leave within {} seconds; the guard is still an upgradable read"
@@ -143,13 +144,16 @@ class _Waiter:
     the upgradable guard an upgrade turns into ``guard``.
     """
 
-    __slots__ = ("granted", "guard", "ident", "lock", "source")
+    __slots__ = ("abandoned", "granted", "guard", "ident", "lock", "source")
 
     def __init__(self, ident: int, guard: Any, source: Any = None) -> None:
         self.ident = ident
         self.guard = guard
         self.source = source
         self.granted = False
+        # Set by the waiting thread when an exception ends its wait: no
+        # grant from then on, and a hand-over drops it from its queue.
+        self.abandoned = False
         lock = _seam.allocate_lock()
         lock.acquire()
         self.lock = lock
@@ -239,7 +243,8 @@ class RwLock(NotCopyable, Generic[T]):
 
     _copy_advice = (
         "share the same RwLock between threads (or wrap it in an Arc); to copy the "
-        "data, copy it under a read guard: copy.deepcopy(guard.value)"
+        "data, copy it under a read guard (with lock.read() as guard: "
+        "copy.deepcopy(guard.value)) or take it out with into_inner()"
     )
 
     def __init__(self, value: T, *, poison: bool = True) -> None:
@@ -334,8 +339,20 @@ class RwLock(NotCopyable, Generic[T]):
                     guard._value = self._data
                     guard._rwlock = self
                     return guard
+        except DeadlockError:
+            raise  # nothing taken (or the internal lock lost by os.fork())
         except BaseException:
-            self._give_back(guard)
+            # Inline, not a call: nothing can come between the exception and
+            # the guard queued for release (if it holds anything).
+            with lock:
+                self._holder = me
+                try:
+                    self._deferred.append(guard)
+                finally:
+                    try:
+                        self._apply_deferred()
+                    finally:
+                        self._holder = None
             raise
         return self._acquire_slow(guard, _READ, timeout, False)
 
@@ -391,9 +408,25 @@ class RwLock(NotCopyable, Generic[T]):
                     guard._value = self._data
                     guard._rwlock = self
                 finally:
-                    self._holder = None
+                    try:
+                        if self._deferred:
+                            self._apply_deferred()
+                    finally:
+                        self._holder = None
+        except DeadlockError:
+            raise  # nothing taken (or the internal lock lost by os.fork())
         except BaseException:
-            self._give_back(guard)
+            # Inline, not a call: nothing can come between the exception and
+            # the guard queued for release (if it holds anything).
+            with lock:
+                self._holder = me
+                try:
+                    self._deferred.append(guard)
+                finally:
+                    try:
+                        self._apply_deferred()
+                    finally:
+                        self._holder = None
             raise
         return guard
 
@@ -478,8 +511,20 @@ class RwLock(NotCopyable, Generic[T]):
                     guard._value = self._data
                     guard._rwlock = self
                     return guard
+        except DeadlockError:
+            raise  # nothing taken (or the internal lock lost by os.fork())
         except BaseException:
-            self._give_back(guard)
+            # Inline, not a call: nothing can come between the exception and
+            # the guard queued for release (if it holds anything).
+            with lock:
+                self._holder = me
+                try:
+                    self._deferred.append(guard)
+                finally:
+                    try:
+                        self._apply_deferred()
+                    finally:
+                        self._holder = None
             raise
         return self._acquire_slow(guard, _WRITE, timeout, False)
 
@@ -533,9 +578,25 @@ class RwLock(NotCopyable, Generic[T]):
                     guard._value = self._data
                     guard._rwlock = self
                 finally:
-                    self._holder = None
+                    try:
+                        if self._deferred:
+                            self._apply_deferred()
+                    finally:
+                        self._holder = None
+        except DeadlockError:
+            raise  # nothing taken (or the internal lock lost by os.fork())
         except BaseException:
-            self._give_back(guard)
+            # Inline, not a call: nothing can come between the exception and
+            # the guard queued for release (if it holds anything).
+            with lock:
+                self._holder = me
+                try:
+                    self._deferred.append(guard)
+                finally:
+                    try:
+                        self._apply_deferred()
+                    finally:
+                        self._holder = None
             raise
         return guard
 
@@ -603,9 +664,9 @@ class RwLock(NotCopyable, Generic[T]):
         waiter: _Waiter | None = None
         queue: list[_Waiter] | None = None
         granted = False
+        lock = self._lock
         try:
             wait = check_timeout(timeout)
-            lock = self._lock
             if lock.locked():
                 self._spin()
             with lock:
@@ -630,13 +691,34 @@ class RwLock(NotCopyable, Generic[T]):
                         queue = self._upgradable_waiters
                     queue.append(waiter)
                 finally:
-                    self._holder = None
+                    try:
+                        if self._deferred:
+                            self._apply_deferred()
+                    finally:
+                        self._holder = None
             granted = self._block(waiter, queue, wait)
             if granted and not ignore_poison and self._trouble & _POISONED:
                 self._give_back(guard)
                 raise PoisonError(_MSG_POISONED, _RECOVER[kind](self))
         except BaseException:
-            self._abandon(guard, waiter, queue)
+            if _seam.forked_away and isinstance(sys.exception(), DeadlockError):
+                raise  # maybe the internal lock lost by os.fork(): do not wait for it
+            # Inline, not a call: nothing can come between the exception and
+            # the waiter marked abandoned (no grant from now on) and the
+            # guard queued for release (if it holds anything).
+            with lock:
+                self._holder = me
+                try:
+                    if waiter is not None:
+                        waiter.abandoned = True
+                    self._deferred.append(guard)
+                    if waiter is not None and not waiter.granted:
+                        self._withdraw(waiter, queue)
+                finally:
+                    try:
+                        self._apply_deferred()
+                    finally:
+                        self._holder = None
             raise
         if not granted:
             raise TimeoutError(_MSG_TIMEOUT[kind].format(timeout))
@@ -726,9 +808,9 @@ class RwLock(NotCopyable, Generic[T]):
         me = source._owner
         waiter: _Waiter | None = None
         granted = False
+        lock = self._lock
         try:
             wait = check_timeout(timeout)
-            lock = self._lock
             if lock.locked():
                 self._spin()
             with lock:
@@ -756,10 +838,27 @@ class RwLock(NotCopyable, Generic[T]):
                     self._gate = self._trouble | _BUSY  # new readers wait from now on
                     self._upgrading = waiter
                 finally:
-                    self._holder = None
+                    try:
+                        if self._deferred:
+                            self._apply_deferred()
+                    finally:
+                        self._holder = None
             granted = self._block(waiter, None, wait)
         except BaseException:
-            self._unupgrade(source, writer, waiter)
+            if _seam.forked_away and isinstance(sys.exception(), DeadlockError):
+                raise  # maybe the internal lock lost by os.fork(): do not wait for it
+            with lock:  # inline: see _acquire_slow
+                self._holder = me
+                try:
+                    if waiter is not None:
+                        waiter.abandoned = True
+                    self._unupgrade(source, writer, waiter)
+                finally:
+                    try:
+                        if self._deferred:
+                            self._apply_deferred()
+                    finally:
+                        self._holder = None
             raise
         if not granted:
             raise TimeoutError(_MSG_UPGRADE_TIMEOUT.format(timeout))
@@ -770,30 +869,23 @@ class RwLock(NotCopyable, Generic[T]):
         writer: RwLockWriteGuard[T],
         waiter: _Waiter | None,
     ) -> None:
-        """After an exception in ``upgrade()``: withdraw it, or undo it if it happened."""
-        if waiter is None and not _held(writer):
-            return
-        lock = self._lock
-        if lock.locked():
-            self._spin()
-        with lock:
-            self._holder = me = source._owner
-            try:
-                if waiter is not None and not waiter.granted:
-                    self._withdraw(waiter, None)
-                elif _held(writer):
-                    # One step with no call: the upgradable read held again.
-                    self._upgrader = me
-                    source._value = writer._value
-                    source._rwlock = self
-                    source._then = None
-                    del writer._value
-                    writer._rwlock = None
-                    self._writer = None
-                    self._admit_readers()
-                    self._dispatch()
-            finally:
-                self._holder = None
+        """After an exception in ``upgrade()``: withdraw it, or undo it if it happened.
+
+        Internal lock held.
+        """
+        if waiter is not None and not waiter.granted:
+            self._withdraw(waiter, None)
+        elif _held(writer):
+            # One step with no call: the upgradable read held again.
+            self._upgrader = source._owner
+            source._value = writer._value
+            source._rwlock = self
+            source._then = None
+            del writer._value
+            writer._rwlock = None
+            self._writer = None
+            self._admit_readers()
+            self._dispatch()
 
     # -- waiting and handing over -----------------------------------------------
 
@@ -832,7 +924,11 @@ class RwLock(NotCopyable, Generic[T]):
                     if waiter.granted:
                         return True
                 finally:
-                    self._holder = None
+                    try:
+                        if self._deferred:
+                            self._apply_deferred()
+                    finally:
+                        self._holder = None
 
     def _withdraw(self, waiter: _Waiter, queue: list[_Waiter] | None) -> None:
         """Take a waiter that was not granted out of line (internal lock held)."""
@@ -842,25 +938,6 @@ class RwLock(NotCopyable, Generic[T]):
         elif waiter in queue:
             queue.remove(waiter)
         self._dispatch()  # a withdrawn writer may have held readers back
-
-    def _abandon(self, guard: Any, waiter: _Waiter | None, queue: list[_Waiter] | None) -> None:
-        """After an exception in an acquisition: withdraw the waiter, release the guard."""
-        if waiter is None and not _held(guard):
-            return
-        lock = self._lock
-        if lock.locked():
-            self._spin()
-        with lock:
-            self._holder = guard._owner
-            try:
-                if waiter is not None and not waiter.granted:
-                    self._withdraw(waiter, queue)
-            finally:
-                try:
-                    if _held(guard):
-                        self._release(guard, False)
-                finally:
-                    self._holder = None
 
     def _give_back(self, guard: Any) -> None:
         """Release ``guard`` without poisoning if it holds the lock."""
@@ -875,7 +952,11 @@ class RwLock(NotCopyable, Generic[T]):
                 if _held(guard):
                     self._release(guard, False)
             finally:
-                self._holder = None
+                try:
+                    if self._deferred:
+                        self._apply_deferred()
+                finally:
+                    self._holder = None
 
     def _release(self, guard: Any, failed: bool) -> None:
         """Release a held guard; poison if ``failed`` and it is a writer (internal lock held)."""
@@ -918,14 +999,22 @@ class RwLock(NotCopyable, Generic[T]):
         readers = self._readers
         while waiters:
             waiter = waiters[-1]
+            if waiter.abandoned:
+                del waiters[-1]
+                continue
             guard = waiter.guard
             readers[waiter.ident] = 1
             guard._value = self._data
             guard._rwlock = self
             waiter.granted = True
             del waiters[-1]
+            # Keep no reference to the guard: if its thread drops it right
+            # away, its finaliser must run there, not here.
+            waiter.guard = guard = None
             waiter.lock.release()
         waiters = self._upgradable_waiters
+        while waiters and waiters[0].abandoned:
+            del waiters[0]
         if self._upgrader is None and waiters:
             waiter = waiters[0]
             guard = waiter.guard
@@ -934,6 +1023,7 @@ class RwLock(NotCopyable, Generic[T]):
             guard._rwlock = self
             waiter.granted = True
             del waiters[0]
+            waiter.guard = guard = None  # see above
             waiter.lock.release()
 
     def _dispatch(self) -> None:
@@ -945,6 +1035,11 @@ class RwLock(NotCopyable, Generic[T]):
         """
         if self._writer is None:
             upgrading = self._upgrading
+            if upgrading is not None and upgrading.abandoned:
+                self._upgrading = upgrading = None
+            waiters = self._write_waiters
+            while waiters and waiters[0].abandoned:
+                del waiters[0]
             if upgrading is not None:
                 if not self._readers:
                     writer = upgrading.guard
@@ -958,10 +1053,11 @@ class RwLock(NotCopyable, Generic[T]):
                     source._then = writer
                     upgrading.granted = True
                     self._upgrading = None
+                    # Keep no reference to the guards (see _admit_readers).
+                    upgrading.guard = upgrading.source = writer = source = None
                     upgrading.lock.release()
-            elif self._write_waiters:
+            elif waiters:
                 if not self._readers and self._upgrader is None:
-                    waiters = self._write_waiters
                     waiter = waiters[0]
                     guard = waiter.guard
                     self._writer = waiter.ident
@@ -969,6 +1065,7 @@ class RwLock(NotCopyable, Generic[T]):
                     guard._rwlock = self
                     waiter.granted = True
                     del waiters[0]
+                    waiter.guard = guard = None  # see _admit_readers
                     waiter.lock.release()
             else:
                 self._admit_readers()
@@ -989,7 +1086,9 @@ class RwLock(NotCopyable, Generic[T]):
             guard = deferred[-1]
             if _held(guard):
                 self._release(guard, False)
-            del deferred[-1]
+            # By identity, not position: a finaliser run by the release
+            # may have queued another guard meanwhile.
+            deferred.remove(guard)
 
     def _finalise(
         self,
@@ -1000,28 +1099,47 @@ class RwLock(NotCopyable, Generic[T]):
         """A held guard's last reference is gone: release it (RAII), and warn.
 
         Only on the thread that holds it; elsewhere the lock stays held.
+        ``guard.__del__`` has queued it in ``_deferred`` already.
         """
         kind = type(guard).__name__
-        name = f"<{kind} of RwLock at {id(self):#x}>"
-        if _ident() != guard._owner:
+        name = f"<{kind} at {id(guard):#x} of RwLock at {id(self):#x}>"
+        how = _HOW[kind]
+        owner = guard._owner
+        me = _ident()
+        if me != owner:
+            if self._holder == me:  # inside this thread's own critical section
+                self._deferred.remove(guard)
+            else:
+                lock = self._lock
+                if lock.locked():
+                    self._spin()
+                with lock:
+                    if guard in self._deferred:
+                        self._deferred.remove(guard)
             _warn(
-                f"{name} was never released, and was garbage-collected on another "
-                "thread; the lock stays held, because only the thread that acquired it "
-                f"can release it (use 'with lock.{_HOW[kind]}() as guard:' or call "
-                "guard.unlock() on that thread)",
+                f"{name} was never released and was garbage-collected on another thread; "
+                "the rwlock stays locked, because only the thread that locked it "
+                f"(ident {owner}) can release it (use 'with lock.{how}() as guard:' or "
+                "call guard.unlock() on that thread)",
                 ResourceWarning,
                 source=guard,
             )
             return
-        if self._holder == guard._owner:
-            # Inside this thread's own critical section: the section's end
-            # (or the next one) releases it.
-            self._deferred.append(guard)
-        else:
-            self._give_back(guard)
+        if self._holder != owner:
+            # Else: inside this thread's own critical section on this lock,
+            # whose end releases it.
+            lock = self._lock
+            if lock.locked():
+                self._spin()
+            with lock:
+                self._holder = owner
+                try:
+                    self._apply_deferred()
+                finally:
+                    self._holder = None
         _warn(
             f"{name} was never released; it was released when garbage-collected "
-            f"(use 'with lock.{_HOW[kind]}() as guard:' or call guard.unlock())",
+            f"(use 'with lock.{how}() as guard:' or call guard.unlock())",
             ResourceWarning,
             source=guard,
         )
@@ -1073,7 +1191,11 @@ class RwLock(NotCopyable, Generic[T]):
                 self._trouble = 0
                 self._regate()
             finally:
-                self._holder = None
+                try:
+                    if self._deferred:
+                        self._apply_deferred()
+                finally:
+                    self._holder = None
 
     # -- consuming ----------------------------------------------------------
 
@@ -1117,7 +1239,11 @@ class RwLock(NotCopyable, Generic[T]):
                 self._gate = _CONSUMED
                 del self._data
             finally:
-                self._holder = None
+                try:
+                    if self._deferred:
+                        self._apply_deferred()
+                finally:
+                    self._holder = None
         if trouble & _POISONED:
             raise PoisonError(_MSG_POISONED, lambda: value)
         return value
@@ -1156,15 +1282,21 @@ class RwLock(NotCopyable, Generic[T]):
                     self._apply_deferred()
                 return self._snapshot()
             finally:
-                self._holder = None
+                try:
+                    if self._deferred:
+                        self._apply_deferred()
+                finally:
+                    self._holder = None
 
     def _snapshot(self) -> RwLockStatistics:
+        upgrading = self._upgrading
         return RwLockStatistics(
             readers=sum(self._readers.values()),
             writer=self._writer,
             upgradable=self._upgrader,
-            waiting_readers=len(self._read_waiters) + len(self._upgradable_waiters),
-            waiting_writers=len(self._write_waiters) + (self._upgrading is not None),
+            waiting_readers=_count(self._read_waiters) + _count(self._upgradable_waiters),
+            waiting_writers=_count(self._write_waiters)
+            + (upgrading is not None and not upgrading.abandoned),
             poisoned=bool(self._trouble & _POISONED),
         )
 
@@ -1196,7 +1328,11 @@ class RwLock(NotCopyable, Generic[T]):
                             guard._value = self._data
                             guard._rwlock = self
                 finally:
-                    self._holder = None
+                    try:
+                        if self._deferred:
+                            self._apply_deferred()
+                    finally:
+                        self._holder = None
             if trouble & _CONSUMED:
                 return "RwLock(<consumed>)"
             suffix = ", poisoned=True" if trouble & _POISONED else ""
@@ -1205,6 +1341,11 @@ class RwLock(NotCopyable, Generic[T]):
             return f"RwLock({guard._value!r}{suffix})"
         finally:
             self._give_back(guard)
+
+
+def _count(queue: list[_Waiter]) -> int:
+    """How many waiters of ``queue`` still wait (abandoned ones are dropped lazily)."""
+    return sum(not waiter.abandoned for waiter in queue)
 
 
 def _held(guard: Any) -> bool:
@@ -1286,8 +1427,8 @@ class _Guard(NotCopyable):
     _owner: int
 
     _copy_advice = (
-        "a guard is this thread's hold on the lock; read or copy guard.value instead "
-        "(copy.deepcopy(guard.value))"
+        "a guard is this thread's proof that it holds the lock; "
+        "copy the value instead: copy.deepcopy(guard.value)"
     )
 
     def __del__(self) -> None:
@@ -1298,6 +1439,10 @@ class _Guard(NotCopyable):
         except AttributeError:
             return  # never held
         if rwlock is not None:
+            # First, in one C call, queue it for release (which keeps it
+            # alive): if anything interrupts the rest, the lock's next
+            # critical section releases it.
+            rwlock._deferred.append(self)
             rwlock._finalise(self)
 
     def _gone(self) -> GuardReleasedError:
@@ -1408,7 +1553,11 @@ class RwLockReadGuard(_Guard, Generic[T_co], metaclass=NoPublicConstructor):
                     try:
                         rwlock._dispatch()
                     finally:
-                        rwlock._holder = None
+                        try:
+                            if rwlock._deferred:
+                                rwlock._apply_deferred()
+                        finally:
+                            rwlock._holder = None
 
     def unlock(self) -> None:
         """Release the read lock now, before the end of the ``with`` block.
@@ -1545,7 +1694,11 @@ class RwLockWriteGuard(_Guard, Generic[T], metaclass=NoPublicConstructor):
                 rwlock._admit_readers()
                 rwlock._dispatch()
             finally:
-                rwlock._holder = None
+                try:
+                    if rwlock._deferred:
+                        rwlock._apply_deferred()
+                finally:
+                    rwlock._holder = None
 
     def unlock(self) -> None:
         """Release the write lock now, before the end of the ``with`` block.
@@ -1623,7 +1776,11 @@ class RwLockWriteGuard(_Guard, Generic[T], metaclass=NoPublicConstructor):
                 rwlock._admit_readers()
                 rwlock._dispatch()
             finally:
-                rwlock._holder = None
+                try:
+                    if rwlock._deferred:
+                        rwlock._apply_deferred()
+                finally:
+                    rwlock._holder = None
         return reader
 
     def __repr__(self) -> str:
@@ -1726,7 +1883,11 @@ class RwLockUpgradableReadGuard(_Guard, Generic[T], metaclass=NoPublicConstructo
             try:
                 rwlock._dispatch()
             finally:
-                rwlock._holder = None
+                try:
+                    if rwlock._deferred:
+                        rwlock._apply_deferred()
+                finally:
+                    rwlock._holder = None
 
     def unlock(self) -> None:
         """Release the upgradable read now, before the end of the ``with`` block.

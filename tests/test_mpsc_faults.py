@@ -21,6 +21,7 @@ from fearless.mpsc import (
     channel,
     select,
     sync_channel,
+    was_sent,
 )
 
 # -- interrupt storms ------------------------------------------------------------------
@@ -35,7 +36,7 @@ from fearless.mpsc import (
 STORM_PRELUDE = """
 import _thread, signal, sys, threading, time
 from fearless.mpsc import (
-    NOTE_SENT, Empty, RecvError, RecvTimeoutError, SendTimeoutError, channel, select,
+    was_sent, Empty, RecvError, RecvTimeoutError, SendTimeoutError, channel, select,
     sync_channel,
 )
 
@@ -80,7 +81,7 @@ def send_once(send, value):
     except KeyboardInterrupt as e:
         ARMED[0] = False
         HITS[0] += 1
-        return NOTE_SENT in getattr(e, "__notes__", ())
+        return was_sent(e)
     except SendTimeoutError:
         ARMED[0] = False
         return False
@@ -276,9 +277,7 @@ def _sent(outcome: BaseException | None) -> bool:
     """Whether a send delivered: it returned, or its exception says it did."""
     if outcome is None:
         return True
-    from fearless.mpsc import NOTE_SENT
-
-    return NOTE_SENT in getattr(outcome, "__notes__", ())
+    return was_sent(outcome)
 
 
 def _make(kind: str) -> Any:

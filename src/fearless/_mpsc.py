@@ -54,6 +54,8 @@ from _thread import get_ident
 from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import suppress
+from functools import partial
+from itertools import compress, repeat
 from types import TracebackType
 from typing import (
     Any,
@@ -112,6 +114,40 @@ _MSG_RECV_FORKED = (
 )
 #: The note a send's exception carries when its message was delivered all the same.
 NOTE_SENT = "fearless: the message was sent before this exception arrived; do not send it again"
+
+
+def was_sent(exc: BaseException) -> bool:
+    """Whether the send that raised ``exc`` delivered its message all the same.
+
+    A send that raises did not deliver its message -- except when an
+    exception that does not come from the channel (``KeyboardInterrupt``
+    from Ctrl-C, or another exception raised by a signal handler) arrives
+    after the message was handed over. Then the exception carries a note
+    saying so (shown in its traceback), and this function returns True:
+    do not send the message again. If a second interrupt cut the handling
+    of the first one short, the note is on the first, which this function
+    finds through ``__context__``.
+
+    Example:
+        >>> from fearless.mpsc import SendError, channel, was_sent
+        >>> tx, rx = channel[int]()
+        >>> rx.close()
+        >>> try:
+        ...     tx.send(1)
+        ... except SendError as e:
+        ...     print(was_sent(e))
+        False
+    """
+    seen: BaseException | None = exc
+    for _ in range(8):  # a bounded walk: contexts can form a cycle
+        if seen is None:
+            return False
+        if NOTE_SENT in getattr(seen, "__notes__", ()):
+            return True
+        seen = seen.__context__
+    return False
+
+
 _ADVICE_SENDER = (
     "use .clone() (or copy.copy) for another sender of the same channel; a channel "
     "connects threads of one process, so it cannot be deep-copied or pickled "
@@ -634,6 +670,21 @@ _TAKEN: Any = "taken"
 _WITHDRAWN: Any = "withdrawn"
 
 
+def _settler(owner: dict[int, object], box: list[Any]) -> Callable[[], object]:
+    """One C call, made ready in advance, that withdraws an offer and notes a delivery.
+
+    Called in a send's ``except`` after ``box[0] = exc`` (a store, where
+    no interrupt can arrive): it claims the offer for the sender
+    (``owner.setdefault(0, _WITHDRAWN)``) and, if the receiver had claimed
+    it first, adds :data:`NOTE_SENT` to ``exc`` -- inside the same C call,
+    so a second interrupt cannot fall between learning of the delivery and
+    saying so.
+    """
+    claimed_by = map(owner.setdefault, (0,), (_WITHDRAWN,))
+    notes = compress(repeat(NOTE_SENT), map(_TAKEN.__eq__, claimed_by))
+    return partial(deque, map(BaseException.add_note, box, notes), 0)
+
+
 class _ZeroChan(_SenderSide):
     """Rendezvous (Rust's ``sync_channel(0)``): a send waits for the receiver to take it.
 
@@ -683,6 +734,8 @@ class _ZeroChan(_SenderSide):
         if waiter is None:
             return False
         offer = _Offer(value, None)
+        box: list[Any] = [None]
+        settle = _settler(offer.owner, box)
         try:
             self.offers.append(offer)
             if waiter.claim():
@@ -692,8 +745,8 @@ class _ZeroChan(_SenderSide):
                 return True
             taken = offer.owner.setdefault(0, _WITHDRAWN) is _TAKEN
         except BaseException as exc:
-            if offer.owner.setdefault(0, _WITHDRAWN) is _TAKEN:
-                exc.add_note(NOTE_SENT)
+            box[0] = exc
+            settle()  # withdraw, or note that it was delivered: one C call
             raise
         if not taken:
             self.withdraw(offer)
@@ -703,6 +756,8 @@ class _ZeroChan(_SenderSide):
         deadline = Deadline(check_timeout(timeout))
         offer = _Offer(value, _Waiter())
         owner = offer.owner
+        box: list[Any] = [None]
+        settle = _settler(owner, box)
         try:
             if self.waiter is _DISCONNECTED:
                 raise SendError(_MSG_SEND_DISCONNECTED, value)
@@ -733,9 +788,9 @@ class _ZeroChan(_SenderSide):
         except BaseException as exc:
             # Withdraw the offer and learn, in the same step, whether the
             # receiver took it first: then the message was delivered.
-            if owner.setdefault(0, _WITHDRAWN) is _TAKEN:
-                exc.add_note(NOTE_SENT)
-            else:
+            box[0] = exc
+            settle()
+            if owner[0] is _WITHDRAWN:
                 offer.value = None
                 with contextlib.suppress(ValueError):
                     self.offers.remove(offer)

@@ -146,12 +146,12 @@ from ._errors import RecvError as RecvError
 from ._errors import RecvTimeoutError as RecvTimeoutError
 from ._errors import SendError as SendError
 from ._errors import SendTimeoutError as SendTimeoutError
-from ._mpsc import NOTE_SENT as NOTE_SENT
 from ._mpsc import Receiver as Receiver
 from ._mpsc import Sender as Sender
 from ._mpsc import SyncSender as SyncSender
 from ._mpsc import channel as channel
 from ._mpsc import sync_channel as sync_channel
+from ._mpsc import was_sent as was_sent
 from ._select import Selected as Selected
 from ._select import after as after
 from ._select import never as never
@@ -177,7 +177,7 @@ __all__ = (
     "RecvError",
     "RecvTimeoutError",
     "ConcurrentRecvError",
-    "NOTE_SENT",
+    "was_sent",
 )
 
 _fixup_module_metadata(__name__, globals())

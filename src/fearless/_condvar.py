@@ -46,6 +46,8 @@ from ._util import NotCopyable
 
 T = TypeVar("T")
 
+_INF = float("inf")
+
 _MSG_TWO_MUTEXES = (
     "condvar is being waited on with a different mutex by another thread; use one Condvar per Mutex"
 )
@@ -294,7 +296,8 @@ class Condvar(NotCopyable):
                 was_poisoned = mutex._trouble & _POISONED
                 guard._mutex = None  # released while this thread sleeps
                 mutex._release()
-                notified = waiter.acquire(True, wait)
+                # No loop in this frame (see Mutex._acquire_slow).
+                notified = _sleep(waiter, wait)
             finally:
                 try:
                     try:
@@ -392,6 +395,24 @@ class Condvar(NotCopyable):
 
     def __repr__(self) -> str:
         return f"Condvar(<{len(self._waiters)} waiting>)"
+
+
+def _sleep(waiter: _seam.RawLock, wait: float) -> bool:
+    """Block on ``waiter`` for ``wait`` seconds at most; whether it was released.
+
+    In slices: between them this thread runs Python code, so a Ctrl-C from
+    ``_thread.interrupt_main()`` (which wakes no blocked C call) and
+    finalisers queued for this thread run promptly.
+    """
+    deadline = Deadline(wait)
+    slice_ = _seam.backend.slice
+    while True:
+        remaining = deadline.remaining()
+        step = slice_ if remaining < 0 else min(remaining, slice_)
+        if waiter.acquire(True, -1 if step == _INF else step):
+            return True
+        if deadline.expired():
+            return False
 
 
 def _wake_first(waiters: deque[_seam.RawLock]) -> bool:

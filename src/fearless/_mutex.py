@@ -25,6 +25,8 @@ T = TypeVar("T")
 _POISONED = 1
 _CONSUMED = 2
 
+_INF = float("inf")
+
 _MSG_DEADLOCK = "mutex is already locked by this thread; locking it again would deadlock"
 _MSG_WOULD_BLOCK = "mutex is locked; try again later or call lock() to wait for it"
 _MSG_POISONED = (
@@ -166,7 +168,7 @@ class Mutex(NotCopyable, Generic[T]):
         # from here on (KeyboardInterrupt, RecursionError) is caught below
         # and releases the lock if this call took it: release-if-held is one
         # C call, so there is no window between learning and acting.
-        guard: MutexGuard[T] = _new_guard(MutexGuard)
+        guard: MutexGuard[T] = _new_guard(_HeldMutexGuard)
         guard._mutex = self
         try:
             if timeout is not None or not self._acquire(False):
@@ -175,10 +177,12 @@ class Mutex(NotCopyable, Generic[T]):
                 self._refuse(guard)
         except BaseException:
             guard._mutex = None
+            guard.__class__ = MutexGuard
             try:
                 self._release()
             except RecursionError:
                 guard._mutex = self  # the finaliser releases it
+                guard.__class__ = _HeldMutexGuard
             except RuntimeError:
                 pass  # not taken: this thread did not hold it before the call
             raise
@@ -207,11 +211,12 @@ class Mutex(NotCopyable, Generic[T]):
             if self._trouble & _CONSUMED:
                 raise ConsumedError(_MSG_CONSUMED)
             raise WouldBlockError(_MSG_WOULD_BLOCK)
-        guard: MutexGuard[T] = _new_guard(MutexGuard)
+        guard: MutexGuard[T] = _new_guard(_HeldMutexGuard)
         guard._mutex = self
         try:
             if not self._acquire(False):
                 guard._mutex = None
+                guard.__class__ = MutexGuard  # no finaliser to run
                 if self._trouble & _CONSUMED:
                     raise ConsumedError(_MSG_CONSUMED)
                 raise WouldBlockError(_MSG_WOULD_BLOCK)
@@ -219,10 +224,12 @@ class Mutex(NotCopyable, Generic[T]):
                 self._refuse(guard)
         except BaseException:
             guard._mutex = None
+            guard.__class__ = MutexGuard
             try:
                 self._release()
             except RecursionError:
                 guard._mutex = self  # the finaliser releases it
+                guard.__class__ = _HeldMutexGuard
             except RuntimeError:
                 pass  # not taken
             raise
@@ -253,22 +260,41 @@ class Mutex(NotCopyable, Generic[T]):
             # Inside the try: an interrupt after append returned is undone
             # by the finally; none can arrive before append ran.
             waiting.append(me)
-            for _ in range(_seam.backend.spins):
-                _seam.pause()
-                if self._acquire(False):
-                    return
-                if deadline.expired():
-                    break
-            if self._acquire(True, deadline.remaining()):
+            # The loops live in a function of their own: on free-threaded
+            # CPython 3.13 an interrupt raised at a loop's backward jump
+            # skips the handlers of the frame that loops (the finally here
+            # would not run); raised inside a callee, it is caught here.
+            if self._wait_for_lock(deadline):
                 return
         finally:
             waiting.remove(me)
         raise TimeoutError(f"mutex was not free within {timeout} seconds")
 
+    def _wait_for_lock(self, deadline: Deadline) -> bool:
+        """Spin, then block in slices, until the lock is taken or the deadline passed."""
+        for _ in range(_seam.backend.spins):
+            _seam.pause()
+            if self._acquire(False):
+                return True
+            if deadline.expired():
+                return False
+        # Block in slices: between them this thread runs Python code, so a
+        # Ctrl-C sent by _thread.interrupt_main() (which wakes no blocked C
+        # call) and finalisers queued for it run promptly.
+        slice_ = _seam.backend.slice
+        while True:
+            remaining = deadline.remaining()
+            step = slice_ if remaining < 0 else min(remaining, slice_)
+            if self._acquire(True, -1 if step == _INF else step):
+                return True
+            if deadline.expired():
+                return False
+
     def _refuse(self, guard: MutexGuard[T]) -> None:
         """The raw lock is held but the mutex is poisoned or consumed: give it back."""
         trouble = self._trouble
         guard._mutex = None
+        guard.__class__ = MutexGuard
         self._release()
         if trouble & _CONSUMED:
             raise ConsumedError(_MSG_CONSUMED)
@@ -277,7 +303,7 @@ class Mutex(NotCopyable, Generic[T]):
     def _lock_ignoring_poison(self) -> MutexGuard[T]:
         if self._is_owned():
             raise DeadlockError(_MSG_DEADLOCK)
-        guard: MutexGuard[T] = _new_guard(MutexGuard)
+        guard: MutexGuard[T] = _new_guard(_HeldMutexGuard)
         guard._mutex = self
         try:
             if not self._acquire(False):
@@ -286,10 +312,12 @@ class Mutex(NotCopyable, Generic[T]):
                 raise ConsumedError(_MSG_CONSUMED)
         except BaseException:
             guard._mutex = None
+            guard.__class__ = MutexGuard
             try:
                 self._release()
             except RecursionError:
                 guard._mutex = self  # the finaliser releases it
+                guard.__class__ = _HeldMutexGuard
             except RuntimeError:
                 pass  # not taken
             raise
@@ -536,13 +564,16 @@ class MutexGuard(NotCopyable, Generic[T], metaclass=NoPublicConstructor):
         if exc_type is not None and mutex._poison:
             mutex._trouble = trouble | _POISONED
         self._mutex = None
+        self.__class__ = MutexGuard  # released: no finaliser to run
         try:
             mutex._release()
         except RecursionError:
             self._mutex = mutex  # still held: the finaliser releases it
+            self.__class__ = _HeldMutexGuard
             raise
         except RuntimeError:
             self._mutex = mutex
+            self.__class__ = _HeldMutexGuard
             mutex._trouble = trouble
             raise WrongThreadError(_MSG_WRONG_THREAD) from None
 
@@ -570,25 +601,49 @@ class MutexGuard(NotCopyable, Generic[T], metaclass=NoPublicConstructor):
         if mutex is None:
             raise GuardReleasedError(_MSG_RELEASED)
         self._mutex = None
+        self.__class__ = MutexGuard
         try:
             mutex._release()
         except RecursionError:
             self._mutex = mutex
+            self.__class__ = _HeldMutexGuard
             raise
         except RuntimeError:
             self._mutex = mutex
+            self.__class__ = _HeldMutexGuard
             raise WrongThreadError(_MSG_WRONG_THREAD) from None
-
-    def __del__(self) -> None:
-        # A guard released normally pays for this one test.
-        if self._mutex is not None:
-            _drop_unreleased(self)
 
     def __repr__(self) -> str:
         mutex = self._mutex
         if mutex is None:
             return "<MutexGuard (released)>"
         return f"<MutexGuard value={mutex._data!r}>"
+
+
+class _HeldMutexGuard(MutexGuard[T]):  # type: ignore[misc]
+    """A :class:`MutexGuard` that may hold its mutex: the only kind with a finaliser.
+
+    ``lock()`` builds guards of this class; releasing one normally turns it
+    into a plain ``MutexGuard`` (an assignment, no call), so a released
+    guard is freed without running any Python code. A Python finaliser
+    on every guard would be a point where a Ctrl-C that arrives is
+    swallowed ("Exception ignored in __del__") instead of raised.
+    """
+
+    __slots__ = ()
+
+    def __del__(self) -> None:
+        try:
+            mutex = self._mutex
+        except AttributeError:
+            return  # interrupted before lock() set it up: holds nothing
+        if mutex is not None:
+            _drop_unreleased(self)
+
+
+# It is a MutexGuard to everyone (reprs, copy errors, tracebacks).
+_HeldMutexGuard.__name__ = _HeldMutexGuard.__qualname__ = "MutexGuard"
+_HeldMutexGuard.__module__ = "fearless"
 
 
 def _drop_unreleased(guard: MutexGuard[Any]) -> None:

@@ -26,7 +26,7 @@ from typing import Any
 
 import pytest
 
-from _helpers import TIMEOUT, run_python
+from _helpers import STRESS, TIMEOUT, run_python
 from fearless import _par_processes
 from fearless._par import ParIter, ProcessPool, ThreadPool, par_imap, par_iter, par_map
 from fearless._par_processes import ProcessesBackend
@@ -313,3 +313,86 @@ def test_ctrl_c_while_par_map_blocks_on_threads_leaves_no_worker_running() -> No
         timeout=60,
     )
     assert result.stdout == "interrupted 0 True\n[1, 2]\n", result.stderr
+
+
+STORM = """
+import _thread, signal, threading, time
+from fearless._par import ThreadPool, par_imap, par_iter, par_map
+
+running = [0]
+count_lock = threading.Lock()
+
+
+def work(x):
+    with count_lock:
+        running[0] += 1
+    try:
+        time.sleep(0.0002)
+    finally:
+        with count_lock:
+            running[0] -= 1
+    return x
+
+
+# KeyboardInterrupt only inside the calls under test: the test's own
+# bookkeeping cannot be cut by the storm.
+in_call = [False]
+
+
+def on_sigint(signum, frame):
+    if in_call[0]:
+        raise KeyboardInterrupt
+
+
+signal.signal(signal.SIGINT, on_sigint)
+stop = threading.Event()
+go = threading.Event()
+
+
+def storm():
+    go.wait()
+    while not stop.is_set():
+        _thread.interrupt_main()
+        time.sleep(0.0002)
+
+
+pool = ThreadPool(2)
+calls = {
+    "par_map": lambda: pool.par_map(work, range(40), chunksize=1),
+    "par_imap": lambda: list(pool.par_imap(work, iter(range(40)), chunksize=1)),
+    "par_iter": lambda: pool.par_iter(range(40)).with_chunksize(1).map(work).reduce(
+        int, lambda a, b: a + b
+    ),
+}
+threading.Thread(target=storm, daemon=True).start()
+go.set()
+for name, call in calls.items():
+    interrupted = finished = left_running = 0
+    end = time.monotonic() + SECONDS
+    while time.monotonic() < end:
+        in_call[0] = True
+        try:
+            call()
+            in_call[0] = False
+            finished += 1
+        except KeyboardInterrupt:
+            in_call[0] = False
+            interrupted += 1
+            if running[0]:
+                left_running += 1
+    print(name, "interrupted" if interrupted else "never interrupted", left_running, flush=True)
+stop.set()
+in_call[0] = False
+print(pool.par_map(abs, [-1, -2]), running[0])
+"""
+
+
+def test_an_interrupt_storm_never_leaves_work_running_after_the_call_raised() -> None:
+    # Ctrl-C can land anywhere: between submitting a chunk and recording it,
+    # in the middle of stopping the call, or in the caller's loop over the
+    # chunks. Whenever KeyboardInterrupt leaves the call, none of its work runs.
+    seconds = 1.0 if STRESS == 1 else 3.0  # per kind of call
+    result = run_python(f"SECONDS = {seconds}\n" + STORM, timeout=90)
+    assert result.stdout == (
+        "par_map interrupted 0\npar_imap interrupted 0\npar_iter interrupted 0\n[1, 2] 0\n"
+    ), result.stderr

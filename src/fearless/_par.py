@@ -60,6 +60,7 @@ import math
 import operator
 import pickle
 import queue
+import signal
 import sys
 import threading
 from collections.abc import Callable, Generator, Iterable, Iterator, Sized
@@ -68,7 +69,7 @@ from concurrent.futures import wait as wait_futures
 from dataclasses import dataclass
 from functools import partial
 from itertools import islice
-from types import TracebackType
+from types import FrameType, TracebackType
 from typing import TYPE_CHECKING, Any, Generic, Literal, Protocol, Self, TypeAlias, TypeVar, final
 
 from . import _par_backend
@@ -372,12 +373,113 @@ def _length(items: Iterable[Any]) -> int | None:
     return None
 
 
-def _next_done(done: queue.SimpleQueue[int]) -> int:
-    while True:
+class _HeldInterrupts:
+    """Holds Ctrl-C back while fearless's own bookkeeping runs in the main thread.
+
+    CPython raises ``KeyboardInterrupt`` at almost any point of the main
+    thread; one that lands between submitting a chunk and recording its
+    future, or in the middle of stopping a call, would leave work running
+    after the call raised. While held, SIGINT only records itself (and
+    calls ``wake``); :meth:`deliver` hands it to the handler it displaced
+    at a point where the call can stop cleanly, and :meth:`release` puts
+    that handler back (delivering what was held). Outside the main thread
+    it does nothing: no interrupt arrives there.
+
+    Taking hold can itself be interrupted: a Python call is a point where
+    an interrupt gets in, and ``signal.signal`` runs pending handlers before
+    it switches. Where a cleanup must not be cut short, the ``except`` block
+    takes hold with the C function itself as its first call, once more if
+    the displaced handler raised, and reports to :meth:`took`::
+
         try:
-            return done.get(timeout=_SLICE)
+            displaced = _set_signal(_SIGINT, held.record)
+            raised = False
+        except ValueError:  # not the main thread
+            displaced, raised = None, False
+        except BaseException:  # the old handler ran first: one Ctrl-C
+            displaced, raised = _set_signal(_SIGINT, held.record), True
+        held.took(displaced, raised)
+    """
+
+    __slots__ = ("_held", "_previous", "_wake", "record")
+
+    def __init__(self, wake: Callable[[], object] | None = None) -> None:
+        self._held: list[int] = []
+        self._previous: object = _NOT_HELD
+        self._wake = wake
+        self.record = self._record  # one bound method, so it can be recognised
+
+    def _record(self, signum: int, _frame: FrameType | None) -> None:
+        self._held.append(signum)  # one C call: safe in a signal handler
+        if self._wake is not None:
+            self._wake()
+
+    def hold(self) -> None:
+        """From now on, record SIGINT instead of running its handler."""
+        try:
+            displaced = _set_signal(_SIGINT, self.record)
+        except ValueError:  # not the main thread
+            return
+        if displaced is not self.record:  # else: held already
+            self._previous = displaced
+
+    def took(self, displaced: object, raised: bool) -> None:
+        """Remember what ``_set_signal(_SIGINT, self.record)`` displaced (see above).
+
+        ``raised``: the displaced handler raised before the switch; that
+        counts as one held SIGINT, delivered again when released.
+        """
+        if raised:
+            self._held.append(_SIGINT)
+        if displaced is not None and displaced is not self.record:
+            self._previous = displaced
+
+    def deliver(self) -> None:
+        """Run the displaced handler for each SIGINT held so far (it may raise)."""
+        previous = self._previous
+        while self._held and previous is not _NOT_HELD:
+            self._held.pop()
+            _run_handler(previous)
+
+    def release(self) -> None:
+        """Put the displaced handler back, then deliver what was held."""
+        previous = self._previous
+        if previous is _NOT_HELD:
+            return
+        self._previous = _NOT_HELD
+        _set_signal(_SIGINT, previous)
+        while self._held:
+            self._held.pop()
+            _run_handler(previous)
+
+
+_NOT_HELD = object()
+#: ``signal.signal`` without the Python wrapper that converts enums (the C
+#: function of ``_signal``, which ``signal`` imports): no interrupt can get in
+#: between the call and the new handler.
+_set_signal: Callable[[int, object], object] = sys.modules["_signal"].signal
+_SIGINT = int(signal.SIGINT)
+
+
+def _run_handler(handler: object) -> None:
+    """Do what SIGINT would have done with ``handler`` installed."""
+    if callable(handler):
+        handler(signal.SIGINT, sys._getframe(2))
+    elif handler == signal.SIG_DFL:
+        signal.raise_signal(signal.SIGINT)
+    # SIG_IGN: nothing
+
+
+def _next_done(done: queue.SimpleQueue[int], interrupts: _HeldInterrupts) -> int:
+    """The key of the next finished chunk; a held Ctrl-C is delivered while waiting."""
+    while True:
+        interrupts.deliver()
+        try:
+            key = done.get(timeout=_SLICE)
         except queue.Empty:
             continue
+        if key >= 0:  # -1: woken by a Ctrl-C
+            return key
 
 
 def _wait_all(futures: list[Future[tuple[Any, ...]]]) -> None:
@@ -396,10 +498,17 @@ def _stop(
     backend: Backend,
     token: Token,
     pending: dict[int, tuple[Future[tuple[Any, ...]], int, int]],
-    *,
-    urgent: bool,
+    cause: BaseException | None,
 ) -> list[_Failure]:
-    """Cancel what is queued, stop what runs, wait for all of it; return failures seen."""
+    """Cancel what is queued, stop what runs, wait for all of it; return failures seen.
+
+    ``cause`` is what ended the call early (``None`` for an item's failure);
+    anything but an ``Exception`` (Ctrl-C) kills running worker processes
+    at once. The caller holds Ctrl-C back meanwhile (``_HeldInterrupts``)
+    and delivers it once everything has stopped: the call never raises with
+    work of its own still running.
+    """
+    urgent = cause is not None and not isinstance(cause, (Exception, GeneratorExit))
     token.cancelled = True
     futures = [future for future, _, _ in pending.values()]
     backend.stop(futures, urgent=urgent)
@@ -458,7 +567,7 @@ def _execute(
     chunksize: int | None,
     ordered: bool,
     progress: object,
-) -> Iterator[Any]:
+) -> Generator[Any, None, None]:
     """Run ``pipeline`` over the items chunk by chunk; yield each chunk's partial result.
 
     At most ``window`` chunks run or wait to run, and (``ordered``) at most
@@ -489,15 +598,24 @@ def _execute(
     next_in = next_out = start = 0
     exhausted = False
     failure: _Failure | None = None
-    backend.begin()
+    # Ctrl-C is held back while this runs in the main thread, and delivered
+    # where the call can stop cleanly: while waiting, or at a yield (where
+    # the caller's own code runs with its handler back in place).
+    interrupts = _HeldInterrupts(partial(done.put, -1))
+    interrupts.hold()
     try:
+        backend.begin()
         try:
             while True:
                 while not exhausted and len(pending) < window and len(pending) + len(ready) < limit:
                     if sliceable:
                         chunk = list(items[start : start + size])  # type: ignore[index]
                     else:
+                        # The input is the caller's code, which may block
+                        # (reading a pipe): Ctrl-C must reach it.
+                        interrupts.release()
                         chunk = head + list(islice(source, size - len(head)))
+                        interrupts.hold()
                         head = []
                     if not chunk:
                         exhausted = True
@@ -509,8 +627,11 @@ def _execute(
                     start += len(chunk)
                 if ordered and next_out in ready:
                     while next_out in ready:
-                        yield ready.pop(next_out)
+                        value = ready.pop(next_out)
                         next_out += 1
+                        interrupts.release()
+                        yield value
+                        interrupts.hold()
                     # What was just handed out frees room in the window:
                     # submit more before waiting, or a worker sits idle.
                     continue
@@ -518,7 +639,7 @@ def _execute(
                     if exhausted:
                         break
                     continue
-                key = _next_done(done)
+                key = _next_done(done, interrupts)
                 future, first_index, count = pending.pop(key)
                 error = future.exception() if not future.cancelled() else None
                 if error is not None:
@@ -527,14 +648,18 @@ def _execute(
                 outcome = future.result()
                 if outcome[0] == OK:
                     _, result, consumed, seconds = outcome
+                    interrupts.release()  # a progress callback is the caller's code
                     reporter.update(consumed)
+                    interrupts.hold()
                     if adaptive and consumed:
                         wanted = int(target * consumed / seconds) if seconds > 0 else size * 8
                         size = max(1, min(_MAX_CHUNK, size * 8, wanted))
                     if ordered:
                         ready[key] = result
                     else:
+                        interrupts.release()
                         yield result
+                        interrupts.hold()
                 elif outcome[0] == FAILED:
                     failure = _Failure(outcome[1], _item_error(backend, outcome))
                     break
@@ -542,12 +667,20 @@ def _execute(
                     assert outcome[0] == CANCELLED
         except BaseException as exc:
             # Interrupted (Ctrl-C), abandoned (GeneratorExit), or the input
-            # itself raised: leave nothing running behind.
-            urgent = not isinstance(exc, (Exception, GeneratorExit))
-            _stop(backend, token, pending, urgent=urgent)
+            # itself raised: leave nothing running behind, holding Ctrl-C
+            # back until then (no Python call before hold: see the class).
+            try:
+                displaced = _set_signal(_SIGINT, interrupts.record)
+                raised = False
+            except ValueError:  # not the main thread
+                displaced, raised = None, False
+            except BaseException:  # the old handler ran first: one Ctrl-C
+                displaced, raised = _set_signal(_SIGINT, interrupts.record), True
+            interrupts.took(displaced, raised)
+            _stop(backend, token, pending, exc)
             raise
         if failure is not None:
-            failures = [failure, *_stop(backend, token, pending, urgent=False)]
+            failures = [failure, *_stop(backend, token, pending, None)]
             first_failure = min(failures, key=lambda f: f.index)
             error = first_failure.error
             try:
@@ -555,8 +688,15 @@ def _execute(
             finally:
                 del error, first_failure, failures, failure
     finally:
-        backend.end()
-        reporter.close()
+        try:
+            backend.end()
+            reporter.close()
+        finally:
+            interrupts.release()
+
+
+def _nothing() -> Generator[Any, None, None]:
+    yield from ()
 
 
 def _notify(done: queue.SimpleQueue[int], key: int, _future: object) -> None:
@@ -572,15 +712,20 @@ def _start(
     chunksize: int | None,
     ordered: bool,
     progress: object,
-) -> Iterator[Any]:
-    """Pick the backend (peeking at the first item) and start the engine."""
+) -> Generator[Any, None, None]:
+    """Pick the backend (peeking at the first item) and start the engine.
+
+    Callers close the generator in a ``finally``: an exception raised in the
+    caller's frame (Ctrl-C, a failing ``op``) keeps that frame, and so the
+    suspended generator, alive in its traceback, and the chunks would run on.
+    """
     rest = iter(items)
     first: tuple[Any, ...] = ()
     for item in rest:
         first = (item,)
         break
     if not first:
-        return iter(())
+        return _nothing()
     chosen = _resolve(backend, workers, pipeline, first)
     return _execute(
         chosen,
@@ -683,7 +828,7 @@ def par_map(
     """
     workers, chunksize = _validate(fn, workers, chunksize, backend)
     out: list[R] = []
-    for chunk in _start(
+    chunks = _start(
         backend,
         workers,
         Pipeline(((MAP, fn, None),), COLLECT),
@@ -691,8 +836,12 @@ def par_map(
         chunksize=chunksize,
         ordered=True,
         progress=progress,
-    ):
-        out += chunk
+    )
+    try:
+        for chunk in chunks:
+            out += chunk
+    finally:
+        chunks.close()  # at once, not when a traceback lets go of this frame
     return out
 
 
@@ -778,9 +927,7 @@ def _imap(
         for chunk in chunks:
             yield from chunk
     finally:
-        close = getattr(chunks, "close", None)
-        if close is not None:
-            close()
+        chunks.close()
 
 
 # -- par_iter ----------------------------------------------------------------------
@@ -841,7 +988,8 @@ class ParIter(Generic[T]):
             self._chunksize,
         )
 
-    def _run(self, terminal: int, *args: Any, ordered: bool = True) -> Iterator[Any]:
+    def _run(self, terminal: int, *args: Any, ordered: bool = True) -> Generator[Any, None, None]:
+        """Start the chain with ``terminal``; the caller closes the chunks in a ``finally``."""
         return _start(
             self._backend,
             self._workers,
@@ -851,6 +999,17 @@ class ParIter(Generic[T]):
             ordered=ordered,
             progress=False,
         )
+
+    def _found(self, terminal: int) -> list[Any]:
+        """The values the chunks found (``MIN``/``MAX``: a 1-tuple or ``()`` each)."""
+        found: list[Any] = []
+        chunks = self._run(terminal)
+        try:
+            for part in chunks:
+                found += part
+        finally:
+            chunks.close()
+        return found
 
     # settings
 
@@ -945,8 +1104,12 @@ class ParIter(Generic[T]):
             ['0', '1', '2']
         """
         out: list[T] = []
-        for chunk in self._run(COLLECT):
-            out += chunk
+        chunks = self._run(COLLECT)
+        try:
+            for chunk in chunks:
+                out += chunk
+        finally:
+            chunks.close()  # at once, not when a traceback lets go of the frame
         return out
 
     def for_each(self, f: Callable[[T], object]) -> None:
@@ -964,8 +1127,12 @@ class ParIter(Generic[T]):
         """
         if not callable(f):
             raise TypeError("for_each() takes a callable")
-        for _ in self._run(FOR_EACH, f, ordered=False):
-            pass
+        chunks = self._run(FOR_EACH, f, ordered=False)
+        try:
+            for _ in chunks:
+                pass
+        finally:
+            chunks.close()
 
     def reduce(self, identity: Callable[[], T], op: Callable[[T, T], T]) -> T:
         """Combine the items with ``op``, starting from ``identity()`` (rayon's ``reduce``).
@@ -983,8 +1150,12 @@ class ParIter(Generic[T]):
         if not _all_callable(identity, op):
             raise TypeError("reduce() takes two callables: identity() and op(a, b)")
         acc = identity()
-        for part in self._run(REDUCE, identity, op):
-            acc = op(acc, part)
+        chunks = self._run(REDUCE, identity, op)
+        try:
+            for part in chunks:
+                acc = op(acc, part)
+        finally:
+            chunks.close()
         return acc
 
     def sum(self: ParIter[N]) -> N:
@@ -996,8 +1167,12 @@ class ParIter(Generic[T]):
             5050
         """
         total: Any = 0
-        for part in self._run(SUM):
-            total = total + part
+        chunks = self._run(SUM)
+        try:
+            for part in chunks:
+                total = total + part
+        finally:
+            chunks.close()
         result: N = total
         return result
 
@@ -1011,7 +1186,7 @@ class ParIter(Generic[T]):
             >>> par_iter([]).min() is None
             True
         """
-        found: list[C] = [v for part in self._run(MIN) for v in part]
+        found: list[C] = self._found(MIN)
         return min(found) if found else None
 
     def max(self: ParIter[C]) -> C | None:
@@ -1022,7 +1197,7 @@ class ParIter(Generic[T]):
             >>> par_iter(["b", "c", "a"]).max()
             'c'
         """
-        found: list[C] = [v for part in self._run(MAX) for v in part]
+        found: list[C] = self._found(MAX)
         return max(found) if found else None
 
     def count(self) -> int:
@@ -1033,7 +1208,11 @@ class ParIter(Generic[T]):
             >>> par_iter(range(10)).filter(lambda x: x % 3 == 0).count()
             4
         """
-        return sum(self._run(COUNT))
+        chunks = self._run(COUNT)
+        try:
+            return sum(chunks)
+        finally:
+            chunks.close()
 
     def any(self, predicate: Callable[[T], object] | None = None) -> bool:
         """Whether ``predicate`` (or the item itself) is true for some item.
@@ -1049,7 +1228,7 @@ class ParIter(Generic[T]):
         try:
             return any(chunks)
         finally:
-            _close(chunks)
+            chunks.close()
 
     def all(self, predicate: Callable[[T], object] | None = None) -> bool:
         """Whether ``predicate`` (or the item itself) is true for every item.
@@ -1065,18 +1244,12 @@ class ParIter(Generic[T]):
         try:
             return all(chunks)
         finally:
-            _close(chunks)
+            chunks.close()
 
     def __repr__(self) -> str:
         names = {MAP: "map", FILTER: "filter", FLAT_MAP: "flat_map", FOLD: "fold"}
         chain = "".join(f".{names[kind]}(...)" for kind, _, _ in self._stages)
         return f"<ParIter par_iter(...){chain} backend={self._backend!r}>"
-
-
-def _close(chunks: Iterator[Any]) -> None:
-    close = getattr(chunks, "close", None)
-    if close is not None:
-        close()
 
 
 def par_iter(items: Iterable[T]) -> ParIter[T]:
@@ -1144,7 +1317,19 @@ def _join(backend: Backend, fa: Callable[[], A], fb: Callable[[], B]) -> tuple[A
     try:
         a = fa()
     except BaseException:
-        _wait_all([future])
+        interrupts = _HeldInterrupts()  # fb has finished when join raises
+        try:
+            try:
+                displaced = _set_signal(_SIGINT, interrupts.record)
+                raised = False
+            except ValueError:  # not the main thread
+                displaced, raised = None, False
+            except BaseException:  # the old handler ran first: one Ctrl-C
+                displaced, raised = _set_signal(_SIGINT, interrupts.record), True
+            interrupts.took(displaced, raised)
+            _wait_all([future])
+        finally:
+            interrupts.release()
         raise
     _wait_all([future])
     outcome = future.result()

@@ -615,3 +615,184 @@ def test_the_back_edge_check_finds_the_shape_cpython_leaves_out() -> None:
         assert found == [("f", 3)]
     else:
         assert found == []
+
+
+# -- a single Ctrl-C while the main thread blocks --------------------------------------------
+
+BLOCKED_PRELUDE = """
+import signal, threading, time
+from fearless.mpsc import Empty, channel, select, sync_channel, was_sent
+MAIN = threading.get_ident()
+
+def ctrl_c_when(predicate):
+    # A real SIGINT, once the main thread is blocked (the predicate sees it waiting).
+    def run():
+        deadline = time.monotonic() + 30
+        while not predicate():
+            assert time.monotonic() < deadline
+            time.sleep(0.001)  # polling the channel's state, not synchronisation
+        signal.pthread_kill(MAIN, signal.SIGINT)
+    threading.Thread(target=run, daemon=True).start()
+
+def expect_prompt_interrupt(block):
+    start = time.monotonic()
+    try:
+        block()
+    except KeyboardInterrupt as e:
+        elapsed = time.monotonic() - start
+        assert elapsed < 2.0 + 1.0, elapsed
+        return e
+    raise AssertionError("no KeyboardInterrupt")
+
+def parked(rx):
+    w = rx._chan.waiter
+    return w is not None and bool(w.claims)
+"""
+
+BLOCKED_BODIES = {
+    "recv": """
+tx, rx = channel[int]()
+ctrl_c_when(lambda: parked(rx))
+expect_prompt_interrupt(rx.recv)
+assert not rx._busy and rx._chan.waiter is None
+tx.send(1)
+assert rx.recv(timeout=30) == 1
+""",
+    "select": """
+tx, rx = channel[int]()
+tx2, rx2 = sync_channel[int](1)
+ctrl_c_when(lambda: parked(rx) and parked(rx2))
+expect_prompt_interrupt(lambda: select(rx, rx2))
+assert not rx._busy and not rx2._busy and rx._chan.waiter is None and rx2._chan.waiter is None
+tx2.send(2)
+assert select(rx, rx2, timeout=30).value == 2
+""",
+    "bounded_send": """
+tx, rx = sync_channel[int](1)
+tx.send(1)
+ctrl_c_when(lambda: any(w.claims for w in rx._chan.send_waiters))
+e = expect_prompt_interrupt(lambda: tx.send(2))
+assert not was_sent(e)
+assert not [w for w in rx._chan.send_waiters if w.claims]
+assert list(rx.try_iter()) == [1]
+tx.send(3)
+assert rx.recv(timeout=30) == 3
+assert len(rx._chan.permits) == 1
+""",
+    "rendezvous_send": """
+tx, rx = sync_channel[int](0)
+ctrl_c_when(lambda: bool(rx._chan.offers))
+e = expect_prompt_interrupt(lambda: tx.send(1))
+assert not was_sent(e)
+try:
+    rx.try_recv()
+except Empty:
+    pass
+else:
+    raise AssertionError("the interrupted send's message was delivered later")
+got = []
+t = threading.Thread(target=lambda: got.append(rx.recv(timeout=30)))
+t.start()
+tx.send(2, timeout=30)
+t.join(30)
+assert got == [2]
+""",
+}
+
+
+@pytest.mark.parametrize("name", sorted(BLOCKED_BODIES))
+def test_ctrl_c_while_blocked_arrives_promptly_and_leaves_the_channel_usable(name: str) -> None:
+    proc = run_python(BLOCKED_PRELUDE + BLOCKED_BODIES[name] + "print('ok')\n", timeout=60)
+    assert (proc.returncode, proc.stdout, proc.stderr) == (0, "ok\n", "")
+
+
+# -- interpreter shutdown ----------------------------------------------------------------
+
+
+def test_handles_finalised_at_shutdown_print_nothing() -> None:
+    # Threads keep channel ends in their frames until the interpreter tears
+    # down the modules; the finalisers then run with module globals gone.
+    proc = run_python(
+        """
+        import threading
+        from fearless import spawn
+        from fearless.mpsc import channel, sync_channel
+        tx, rx = channel[int]()
+        stx, srx = sync_channel[int](1)
+        ztx, zrx = sync_channel[int](0)
+        keep = []
+        def worker(*ends):
+            keep.append(ends)  # referenced from a module global until shutdown
+        spawn(worker, tx.clone(), stx.clone(), ztx.clone(), rx, srx, zrx).join()
+        t = threading.Thread(target=worker, args=(tx, stx, ztx))
+        t.start(); t.join()
+        print("done")
+        """,
+        timeout=60,
+    )
+    assert (proc.returncode, proc.stdout, proc.stderr) == (0, "done\n", "")
+
+
+def test_ctrl_c_in_a_blocked_recv_ends_the_program_with_only_its_traceback() -> None:
+    proc = run_python(
+        BLOCKED_PRELUDE
+        + """
+from fearless import spawn
+tx, rx = channel[int]()
+handle = spawn(lambda tx=tx.clone(): None)
+handle.join()
+ctrl_c_when(lambda: parked(rx))
+rx.recv()
+""",
+        timeout=60,
+    )
+    assert proc.returncode != 0
+    assert proc.stderr.rstrip().endswith("KeyboardInterrupt"), proc.stderr
+    assert "Exception ignored" not in proc.stderr, proc.stderr
+
+
+# -- os.fork() -------------------------------------------------------------------------------
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="needs os.fork()")
+def test_receiver_busy_in_a_thread_lost_by_fork_is_usable_in_the_child() -> None:
+    proc = run_python(
+        """
+        import os, threading, warnings
+        warnings.simplefilter("ignore", DeprecationWarning)
+        from fearless.mpsc import RecvTimeoutError, channel, select, sync_channel
+        tx, rx = channel[int]()
+        stx, srx = sync_channel[int](1)
+        def receive():
+            try:
+                select(rx, srx, timeout=60)
+            except Exception:
+                pass
+        t = threading.Thread(target=receive, daemon=True)
+        t.start()
+        while not (rx._busy and rx._chan.waiter is not None):
+            t.join(0.001)  # polling the receiver's state
+        pid = os.fork()
+        if pid == 0:
+            code = 1
+            try:
+                try:
+                    rx.recv(timeout=0.05)
+                except RecvTimeoutError:
+                    pass
+                tx.send(1)
+                assert rx.recv(timeout=5) == 1
+                stx.send(2)
+                assert select(rx, srx, timeout=5).value == 2
+                assert not rx._busy and not srx._busy
+                code = 0
+            finally:
+                os._exit(code)
+        _, status = os.waitpid(pid, 0)
+        tx.send(0)  # let the parent's receiver finish
+        t.join(30)
+        print("child", os.waitstatus_to_exitcode(status))
+        """,
+        timeout=60,
+    )
+    assert (proc.returncode, proc.stdout, proc.stderr) == (0, "child 0\n", "")

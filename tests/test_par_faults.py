@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import contextlib
+import operator
 import os
 import queue
 import re
@@ -21,6 +22,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from fractions import Fraction
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -396,3 +398,35 @@ def test_an_interrupt_storm_never_leaves_work_running_after_the_call_raised() ->
     assert result.stdout == (
         "par_map interrupted 0\npar_imap interrupted 0\npar_iter interrupted 0\n[1, 2] 0\n"
     ), result.stderr
+
+
+def test_the_sigint_handler_is_put_back_after_every_kind_of_call() -> None:
+    def mine(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    before = signal.signal(signal.SIGINT, mine)
+    try:
+        for handler in (mine, signal.SIG_IGN, signal.default_int_handler):
+            signal.signal(signal.SIGINT, handler)
+            assert par_map(abs, [-1, -2], backend="threads") == [1, 2]
+            assert signal.getsignal(signal.SIGINT) is handler
+            results = par_imap(abs, iter(range(-5, 0)), backend="threads", chunksize=1)
+            assert next(results) == 5
+            assert signal.getsignal(signal.SIGINT) is handler  # the caller's code runs here
+            results.close()
+            assert signal.getsignal(signal.SIGINT) is handler
+            with pytest.raises(ZeroDivisionError):
+                par_map(partial(operator.truediv, 1), [1, 0], backend="threads")
+            assert signal.getsignal(signal.SIGINT) is handler
+            assert par_iter([1, 2]).with_backend("threads").sum() == 3
+            assert signal.getsignal(signal.SIGINT) is handler
+    finally:
+        signal.signal(signal.SIGINT, before)
+
+
+def test_calls_from_other_threads_leave_signals_alone() -> None:
+    box: list[object] = []
+    thread = threading.Thread(target=lambda: box.append(par_map(abs, [-3], backend="threads")))
+    thread.start()
+    thread.join(TIMEOUT)
+    assert box == [[3]]

@@ -394,7 +394,7 @@ class _HeldInterrupts:
         try:
             displaced = _set_signal(_SIGINT, held.record)
             raised = False
-        except ValueError:  # not the main thread
+        except (ValueError, TypeError):  # not the main thread; a handler from C
             displaced, raised = None, False
         except BaseException:  # the old handler ran first: one Ctrl-C
             displaced, raised = _set_signal(_SIGINT, held.record), True
@@ -407,7 +407,12 @@ class _HeldInterrupts:
         self._held: list[int] = []
         self._previous: object = _NOT_HELD
         self._wake = wake
-        self.record = self._record  # one bound method, so it can be recognised
+        # One bound method, so that it can be recognised; None (which
+        # signal.signal refuses with a TypeError) when the handler in place
+        # was installed from C: it could not be put back.
+        self.record: Callable[[int, FrameType | None], None] | None = (
+            self._record if _get_signal(_SIGINT) is not None else None
+        )
 
     def _record(self, signum: int, _frame: FrameType | None) -> None:
         self._held.append(signum)  # one C call: safe in a signal handler
@@ -418,7 +423,7 @@ class _HeldInterrupts:
         """From now on, record SIGINT instead of running its handler."""
         try:
             displaced = _set_signal(_SIGINT, self.record)
-        except ValueError:  # not the main thread
+        except (ValueError, TypeError):  # not the main thread; a handler from C
             return
         if displaced is not self.record:  # else: held already
             self._previous = displaced
@@ -458,6 +463,7 @@ _NOT_HELD = object()
 #: function of ``_signal``, which ``signal`` imports): no interrupt can get in
 #: between the call and the new handler.
 _set_signal: Callable[[int, object], object] = sys.modules["_signal"].signal
+_get_signal: Callable[[int], object] = sys.modules["_signal"].getsignal
 _SIGINT = int(signal.SIGINT)
 
 
@@ -672,7 +678,7 @@ def _execute(
             try:
                 displaced = _set_signal(_SIGINT, interrupts.record)
                 raised = False
-            except ValueError:  # not the main thread
+            except (ValueError, TypeError):  # not the main thread; a handler from C
                 displaced, raised = None, False
             except BaseException:  # the old handler ran first: one Ctrl-C
                 displaced, raised = _set_signal(_SIGINT, interrupts.record), True
@@ -1322,7 +1328,7 @@ def _join(backend: Backend, fa: Callable[[], A], fb: Callable[[], B]) -> tuple[A
             try:
                 displaced = _set_signal(_SIGINT, interrupts.record)
                 raised = False
-            except ValueError:  # not the main thread
+            except (ValueError, TypeError):  # not the main thread; a handler from C
                 displaced, raised = None, False
             except BaseException:  # the old handler ran first: one Ctrl-C
                 displaced, raised = _set_signal(_SIGINT, interrupts.record), True

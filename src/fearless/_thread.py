@@ -45,7 +45,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from types import TracebackType
-from typing import Any, Generic, ParamSpec, Self, TypeVar, cast, final
+from typing import Any, Generic, ParamSpec, Protocol, Self, TypeVar, cast, final
 
 from . import _seam
 from ._deadline import Deadline, check_timeout
@@ -87,6 +87,47 @@ _MSG_JOIN_LOST = (
 )
 
 _INF = float("inf")
+
+
+class _WithLock(_seam.RawLock, Protocol):
+    """A raw lock in a ``with`` statement, as every backend's raw lock supports.
+
+    (``_thread.lock`` and the scheduler's; ``_seam.RawLock`` does not list
+    the two methods yet.)
+    """
+
+    def __enter__(self) -> bool: ...
+
+    def __exit__(self, *exc_info: object) -> None: ...
+
+
+def _report_failure(
+    thread: threading.Thread | None,
+    error: BaseException,
+    *,
+    # Bound now: at interpreter shutdown this may run from a finaliser after
+    # the module's globals (and threading's) were cleared.
+    _getattr: Any = getattr,
+    _isinstance: Any = isinstance,
+    _SystemExit: Any = SystemExit,
+    _threading: Any = threading,
+    _Args: Any = threading.ExceptHookArgs,
+    _default_hook: Any = threading.excepthook,
+) -> None:
+    """Report a failure nobody will join, as an unjoined ``threading.Thread`` would.
+
+    ``SystemExit`` stays silent, as in ``threading``: it is how a thread
+    asks to end (and how fearless.testing unwinds the threads of a run).
+    Everything it needs is bound when it is defined, so it works during
+    interpreter shutdown too.
+    """
+    if _isinstance(error, _SystemExit):
+        return
+    run = _getattr(thread, "fearless_run", None)  # a thread of a fearless.testing run
+    if run is not None and run.report_unjoined(thread, error):
+        return
+    hook = _getattr(_threading, "excepthook", None) or _default_hook
+    hook(_Args([type(error), error, error.__traceback__, thread]))
 
 
 class _Packet:
@@ -147,10 +188,10 @@ class _Packet:
         self.label: str = label if isinstance(label, str) else type(fn).__qualname__
         self.waiters: list[_seam.RawLock] = []
         self.allocate_lock = _seam.backend.allocate_lock
-        self.state = self.allocate_lock()
+        self.state = cast(_WithLock, self.allocate_lock())
         self.state.acquire()
 
-    def __call__(self) -> None:
+    def __call__(self, _report: Any = _report_failure) -> None:
         """The body of the new thread."""
         self.ident = _seam.get_ident()
         self.thread = threading.current_thread()
@@ -178,39 +219,7 @@ class _Packet:
             waiter.release()
         error = self.error
         if orphaned and error is not None:
-            self.report(self.thread, error)
-
-
-def _report_failure(
-    thread: threading.Thread | None,
-    error: BaseException,
-    *,
-    # Bound now: at interpreter shutdown this may run from a finaliser after
-    # the module's globals (and threading's) were cleared.
-    _getattr: Any = getattr,
-    _isinstance: Any = isinstance,
-    _SystemExit: Any = SystemExit,
-    _threading: Any = threading,
-    _Args: Any = threading.ExceptHookArgs,
-    _default_hook: Any = threading.excepthook,
-) -> None:
-    """Report a failure nobody will join, as an unjoined ``threading.Thread`` would.
-
-    ``SystemExit`` stays silent, as in ``threading``: it is how a thread
-    asks to end (and how fearless.testing unwinds the threads of a run).
-    Everything it needs is bound when it is defined, so it works during
-    interpreter shutdown too.
-    """
-    if _isinstance(error, _SystemExit):
-        return
-    run = _getattr(thread, "fearless_run", None)  # a thread of a fearless.testing run
-    if run is not None and run.report_unjoined(thread, error):
-        return
-    hook = _getattr(_threading, "excepthook", None) or _default_hook
-    hook(_Args([type(error), error, error.__traceback__, thread]))
-
-
-_Packet.report = staticmethod(_report_failure)  # type: ignore[attr-defined]
+            _report(self.thread, error)
 
 
 def _new_handle(fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
@@ -252,8 +261,6 @@ def _wait_finished(packet: _Packet, lock_timeout: float) -> bool:
     Raises:
         DeadlockError: The thread was lost by ``os.fork()``.
     """
-    if packet.finished:
-        return True
     waiter = packet.allocate_lock()
     waiter.acquire()
     state = packet.state
@@ -378,8 +385,10 @@ class JoinHandle(NotCopyable, Generic[R_co], metaclass=NoPublicConstructor):
         packet = self._packet
         if packet.ident == _seam.get_ident() and not packet.finished:
             raise DeadlockError(_MSG_JOIN_SELF)
-        if not _wait_finished(packet, lock_timeout):
+        if not packet.finished and not _wait_finished(packet, lock_timeout):
             raise TimeoutError(_MSG_TIMEOUT.format(timeout))
+        result: Any = None
+        error: BaseException | None = None
         with packet.state:
             consumed = packet.consumed
             if not consumed:
@@ -558,7 +567,7 @@ class Scope(NotCopyable, metaclass=NoPublicConstructor):
     _copy_advice = "spawn on the scope itself (it is the `s` of `with scope() as s:`)"
 
     def __init__(self) -> None:
-        self._lock = _seam.allocate_lock()
+        self._lock = cast(_WithLock, _seam.allocate_lock())
         self._handles: list[JoinHandle[Any]] = []
         self._state = _NEW
 
@@ -647,7 +656,8 @@ class Scope(NotCopyable, metaclass=NoPublicConstructor):
                     break
                 handle = handles[index]
             index += 1
-            _wait_finished(handle._packet, -1)
+            if not handle._packet.finished:
+                _wait_finished(handle._packet, -1)
         failures: list[BaseException] = []
         for handle in handles:  # in spawn order
             packet = handle._packet

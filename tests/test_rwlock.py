@@ -1428,7 +1428,7 @@ class ScriptedLock:
         return self._lock.__enter__()
 
     def __exit__(self, *exc_info: object) -> None:
-        self._lock.__exit__(*exc_info)
+        self._lock.release()
 
 
 class ScriptedBackend:

@@ -16,6 +16,7 @@ import threading
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from types import FrameType
 from typing import Any
 
 import pytest
@@ -312,10 +313,10 @@ def _at_depth(n: int, op: Callable[[], object]) -> object:
 def _low_recursion_limit(headroom: int) -> Iterator[int]:
     """Set the limit ``headroom`` frames above the current depth; yield that many."""
     depth = 0
-    frame = sys._getframe()
+    frame: FrameType | None = sys._getframe()
     while frame is not None:
         depth += 1
-        frame = frame.f_back  # type: ignore[assignment]
+        frame = frame.f_back
     old = sys.getrecursionlimit()
     sys.setrecursionlimit(depth + headroom)
     try:

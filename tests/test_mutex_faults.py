@@ -15,6 +15,7 @@ import threading
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from types import FrameType
 from typing import Any
 
 import pytest
@@ -355,10 +356,10 @@ def _at_depth(n: int, op: Callable[[], object]) -> object:
 def _low_recursion_limit(headroom: int) -> Iterator[int]:
     """Set the limit ``headroom`` frames above the current depth; yield that many."""
     depth = 0
-    frame = sys._getframe()
+    frame: FrameType | None = sys._getframe()
     while frame is not None:
         depth += 1
-        frame = frame.f_back  # type: ignore[assignment]
+        frame = frame.f_back
     old = sys.getrecursionlimit()
     sys.setrecursionlimit(depth + headroom)
     try:
@@ -492,7 +493,7 @@ class _HookBackend(_seam.ThreadBackend):
             self.ran += 1
 
     def allocate_rlock(self) -> _seam.RawRLock:  # type: ignore[override]
-        return _HookedRLock(self)  # type: ignore[return-value]
+        return _HookedRLock(self)
 
 
 def test_finaliser_inside_a_condvar_wait_may_use_the_condvar_and_mutex() -> None:
@@ -648,7 +649,7 @@ def test_guard_finalised_on_another_thread_warns_and_leaves_the_mutex_locked() -
     # dropped on this thread (on the free-threaded build the interpreter may
     # hand a dropped object back to its creating thread instead).
     with pytest.warns(ResourceWarning) as record:
-        guard.__del__()
+        guard.__del__()  # type: ignore[attr-defined]
     assert str(record[0].message) == (
         f"<MutexGuard at {id(guard):#x} of Mutex at {id(m):#x}> was never released and "
         "was garbage-collected on another thread; the mutex stays locked, because only "
@@ -785,5 +786,53 @@ def test_lock_in_a_forked_child_raises_instead_of_hanging() -> None:
         "        CHILD", "\n".join("        " + line for line in FORK_CHILD.strip().splitlines())
     )
     proc = run_python(code, timeout=60)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert proc.stdout == "child exit 0\n", proc.stdout + proc.stderr
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="needs os.fork()")
+def test_condvar_in_a_forked_child_forgets_the_lost_waiters() -> None:
+    proc = run_python(
+        """
+        import os, threading, time, warnings
+        warnings.simplefilter("ignore", DeprecationWarning)
+        from fearless import Condvar, Mutex
+        m, cv = Mutex(0), Condvar()
+        done = threading.Event()
+        def wait():
+            with m.lock() as g:
+                while not done.is_set():
+                    cv.wait(g, timeout=30)
+        t = threading.Thread(target=wait)
+        t.start()
+        while cv.statistics().waiting == 0:
+            time.sleep(0.001)
+        pid = os.fork()
+        if pid == 0:
+            ok = cv.statistics().waiting == 0 and m.statistics().waiting == 0
+            # A thread of the child gets the next notification.
+            woken = threading.Event()
+            def child_wait():
+                with m.lock(timeout=30) as g:
+                    cv.wait(g, timeout=30)
+                woken.set()
+            c = threading.Thread(target=child_wait)
+            c.start()
+            while cv.statistics().waiting == 0:
+                time.sleep(0.001)
+            cv.notify_one()
+            ok = ok and woken.wait(30)
+            c.join(30)
+            with m.lock(timeout=5) as g:
+                ok = ok and cv.wait(g, timeout=0.01) is True
+            os._exit(0 if ok else 1)
+        _, status = os.waitpid(pid, 0)
+        done.set()
+        cv.notify_all()
+        t.join(30)
+        print("child exit", os.waitstatus_to_exitcode(status))
+        """,
+        timeout=60,
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert proc.stdout == "child exit 0\n", proc.stdout + proc.stderr

@@ -47,3 +47,34 @@ def poison_error_recovers(m: Mutex[list[int]]) -> None:
     except PoisonError as e:
         guard = e.into_inner()
         guard.unlock()
+
+
+def poison_error_is_generic_over_what_it_guards(m: Mutex[list[int]]) -> MutexGuard[list[int]]:
+    # ``except`` cannot name a type argument: annotate the caught error
+    # with what the call returns (as for Rust's PoisonError<MutexGuard<T>>).
+    try:
+        return m.lock()
+    except PoisonError as e:
+        poisoned: PoisonError[MutexGuard[list[int]]] = e
+        assert_type(poisoned.into_inner(), MutexGuard[list[int]])
+        return poisoned.into_inner()
+
+
+def poison_error_from_into_inner_gives_the_value(m: Mutex[list[int]]) -> list[int]:
+    try:
+        return m.into_inner()
+    except PoisonError as e:
+        poisoned: PoisonError[list[int]] = e
+        assert_type(poisoned.into_inner(), list[int])
+        return poisoned.into_inner()
+
+
+def poison_error_checks_what_it_holds() -> None:
+    def recover() -> MutexGuard[int]:
+        return Mutex(1).lock()
+
+    error = PoisonError("poisoned", recover)
+    assert_type(error, PoisonError[MutexGuard[int]])
+    assert_type(error.into_inner(), MutexGuard[int])
+    wrong: PoisonError[MutexGuard[str]] = error  # type: ignore[assignment]
+    value: str = error.into_inner().value  # type: ignore[assignment]

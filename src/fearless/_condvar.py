@@ -26,6 +26,8 @@ True False
 
 from __future__ import annotations
 
+import os
+import weakref
 from collections import deque
 from collections.abc import Callable
 from typing import Any, NamedTuple, TypeVar, final
@@ -157,6 +159,7 @@ class Condvar(NotCopyable):
         self._inside: list[_seam.RawLock] = []
         # The mutex of the threads inside wait() (stale once none is).
         self._mutex: Mutex[Any] | None = None
+        _condvars.add(self)
 
     # -- waiting ----------------------------------------------------------
 
@@ -395,6 +398,29 @@ class Condvar(NotCopyable):
 
     def __repr__(self) -> str:
         return f"Condvar(<{len(self._waiters)} waiting>)"
+
+
+#: Every live condvar, so that a child made by os.fork() can forget the
+#: waiters of the threads the fork did not copy.
+_condvars: weakref.WeakSet[Condvar] = weakref.WeakSet()
+
+
+def _forget_lost_waiters() -> None:
+    """In a forked child: no thread is inside wait() (only the forking thread exists).
+
+    The waiters registered by the parent's other threads would otherwise be
+    counted by ``statistics()`` and take notifications meant for the
+    child's threads; a registration lock held by one of them would never
+    be released.
+    """
+    for cv in list(_condvars):
+        cv._waiters.clear()
+        cv._inside.clear()
+        cv._lock = _seam.backend.allocate_rlock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_lost_waiters)
 
 
 def _sleep(waiter: _seam.RawLock, wait: float) -> bool:

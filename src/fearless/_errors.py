@@ -35,6 +35,19 @@ class PoisonError(FearlessError, Generic[T]):
     guard for ``lock()``/``read()``/``write()``, the value for
     ``Mutex.into_inner()``.
 
+    Typing:
+        ``PoisonError`` is generic over what :meth:`into_inner` returns:
+        ``Mutex[T].lock()`` raises a ``PoisonError[MutexGuard[T]]``,
+        ``Mutex[T].into_inner()`` a ``PoisonError[T]`` (``RwLock`` likewise
+        with its guards). An ``except`` clause cannot name the type
+        argument, so annotate the caught error to have it checked::
+
+            try:
+                guard = m.lock()
+            except PoisonError as e:
+                poisoned: PoisonError[MutexGuard[list[int]]] = e
+                guard = poisoned.into_inner()   # MutexGuard[list[int]]
+
     Example:
         >>> from fearless import Mutex, PoisonError
         >>> m = Mutex([1, 2, 3])

@@ -429,10 +429,14 @@ class Mutex(NotCopyable, Generic[T]):
             (True, True)
         """
         owner = _seam.rlock_owner(self._lock)
+        waiting = len(self._waiting)
+        if _seam.forked_away:
+            # In a forked child, threads lost by the fork wait no more.
+            waiting = sum(1 for ident in list(self._waiting) if not _seam.thread_gone(ident))
         return MutexStatistics(
             locked=owner is not None,
             owner=owner,
-            waiting=len(self._waiting),
+            waiting=waiting,
             poisoned=bool(self._trouble & _POISONED),
         )
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import _thread
+import copy
 import decimal
 import fractions
 import inspect
@@ -29,7 +30,7 @@ from hypothesis import strategies as st
 import fearless.atomic
 from _helpers import STRESS, TIMEOUT, Worker, run_concurrently
 from fearless import _seam, scope
-from fearless._atomic import _AtomicInteger
+from fearless._atomic import _AtomicInteger, _describe
 from fearless._runtime import free_threaded_build
 from fearless.atomic import (
     AtomicBool,
@@ -448,12 +449,76 @@ def test_fence_and_fetch_not_reject_non_orderings() -> None:
         AtomicBool().fetch_not(0)  # type: ignore[arg-type]
 
 
-def test_an_unhashable_ordering_is_a_type_error() -> None:
-    # The hot path's one set lookup hashes the ordering; an unhashable
-    # argument fails there with CPython's own message (3.14 words it
-    # "cannot use 'list' as a set element (unhashable type: 'list')").
-    with pytest.raises(TypeError, match=r"unhashable type: 'list'"):
-        AtomicI64().load([])  # type: ignore[arg-type]
+_ORDER_PARAMS = ("order", "success", "failure", "set_order", "fetch_order")
+
+
+def _every_atomic_type() -> list[type[Any]]:
+    return [
+        getattr(fearless.atomic, name)
+        for name in fearless.atomic.__all__
+        if name.startswith("Atomic") and isinstance(getattr(fearless.atomic, name), type)
+    ]
+
+
+def _sample(cls: type[Any]) -> Any:
+    return {"AtomicBool": True, "AtomicFloat": 1.0, "AtomicRef": "x"}.get(cls.__name__, 1)
+
+
+def _ordering_calls() -> list[tuple[type[Any], str, str]]:
+    calls = []
+    for cls in _every_atomic_type():
+        for name in dir(cls):
+            if name.startswith("_"):
+                continue
+            try:
+                params = inspect.signature(getattr(cls, name)).parameters
+            except (TypeError, ValueError):
+                continue
+            calls += [(cls, name, p) for p in params if p in _ORDER_PARAMS]
+    return calls
+
+
+@pytest.mark.parametrize("bad", [[], {}], ids=["list", "dict"])
+@pytest.mark.parametrize(
+    ("cls", "method", "param"),
+    _ordering_calls(),
+    ids=lambda x: getattr(x, "__name__", x),
+)
+def test_an_unhashable_ordering_names_the_parameter_everywhere(
+    cls: type[Any], method: str, param: str, bad: object
+) -> None:
+    # The hot path's one set lookup hashes the ordering; an unhashable one
+    # fails there, and the slow path turns that into the usual clear error.
+    atomic = cls(_sample(cls))
+    args: dict[str, Any] = {}
+    for name in inspect.signature(getattr(cls, method)).parameters:
+        if name in ("val", "current", "new"):
+            args[name] = _sample(cls)
+        elif name == "f":
+            args[name] = lambda v: v
+    args[param] = bad
+    with pytest.raises(TypeError, match=msg_not_an_ordering(param, _describe(bad))) as info:
+        getattr(atomic, method)(**args)
+    assert info.value.__suppress_context__
+    assert atomic.load() == _sample(cls)  # untouched
+
+
+def test_an_unhashable_ordering_in_fence_names_the_parameter() -> None:
+    with pytest.raises(TypeError, match=msg_not_an_ordering("order", "list []")):
+        fence([])  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("cls", _every_atomic_type(), ids=lambda c: c.__name__)
+def test_atomics_refuse_copy_deepcopy_and_pickle_saying_what_to_do(cls: type[Any]) -> None:
+    atomic = cls(_sample(cls))
+    for verb, copier in (("copy", copy.copy), ("copy", copy.deepcopy), ("pickle", pickle.dumps)):
+        with pytest.raises(
+            TypeError,
+            match=rf"^cannot {verb} a fearless\.atomic\.{cls.__name__}: .*"
+            r"share the atomic itself, or make a new one from \.load\(\)$",
+        ):
+            copier(atomic)
+    assert atomic.load() == _sample(cls)
 
 
 # -- integers: values, ranges and wrapping --------------------------------------
@@ -1460,7 +1525,7 @@ def test_explored_mixed_read_modify_writes_are_linearizable() -> None:
         finals.add(final)
 
     result = explore(program, strategy="exhaustive", preemption_bound=2)
-    assert result.complete
+    assert result.stopped_by in (None, "preemption_bound")  # every schedule within the bound
     assert len(finals) > 3  # the operations did run in several orders
 
 
@@ -1505,7 +1570,7 @@ def test_explored_fetch_add_hands_out_every_previous_value_once(
         assert a.load() == (start + 3) % 256
 
     result = explore(program, strategy="exhaustive", preemption_bound=1)
-    assert result.complete
+    assert result.stopped_by in (None, "preemption_bound")  # every schedule within the bound
     assert result.schedules > 10
 
 
@@ -1535,7 +1600,7 @@ def test_explored_compare_exchange_loops_lose_no_increment() -> None:
         assert a.load() == 4
 
     result = explore(program, strategy="exhaustive", preemption_bound=2)
-    assert result.complete
+    assert result.stopped_by in (None, "preemption_bound")  # every schedule within the bound
     assert retried == {True}  # some schedule made a compare_exchange fail and retry
 
 
@@ -1558,7 +1623,7 @@ def test_explored_compare_exchange_flag_admits_one_thread_at_a_time() -> None:
         assert entered.load() >= 1
 
     result = explore(program, strategy="exhaustive", preemption_bound=2)
-    assert result.complete
+    assert result.stopped_by in (None, "preemption_bound")  # every schedule within the bound
     assert result.schedules > 10
 
 
@@ -1573,5 +1638,5 @@ def test_explored_swap_passes_every_reference_on_exactly_once() -> None:
         assert sorted(map(id, held)) == sorted(map(id, tokens)), held
 
     result = explore(program, strategy="exhaustive", preemption_bound=2)
-    assert result.complete
+    assert result.stopped_by in (None, "preemption_bound")  # every schedule within the bound
     assert result.schedules > 1

@@ -41,6 +41,7 @@ from collections.abc import Callable
 from typing import Any, Final, Generic, NamedTuple, NoReturn, Protocol, TypeVar, cast, final
 
 from . import _seam
+from ._util import NotCopyable
 
 T = TypeVar("T")
 _F = TypeVar("_F", bound=Callable[..., Any])
@@ -183,6 +184,22 @@ def _check_ordering(order: object, kind: str, param: str) -> None:
         raise ValueError(f"{_NO_SUCH_THING[kind, order]}; {_INSTEAD[kind]}")
 
 
+def _reject_non_orderings(*pairs: tuple[object, str]) -> None:
+    """In a hot path's ``except TypeError``: raise the clear error for a non-``Ordering``.
+
+    The hot paths look orderings up in a set, which raises "unhashable type"
+    for a list or a dict; catching that costs nothing until it happens.
+    Returns (and the caller re-raises) when every ordering is an Ordering:
+    the TypeError came from elsewhere.
+    """
+    for order, param in pairs:
+        if not isinstance(order, Ordering):
+            try:
+                _check_ordering(order, "any", param)
+            except TypeError as exc:
+                raise exc from None
+
+
 def _check_orderings(*pairs: tuple[object, str, str]) -> None:
     for order, kind, param in pairs:
         _check_ordering(order, kind, param)
@@ -319,6 +336,12 @@ def _allocate_lock() -> _Lock:
     return _LockContext(lock)
 
 
+#: Why an atomic refuses copy.copy, copy.deepcopy and pickle, and what to do.
+_COPY_ADVICE: Final = (
+    "an atomic is one shared cell (a copy would share its lock, or break the link "
+    "between threads): share the atomic itself, or make a new one from .load()"
+)
+
 # -- results ------------------------------------------------------------------
 
 
@@ -369,7 +392,7 @@ _new_result: Callable[
 # -- integers -----------------------------------------------------------------
 
 
-class _AtomicInteger:
+class _AtomicInteger(NotCopyable):
     """The operations shared by :class:`AtomicInt` and the fixed-width types.
 
     This class documents them and gives their types; each concrete subclass
@@ -380,6 +403,8 @@ class _AtomicInteger:
     """
 
     __slots__ = ("__weakref__", "_lock", "_value")
+
+    _copy_advice = _COPY_ADVICE
 
     _lock: _Lock
     _value: int
@@ -746,20 +771,32 @@ def _integer_methods(name: str, bounds: tuple[int, int] | None) -> dict[str, Cal
         return to_int(val)
 
     def load(self: _AtomicInteger, order: Ordering = SeqCst) -> int:
-        if order not in load_order:
-            _check_ordering(order, "load", "order")
+        try:
+            if order not in load_order:
+                _check_ordering(order, "load", "order")
+        except TypeError:  # an unhashable order: say what is wrong
+            _reject_non_orderings((order, "order"))
+            raise
         with self._lock:
             return self._value
 
     def store(self: _AtomicInteger, val: int, order: Ordering = SeqCst) -> None:
-        if type_(val) is not int_ or not lo <= val <= hi or order not in store_order:
-            val = check(val, order, "store")
+        try:
+            if type_(val) is not int_ or not lo <= val <= hi or order not in store_order:
+                val = check(val, order, "store")
+        except TypeError:  # an unhashable order: say what is wrong
+            _reject_non_orderings((order, "order"))
+            raise
         with self._lock:
             self._value = val
 
     def swap(self: _AtomicInteger, val: int, order: Ordering = SeqCst) -> int:
-        if type_(val) is not int_ or not lo <= val <= hi or order not in any_order:
-            val = check(val, order)
+        try:
+            if type_(val) is not int_ or not lo <= val <= hi or order not in any_order:
+                val = check(val, order)
+        except TypeError:  # an unhashable order: say what is wrong
+            _reject_non_orderings((order, "order"))
+            raise
         with self._lock:
             old = self._value
             self._value = val
@@ -772,16 +809,20 @@ def _integer_methods(name: str, bounds: tuple[int, int] | None) -> dict[str, Cal
         success: Ordering = SeqCst,
         failure: Ordering = SeqCst,
     ) -> CompareExchangeResult[int]:
-        if (
-            type_(current) is not int_
-            or type_(new) is not int_
-            or not lo <= current <= hi
-            or not lo <= new <= hi
-            or success not in any_order
-            or failure not in load_order
-        ):
-            _check_orderings((success, "any", "success"), (failure, "failure", "failure"))
-            current, new = to_int(current), to_int(new)
+        try:
+            if (
+                type_(current) is not int_
+                or type_(new) is not int_
+                or not lo <= current <= hi
+                or not lo <= new <= hi
+                or success not in any_order
+                or failure not in load_order
+            ):
+                _check_orderings((success, "any", "success"), (failure, "failure", "failure"))
+                current, new = to_int(current), to_int(new)
+        except TypeError:  # an unhashable order: say what is wrong
+            _reject_non_orderings((success, "success"), (failure, "failure"))
+            raise
         with self._lock:
             old = self._value
             ok = old == current
@@ -790,8 +831,12 @@ def _integer_methods(name: str, bounds: tuple[int, int] | None) -> dict[str, Cal
         return tuple_new(result, (ok, old))
 
     def fetch_add(self: _AtomicInteger, val: int, order: Ordering = SeqCst) -> int:
-        if type_(val) is not int_ or not lo <= val <= hi or order not in any_order:
-            val = check(val, order)
+        try:
+            if type_(val) is not int_ or not lo <= val <= hi or order not in any_order:
+                val = check(val, order)
+        except TypeError:  # an unhashable order: say what is wrong
+            _reject_non_orderings((order, "order"))
+            raise
         with self._lock:
             old = self._value
             self._value = new = old + val
@@ -800,8 +845,12 @@ def _integer_methods(name: str, bounds: tuple[int, int] | None) -> dict[str, Cal
         return old
 
     def fetch_sub(self: _AtomicInteger, val: int, order: Ordering = SeqCst) -> int:
-        if type_(val) is not int_ or not lo <= val <= hi or order not in any_order:
-            val = check(val, order)
+        try:
+            if type_(val) is not int_ or not lo <= val <= hi or order not in any_order:
+                val = check(val, order)
+        except TypeError:  # an unhashable order: say what is wrong
+            _reject_non_orderings((order, "order"))
+            raise
         with self._lock:
             old = self._value
             self._value = new = old - val
@@ -813,32 +862,48 @@ def _integer_methods(name: str, bounds: tuple[int, int] | None) -> dict[str, Cal
     # and unsigned types alike; "nand" of unsigned values needs wrapping.
 
     def fetch_and(self: _AtomicInteger, val: int, order: Ordering = SeqCst) -> int:
-        if type_(val) is not int_ or not lo <= val <= hi or order not in any_order:
-            val = check(val, order)
+        try:
+            if type_(val) is not int_ or not lo <= val <= hi or order not in any_order:
+                val = check(val, order)
+        except TypeError:  # an unhashable order: say what is wrong
+            _reject_non_orderings((order, "order"))
+            raise
         with self._lock:
             old = self._value
             self._value = old & val
         return old
 
     def fetch_or(self: _AtomicInteger, val: int, order: Ordering = SeqCst) -> int:
-        if type_(val) is not int_ or not lo <= val <= hi or order not in any_order:
-            val = check(val, order)
+        try:
+            if type_(val) is not int_ or not lo <= val <= hi or order not in any_order:
+                val = check(val, order)
+        except TypeError:  # an unhashable order: say what is wrong
+            _reject_non_orderings((order, "order"))
+            raise
         with self._lock:
             old = self._value
             self._value = old | val
         return old
 
     def fetch_xor(self: _AtomicInteger, val: int, order: Ordering = SeqCst) -> int:
-        if type_(val) is not int_ or not lo <= val <= hi or order not in any_order:
-            val = check(val, order)
+        try:
+            if type_(val) is not int_ or not lo <= val <= hi or order not in any_order:
+                val = check(val, order)
+        except TypeError:  # an unhashable order: say what is wrong
+            _reject_non_orderings((order, "order"))
+            raise
         with self._lock:
             old = self._value
             self._value = old ^ val
         return old
 
     def fetch_nand(self: _AtomicInteger, val: int, order: Ordering = SeqCst) -> int:
-        if type_(val) is not int_ or not lo <= val <= hi or order not in any_order:
-            val = check(val, order)
+        try:
+            if type_(val) is not int_ or not lo <= val <= hi or order not in any_order:
+                val = check(val, order)
+        except TypeError:  # an unhashable order: say what is wrong
+            _reject_non_orderings((order, "order"))
+            raise
         with self._lock:
             old = self._value
             self._value = new = ~(old & val)
@@ -847,8 +912,12 @@ def _integer_methods(name: str, bounds: tuple[int, int] | None) -> dict[str, Cal
         return old
 
     def fetch_max(self: _AtomicInteger, val: int, order: Ordering = SeqCst) -> int:
-        if type_(val) is not int_ or not lo <= val <= hi or order not in any_order:
-            val = check(val, order)
+        try:
+            if type_(val) is not int_ or not lo <= val <= hi or order not in any_order:
+                val = check(val, order)
+        except TypeError:  # an unhashable order: say what is wrong
+            _reject_non_orderings((order, "order"))
+            raise
         with self._lock:
             old = self._value
             if val > old:
@@ -856,8 +925,12 @@ def _integer_methods(name: str, bounds: tuple[int, int] | None) -> dict[str, Cal
         return old
 
     def fetch_min(self: _AtomicInteger, val: int, order: Ordering = SeqCst) -> int:
-        if type_(val) is not int_ or not lo <= val <= hi or order not in any_order:
-            val = check(val, order)
+        try:
+            if type_(val) is not int_ or not lo <= val <= hi or order not in any_order:
+                val = check(val, order)
+        except TypeError:  # an unhashable order: say what is wrong
+            _reject_non_orderings((order, "order"))
+            raise
         with self._lock:
             old = self._value
             if val < old:
@@ -870,10 +943,14 @@ def _integer_methods(name: str, bounds: tuple[int, int] | None) -> dict[str, Cal
         set_order: Ordering = SeqCst,
         fetch_order: Ordering = SeqCst,
     ) -> CompareExchangeResult[int]:
-        if set_order not in any_order or fetch_order not in load_order:
-            _check_orderings(
-                (set_order, "any", "set_order"), (fetch_order, "fetch_order", "fetch_order")
-            )
+        try:
+            if set_order not in any_order or fetch_order not in load_order:
+                _check_orderings(
+                    (set_order, "any", "set_order"), (fetch_order, "fetch_order", "fetch_order")
+                )
+        except TypeError:  # an unhashable order: say what is wrong
+            _reject_non_orderings((set_order, "set_order"), (fetch_order, "fetch_order"))
+            raise
         lock = self._lock
         with lock:
             prev = self._value
@@ -1209,7 +1286,7 @@ class AtomicUsize(_AtomicInteger):
 
 
 @final
-class AtomicBool:
+class AtomicBool(NotCopyable):
     """A boolean shared between threads (Rust's ``AtomicBool``).
 
     Holds ``True`` or ``False`` (anything else raises :class:`TypeError`).
@@ -1242,6 +1319,8 @@ class AtomicBool:
 
     __slots__ = ("__weakref__", "_lock", "_value")
 
+    _copy_advice = _COPY_ADVICE
+
     _value: bool
 
     def __init__(self, value: bool = False) -> None:
@@ -1271,8 +1350,12 @@ class AtomicBool:
             >>> AtomicBool(True).load(Ordering.Acquire)
             True
         """
-        if order not in _LOAD:
-            _check_ordering(order, "load", "order")
+        try:
+            if order not in _LOAD:
+                _check_ordering(order, "load", "order")
+        except TypeError:  # an unhashable order: say what is wrong
+            _reject_non_orderings((order, "order"))
+            raise
         with self._lock:
             return self._value
 
@@ -1294,9 +1377,13 @@ class AtomicBool:
             >>> stop
             AtomicBool(True)
         """
-        if type(val) is not bool or order not in _STORE:  # type: ignore[redundant-expr]
-            _check_ordering(order, "store", "order")
-            _to_bool(val)
+        try:
+            if type(val) is not bool or order not in _STORE:  # type: ignore[redundant-expr]
+                _check_ordering(order, "store", "order")
+                _to_bool(val)
+        except TypeError:  # an unhashable order: say what is wrong
+            _reject_non_orderings((order, "order"))
+            raise
         with self._lock:
             self._value = val
 
@@ -1311,9 +1398,13 @@ class AtomicBool:
             >>> taken.swap(True)
             True
         """
-        if type(val) is not bool or order not in _ANY:  # type: ignore[redundant-expr]
-            _check_ordering(order, "any", "order")
-            _to_bool(val)
+        try:
+            if type(val) is not bool or order not in _ANY:  # type: ignore[redundant-expr]
+                _check_ordering(order, "any", "order")
+                _to_bool(val)
+        except TypeError:  # an unhashable order: say what is wrong
+            _reject_non_orderings((order, "order"))
+            raise
         with self._lock:
             old = self._value
             self._value = val
@@ -1346,15 +1437,19 @@ class AtomicBool:
             >>> busy.compare_exchange(False, True).ok
             False
         """
-        if (
-            type(current) is not bool  # type: ignore[redundant-expr]
-            or type(new) is not bool  # type: ignore[redundant-expr]
-            or success not in _ANY
-            or failure not in _LOAD
-        ):
-            _check_orderings((success, "any", "success"), (failure, "failure", "failure"))
-            _to_bool(current)
-            _to_bool(new)
+        try:
+            if (
+                type(current) is not bool  # type: ignore[redundant-expr]
+                or type(new) is not bool  # type: ignore[redundant-expr]
+                or success not in _ANY
+                or failure not in _LOAD
+            ):
+                _check_orderings((success, "any", "success"), (failure, "failure", "failure"))
+                _to_bool(current)
+                _to_bool(new)
+        except TypeError:  # an unhashable order: say what is wrong
+            _reject_non_orderings((success, "success"), (failure, "failure"))
+            raise
         with self._lock:
             old = self._value
             ok = old is current
@@ -1389,9 +1484,13 @@ class AtomicBool:
             >>> x.load()
             False
         """
-        if type(val) is not bool or order not in _ANY:  # type: ignore[redundant-expr]
-            _check_ordering(order, "any", "order")
-            _to_bool(val)
+        try:
+            if type(val) is not bool or order not in _ANY:  # type: ignore[redundant-expr]
+                _check_ordering(order, "any", "order")
+                _to_bool(val)
+        except TypeError:  # an unhashable order: say what is wrong
+            _reject_non_orderings((order, "order"))
+            raise
         with self._lock:
             old = self._value
             self._value = old & val
@@ -1408,9 +1507,13 @@ class AtomicBool:
             >>> seen.load()
             True
         """
-        if type(val) is not bool or order not in _ANY:  # type: ignore[redundant-expr]
-            _check_ordering(order, "any", "order")
-            _to_bool(val)
+        try:
+            if type(val) is not bool or order not in _ANY:  # type: ignore[redundant-expr]
+                _check_ordering(order, "any", "order")
+                _to_bool(val)
+        except TypeError:  # an unhashable order: say what is wrong
+            _reject_non_orderings((order, "order"))
+            raise
         with self._lock:
             old = self._value
             self._value = old | val
@@ -1427,9 +1530,13 @@ class AtomicBool:
             >>> x.load()
             False
         """
-        if type(val) is not bool or order not in _ANY:  # type: ignore[redundant-expr]
-            _check_ordering(order, "any", "order")
-            _to_bool(val)
+        try:
+            if type(val) is not bool or order not in _ANY:  # type: ignore[redundant-expr]
+                _check_ordering(order, "any", "order")
+                _to_bool(val)
+        except TypeError:  # an unhashable order: say what is wrong
+            _reject_non_orderings((order, "order"))
+            raise
         with self._lock:
             old = self._value
             self._value = old ^ val
@@ -1446,9 +1553,13 @@ class AtomicBool:
             >>> x.load()
             False
         """
-        if type(val) is not bool or order not in _ANY:  # type: ignore[redundant-expr]
-            _check_ordering(order, "any", "order")
-            _to_bool(val)
+        try:
+            if type(val) is not bool or order not in _ANY:  # type: ignore[redundant-expr]
+                _check_ordering(order, "any", "order")
+                _to_bool(val)
+        except TypeError:  # an unhashable order: say what is wrong
+            _reject_non_orderings((order, "order"))
+            raise
         with self._lock:
             old = self._value
             self._value = not (old and val)
@@ -1465,8 +1576,12 @@ class AtomicBool:
             >>> x.load()
             True
         """
-        if order not in _ANY:
-            _check_ordering(order, "any", "order")
+        try:
+            if order not in _ANY:
+                _check_ordering(order, "any", "order")
+        except TypeError:  # an unhashable order: say what is wrong
+            _reject_non_orderings((order, "order"))
+            raise
         with self._lock:
             old = self._value
             self._value = not old
@@ -1495,10 +1610,14 @@ class AtomicBool:
             >>> x.fetch_update(lambda v: None)
             CompareExchangeResult(ok=False, value=True)
         """
-        if set_order not in _ANY or fetch_order not in _LOAD:
-            _check_orderings(
-                (set_order, "any", "set_order"), (fetch_order, "fetch_order", "fetch_order")
-            )
+        try:
+            if set_order not in _ANY or fetch_order not in _LOAD:
+                _check_orderings(
+                    (set_order, "any", "set_order"), (fetch_order, "fetch_order", "fetch_order")
+                )
+        except TypeError:  # an unhashable order: say what is wrong
+            _reject_non_orderings((set_order, "set_order"), (fetch_order, "fetch_order"))
+            raise
         lock = self._lock
         with lock:
             prev = self._value
@@ -1521,7 +1640,7 @@ class AtomicBool:
 
 
 @final
-class AtomicRef(Generic[T]):
+class AtomicRef(NotCopyable, Generic[T]):
     """A reference to any object, replaced atomically (Rust's ``AtomicPtr<T>``).
 
     ``load`` returns the object itself (no copy); ``compare_exchange``
@@ -1549,6 +1668,8 @@ class AtomicRef(Generic[T]):
 
     __slots__ = ("__weakref__", "_lock", "_value")
 
+    _copy_advice = _COPY_ADVICE
+
     _value: T
 
     def __init__(self, value: T) -> None:
@@ -1575,8 +1696,12 @@ class AtomicRef(Generic[T]):
             >>> AtomicRef("hello").load(Ordering.Acquire)
             'hello'
         """
-        if order not in _LOAD:
-            _check_ordering(order, "load", "order")
+        try:
+            if order not in _LOAD:
+                _check_ordering(order, "load", "order")
+        except TypeError:  # an unhashable order: say what is wrong
+            _reject_non_orderings((order, "order"))
+            raise
         with self._lock:
             return self._value
 
@@ -1594,8 +1719,12 @@ class AtomicRef(Generic[T]):
             >>> latest
             AtomicRef((1, 'ready'))
         """
-        if order not in _STORE:
-            _check_ordering(order, "store", "order")
+        try:
+            if order not in _STORE:
+                _check_ordering(order, "store", "order")
+        except TypeError:  # an unhashable order: say what is wrong
+            _reject_non_orderings((order, "order"))
+            raise
         with self._lock:
             old = self._value  # dropped after the lock is released
             self._value = val
@@ -1610,8 +1739,12 @@ class AtomicRef(Generic[T]):
             >>> inbox.swap([])          # take everything, leave an empty list
             [1, 2]
         """
-        if order not in _ANY:
-            _check_ordering(order, "any", "order")
+        try:
+            if order not in _ANY:
+                _check_ordering(order, "any", "order")
+        except TypeError:  # an unhashable order: say what is wrong
+            _reject_non_orderings((order, "order"))
+            raise
         with self._lock:
             old = self._value
             self._value = val
@@ -1645,8 +1778,12 @@ class AtomicRef(Generic[T]):
             >>> r.compare_exchange(["b"], a).ok     # an equal list is not the list
             False
         """
-        if success not in _ANY or failure not in _LOAD:
-            _check_orderings((success, "any", "success"), (failure, "failure", "failure"))
+        try:
+            if success not in _ANY or failure not in _LOAD:
+                _check_orderings((success, "any", "success"), (failure, "failure", "failure"))
+        except TypeError:  # an unhashable order: say what is wrong
+            _reject_non_orderings((success, "success"), (failure, "failure"))
+            raise
         with self._lock:
             old = self._value
             ok = old is current
@@ -1696,10 +1833,14 @@ class AtomicRef(Generic[T]):
             >>> items.load()
             ('x',)
         """
-        if set_order not in _ANY or fetch_order not in _LOAD:
-            _check_orderings(
-                (set_order, "any", "set_order"), (fetch_order, "fetch_order", "fetch_order")
-            )
+        try:
+            if set_order not in _ANY or fetch_order not in _LOAD:
+                _check_orderings(
+                    (set_order, "any", "set_order"), (fetch_order, "fetch_order", "fetch_order")
+                )
+        except TypeError:  # an unhashable order: say what is wrong
+            _reject_non_orderings((set_order, "set_order"), (fetch_order, "fetch_order"))
+            raise
         lock = self._lock
         with lock:
             prev = self._value
@@ -1728,7 +1869,7 @@ def _same_bits(a: float, b: float) -> bool:
 
 
 @final
-class AtomicFloat:
+class AtomicFloat(NotCopyable):
     """A 64-bit float shared between threads (the ``atomic_float`` crate's ``AtomicF64``).
 
     Holds a Python ``float`` (an IEEE 754 double; ints and other real
@@ -1758,6 +1899,8 @@ class AtomicFloat:
 
     __slots__ = ("__weakref__", "_lock", "_value")
 
+    _copy_advice = _COPY_ADVICE
+
     _value: float
 
     def __init__(self, value: float = 0.0) -> None:
@@ -1784,8 +1927,12 @@ class AtomicFloat:
             >>> AtomicFloat(1.5).load()
             1.5
         """
-        if order not in _LOAD:
-            _check_ordering(order, "load", "order")
+        try:
+            if order not in _LOAD:
+                _check_ordering(order, "load", "order")
+        except TypeError:  # an unhashable order: say what is wrong
+            _reject_non_orderings((order, "order"))
+            raise
         with self._lock:
             return self._value
 
@@ -1806,9 +1953,13 @@ class AtomicFloat:
             >>> x.load()
             3.0
         """
-        if type(val) is not float or order not in _STORE:
-            _check_ordering(order, "store", "order")
-            val = _to_float(val)
+        try:
+            if type(val) is not float or order not in _STORE:
+                _check_ordering(order, "store", "order")
+                val = _to_float(val)
+        except TypeError:  # an unhashable order: say what is wrong
+            _reject_non_orderings((order, "order"))
+            raise
         with self._lock:
             self._value = val
 
@@ -1821,9 +1972,13 @@ class AtomicFloat:
             >>> x.swap(2.0)
             1.0
         """
-        if type(val) is not float or order not in _ANY:
-            _check_ordering(order, "any", "order")
-            val = _to_float(val)
+        try:
+            if type(val) is not float or order not in _ANY:
+                _check_ordering(order, "any", "order")
+                val = _to_float(val)
+        except TypeError:  # an unhashable order: say what is wrong
+            _reject_non_orderings((order, "order"))
+            raise
         with self._lock:
             old = self._value
             self._value = val
@@ -1860,14 +2015,18 @@ class AtomicFloat:
             >>> AtomicFloat(0.0).compare_exchange(-0.0, 1.0).ok
             False
         """
-        if (
-            type(current) is not float
-            or type(new) is not float
-            or success not in _ANY
-            or failure not in _LOAD
-        ):
-            _check_orderings((success, "any", "success"), (failure, "failure", "failure"))
-            current, new = _to_float(current), _to_float(new)
+        try:
+            if (
+                type(current) is not float
+                or type(new) is not float
+                or success not in _ANY
+                or failure not in _LOAD
+            ):
+                _check_orderings((success, "any", "success"), (failure, "failure", "failure"))
+                current, new = _to_float(current), _to_float(new)
+        except TypeError:  # an unhashable order: say what is wrong
+            _reject_non_orderings((success, "success"), (failure, "failure"))
+            raise
         lock = self._lock
         with lock:
             old = self._value
@@ -1914,9 +2073,13 @@ class AtomicFloat:
             >>> x.load()
             1.75
         """
-        if type(val) is not float or order not in _ANY:
-            _check_ordering(order, "any", "order")
-            val = _to_float(val)
+        try:
+            if type(val) is not float or order not in _ANY:
+                _check_ordering(order, "any", "order")
+                val = _to_float(val)
+        except TypeError:  # an unhashable order: say what is wrong
+            _reject_non_orderings((order, "order"))
+            raise
         with self._lock:
             old = self._value
             self._value = old + val
@@ -1933,9 +2096,13 @@ class AtomicFloat:
             >>> x.load()
             0.75
         """
-        if type(val) is not float or order not in _ANY:
-            _check_ordering(order, "any", "order")
-            val = _to_float(val)
+        try:
+            if type(val) is not float or order not in _ANY:
+                _check_ordering(order, "any", "order")
+                val = _to_float(val)
+        except TypeError:  # an unhashable order: say what is wrong
+            _reject_non_orderings((order, "order"))
+            raise
         with self._lock:
             old = self._value
             self._value = old - val
@@ -1960,9 +2127,13 @@ class AtomicFloat:
             >>> x.load()
             2.5
         """
-        if type(val) is not float or order not in _ANY:
-            _check_ordering(order, "any", "order")
-            val = _to_float(val)
+        try:
+            if type(val) is not float or order not in _ANY:
+                _check_ordering(order, "any", "order")
+                val = _to_float(val)
+        except TypeError:  # an unhashable order: say what is wrong
+            _reject_non_orderings((order, "order"))
+            raise
         with self._lock:
             old = self._value
             if val > old or old != old:  # noqa: PLR0124 -- old != old: old is NaN
@@ -1985,9 +2156,13 @@ class AtomicFloat:
             >>> x.load()
             -1.0
         """
-        if type(val) is not float or order not in _ANY:
-            _check_ordering(order, "any", "order")
-            val = _to_float(val)
+        try:
+            if type(val) is not float or order not in _ANY:
+                _check_ordering(order, "any", "order")
+                val = _to_float(val)
+        except TypeError:  # an unhashable order: say what is wrong
+            _reject_non_orderings((order, "order"))
+            raise
         with self._lock:
             old = self._value
             if val < old or old != old:  # noqa: PLR0124 -- old != old: old is NaN
@@ -2013,10 +2188,14 @@ class AtomicFloat:
             >>> x.load()
             4.0
         """
-        if set_order not in _ANY or fetch_order not in _LOAD:
-            _check_orderings(
-                (set_order, "any", "set_order"), (fetch_order, "fetch_order", "fetch_order")
-            )
+        try:
+            if set_order not in _ANY or fetch_order not in _LOAD:
+                _check_orderings(
+                    (set_order, "any", "set_order"), (fetch_order, "fetch_order", "fetch_order")
+                )
+        except TypeError:  # an unhashable order: say what is wrong
+            _reject_non_orderings((set_order, "set_order"), (fetch_order, "fetch_order"))
+            raise
         lock = self._lock
         with lock:
             prev = self._value
@@ -2076,8 +2255,12 @@ def fence(order: Ordering = SeqCst) -> None:
         ValueError: there is no such thing as a relaxed fence; use Ordering.Acquire, Ordering.Release, Ordering.AcqRel or Ordering.SeqCst
     """  # noqa: E501
     global _fence_lock
-    if order not in _FENCE:
-        _check_ordering(order, "fence", "order")
+    try:
+        if order not in _FENCE:
+            _check_ordering(order, "fence", "order")
+    except TypeError:  # an unhashable order: say what is wrong
+        _reject_non_orderings((order, "order"))
+        raise
     backend, lock = _fence_lock
     if backend is not _seam.backend:
         backend = _seam.backend

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gc
 import sys
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -295,7 +296,7 @@ def _keep(it: Any) -> Any:
     return it
 
 
-RECEIVES = {
+RECEIVES: dict[str, Callable[[Any], Any]] = {
     "recv": lambda rx: rx.recv(),
     "recv_timeout": lambda rx: rx.recv(timeout=0.01),
     "iter": lambda rx: next(_keep(iter(rx))),
@@ -338,7 +339,7 @@ def test_receive_interrupted_anywhere_leaves_the_receiver_usable(
     _sweep(setup, lambda state: receive(state[1]), check)
 
 
-SENDS = {
+SENDS: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "unbounded": ("unbounded", lambda tx: tx.send(7)),
     "bounded": ("bounded", lambda tx: tx.send(7)),
     "bounded_timeout": ("bounded", lambda tx: tx.send(7, timeout=5)),
@@ -462,7 +463,7 @@ def _depth() -> int:
     return n
 
 
-RECURSING = {
+RECURSING: dict[str, Callable[[Any, Any], Any]] = {
     "recv_timeout": lambda tx, rx: rx.recv(timeout=0.001),
     "select": lambda tx, rx: select(rx, rx, timeout=0.001),
     "bounded_send": lambda tx, rx: tx.send(2, timeout=0.001),

@@ -301,7 +301,7 @@ def _without_interrupted_finalisers(stderr: str) -> str:
 # -- a single Ctrl-C while blocked ---------------------------------------------------------
 
 BLOCKED_PRELUDE = """
-import os, signal, sys, threading, time
+import _thread, os, signal, sys, threading, time
 from fearless import Barrier, LazyLock, Once, OnceLock, spawn
 MAIN = threading.get_ident()
 
@@ -313,7 +313,10 @@ def ctrl_c_when(predicate):
             assert time.monotonic() < deadline
             time.sleep(0.001)
         time.sleep(0.05)
-        signal.pthread_kill(MAIN, signal.SIGINT)
+        if MODE == "signal":
+            signal.pthread_kill(MAIN, signal.SIGINT)
+        else:
+            _thread.interrupt_main()  # no real signal: seen at the next slice
     threading.Thread(target=run, daemon=True).start()
 
 def expect_prompt_interrupt(block):
@@ -380,7 +383,14 @@ assert lazy.force() == 1
     "join": """
 release = threading.Event()
 h = spawn(release.wait, 30)
-ctrl_c_when(lambda: True)
+def main_in(name):
+    frame = sys._current_frames().get(MAIN)
+    while frame is not None:
+        if frame.f_code.co_name == name:
+            return True
+        frame = frame.f_back
+    return False
+ctrl_c_when(lambda: main_in("_wait_finished"))
 expect_prompt_interrupt(h.join)
 release.set()
 assert h.join(timeout=30) is True
@@ -388,9 +398,11 @@ assert h.join(timeout=30) is True
 }
 
 
+@pytest.mark.parametrize("mode", ["interrupt_main", "signal"])
 @pytest.mark.parametrize("name", sorted(BLOCKED_BODIES))
-def test_ctrl_c_while_blocked_arrives_promptly(name: str) -> None:
-    proc = run_python(BLOCKED_PRELUDE + BLOCKED_BODIES[name] + "print('ok')\n", timeout=60)
+def test_ctrl_c_while_blocked_arrives_promptly(name: str, mode: str) -> None:
+    program = f"MODE = {mode!r}\n" + BLOCKED_PRELUDE + BLOCKED_BODIES[name] + "print('ok')\n"
+    proc = run_python(program, timeout=60)
     assert (proc.returncode, proc.stdout, proc.stderr) == (0, "ok\n", "")
 
 

@@ -114,7 +114,42 @@ def select_and_timers_are_typed() -> None:
     assert_type(got.receiver, Receiver[int])
     never_int: Receiver[int] = never()
     assert_type(select(rx, never()).value, int)
-    select(rx, tx)  # type: ignore[arg-type]
+    select(rx, tx)  # type: ignore[call-overload]
+
+
+def select_types_the_value_as_the_union_of_the_message_types(
+    *,
+    pairs: Receiver[tuple[int, int]],
+    words: Receiver[str],
+    blobs: Receiver[bytes],
+    floats: Receiver[float],
+    flags: Receiver[bool],
+    nones: Receiver[None],
+) -> None:
+    assert_type(select(pairs).value, tuple[int, int])
+    assert_type(select(pairs, words).value, tuple[int, int] | str)
+    assert_type(select(pairs, words, timeout=1.0).value, tuple[int, int] | str)
+    assert_type(select(pairs, words, after(1.0)).value, tuple[int, int] | str | float)
+    assert_type(select(pairs, words, blobs, flags).value, tuple[int, int] | str | bytes | bool)
+    assert_type(
+        select(pairs, words, blobs, flags, nones).value,
+        tuple[int, int] | str | bytes | bool | None,
+    )
+    assert_type(select(pairs, words, never()).value, tuple[int, int] | str)
+    got = select(pairs, words)
+    assert_type(got.receiver, Receiver[tuple[int, int] | str])
+    value = got.value
+    if isinstance(value, str):
+        assert_type(value, str)
+    else:
+        assert_type(value, tuple[int, int])
+    # More than five receivers: a common supertype.
+    many = select(words, words, words, words, words, words)
+    assert_type(many.value, str)
+    receivers: list[Receiver[str]] = [words]
+    assert_type(select(*receivers).value, str)
+    select(pairs, words, timeout="1")  # type: ignore[call-overload]
+    select(floats, 1)  # type: ignore[call-overload]
 
 
 async def async_api_is_typed() -> None:

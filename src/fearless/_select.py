@@ -13,7 +13,7 @@ from collections import deque
 from collections.abc import Callable
 from functools import partial
 from itertools import repeat
-from typing import Generic, NamedTuple, Never, NoReturn, TypeVar
+from typing import Any, Generic, NamedTuple, Never, NoReturn, TypeVar, overload
 
 from . import _seam
 from ._deadline import Deadline, check_timeout
@@ -21,6 +21,11 @@ from ._errors import ConcurrentRecvError, RecvError, RecvTimeoutError
 from ._mpsc import _MSG_CONCURRENT, Receiver, _Busy, _Chan, _mark_busy, _park, _Waiter
 
 T = TypeVar("T")
+T1 = TypeVar("T1")
+T2 = TypeVar("T2")
+T3 = TypeVar("T3")
+T4 = TypeVar("T4")
+T5 = TypeVar("T5")
 
 _MSG_SELECT_DISCONNECTED = (
     "every channel passed to select() has lost all its senders and is empty; "
@@ -236,7 +241,43 @@ def _all_disconnected(chans: list[_Chan]) -> bool:
     return True
 
 
-def select(*receivers: Receiver[T], timeout: float | None = None) -> Selected[T]:
+# Overloads for up to five receivers type the value as the union of their
+# message types (``Receiver[int]`` and ``Receiver[str]`` give ``int | str``);
+# beyond that, a common supertype.
+@overload
+def select(r1: Receiver[T1], /, *, timeout: float | None = None) -> Selected[T1]: ...
+@overload
+def select(
+    r1: Receiver[T1], r2: Receiver[T2], /, *, timeout: float | None = None
+) -> Selected[T1 | T2]: ...
+@overload
+def select(
+    r1: Receiver[T1], r2: Receiver[T2], r3: Receiver[T3], /, *, timeout: float | None = None
+) -> Selected[T1 | T2 | T3]: ...
+@overload
+def select(
+    r1: Receiver[T1],
+    r2: Receiver[T2],
+    r3: Receiver[T3],
+    r4: Receiver[T4],
+    /,
+    *,
+    timeout: float | None = None,
+) -> Selected[T1 | T2 | T3 | T4]: ...
+@overload
+def select(
+    r1: Receiver[T1],
+    r2: Receiver[T2],
+    r3: Receiver[T3],
+    r4: Receiver[T4],
+    r5: Receiver[T5],
+    /,
+    *,
+    timeout: float | None = None,
+) -> Selected[T1 | T2 | T3 | T4 | T5]: ...
+@overload
+def select(*receivers: Receiver[T], timeout: float | None = None) -> Selected[T]: ...
+def select(*receivers: Receiver[Any], timeout: float | None = None) -> Selected[Any]:
     """Receive from whichever of ``receivers`` has a message first (crossbeam's ``select!``).
 
     Blocks until one of them has a message, then takes exactly one

@@ -430,3 +430,47 @@ def test_calls_from_other_threads_leave_signals_alone() -> None:
     thread.start()
     thread.join(TIMEOUT)
     assert box == [[3]]
+
+
+# -- os.fork() ------------------------------------------------------------------------
+
+
+def test_a_forked_child_runs_parallel_calls_on_workers_of_its_own() -> None:
+    # The parent's pools' threads, manager threads and fork server stay in
+    # the parent: a child that used them would wait for ever.
+    result = run_python(
+        """
+        import os, sys, time, warnings
+        warnings.simplefilter("ignore", DeprecationWarning)  # fork with threads, 3.12+
+        from fearless import _par
+        from fearless._par import ProcessPool, ThreadPool, par_map
+
+        if __name__ == "__main__":
+            tp, pp = ThreadPool(2), ProcessPool(2)
+            for backend in ("threads", "processes", tp, pp):
+                assert par_map(abs, range(-50, 0), backend=backend, chunksize=1)[0] == 50
+            pid = os.fork()
+            if pid == 0:
+                try:
+                    got = [par_map(abs, [-n], backend=b) for n, b in
+                           enumerate(("threads", "processes", tp, pp))]
+                    print("child", got, flush=True)
+                    tp.close()
+                    pp.close()
+                    _par._close_shared_pools()
+                finally:
+                    os._exit(0)
+            deadline = time.monotonic() + 60
+            while os.waitpid(pid, os.WNOHANG) == (0, 0):
+                if time.monotonic() > deadline:
+                    os.kill(pid, 9)
+                    print("child hung")
+                    break
+                time.sleep(0.01)  # polling for a child's exit: back-off
+            print("parent", par_map(abs, [-5], backend=pp), par_map(abs, [-6], backend=tp))
+            tp.close()
+            pp.close()
+        """,
+        timeout=90,
+    )
+    assert result.stdout == "child [[0], [1], [2], [3]]\nparent [5] [6]\n", result.stderr

@@ -58,6 +58,7 @@ import atexit
 import contextvars
 import math
 import operator
+import os
 import pickle
 import queue
 import signal
@@ -195,6 +196,17 @@ def _shared(kind: str, workers: int | None) -> Backend:
         if processes is None:
             processes = _shared_processes[size] = ProcessesBackend(size)
         return processes
+
+
+def _after_fork_in_child() -> None:
+    # The lock may be held by a thread that stayed in the parent; the shared
+    # pools reset themselves (their workers stayed there too).
+    global _shared_lock
+    _shared_lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 @atexit.register

@@ -13,7 +13,9 @@ Each worker process writes the index of the item it is working on into a
 slot of a small shared array, so when a worker dies (``os._exit``, a
 segfault, SIGKILL) the caller can name the item that killed it. A pool whose
 worker died, or whose workers fearless killed to stop a failed or
-interrupted call, is replaced by a fresh one on next use.
+interrupted call, is replaced by a fresh one on next use. In a child made by
+``os.fork()``, a pool forgets the parent's workers and starts its own, with
+``spawn`` (the fork server answers only the process that started it).
 
 Every pool has a lifeline: a pipe whose write end only the caller holds.
 Each worker watches the read end in a thread and exits at EOF, which comes
@@ -61,15 +63,22 @@ ORPHAN_EXIT_CODE = 70
 _lifelines: dict[int, Connection] = {}
 
 
-def _close_lifelines_after_fork() -> None:
+#: Every live backend, so that a child made by os.fork() can reset them.
+_backends: weakref.WeakSet[ProcessesBackend] = weakref.WeakSet()
+
+
+def _after_fork_in_child() -> None:
     for writer in list(_lifelines.values()):
         with contextlib.suppress(OSError):
             writer.close()
     _lifelines.clear()
+    with contextlib.suppress(RuntimeError):  # the set changed size: a thread lost by fork
+        for backend in list(_backends):
+            backend._forked()
 
 
 if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_close_lifelines_after_fork)
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def default_start_method() -> str:
@@ -134,6 +143,25 @@ class ProcessesBackend:
         self._processes: dict[int, Any] = {}
         self._users = 0
         self._closed = False
+        _backends.add(self)
+
+    def _forked(self) -> None:
+        # In a child made by os.fork(): the pool, its manager thread and its
+        # workers belong to the parent (and the lock may be held by a thread
+        # that stayed there). Forget them; the next call starts a pool of
+        # this process's own.
+        self._lock = threading.Lock()
+        self._executor = None
+        self._slots = None
+        self._processes = {}
+        self._users = 0
+        if self.start_method == "forkserver":
+            # multiprocessing's fork server is the parent's: asking it for a
+            # worker fails here (ChildProcessError). Spawn instead.
+            import multiprocessing  # noqa: PLC0415 - imported already: self._context is one
+
+            self.start_method = "spawn"
+            self._context = multiprocessing.get_context("spawn")
 
     def _current(self) -> ProcessPoolExecutor:
         # Called with self._lock held.

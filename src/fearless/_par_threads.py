@@ -7,7 +7,10 @@ GIL they overlap only while they wait (I/O, C code that releases the GIL).
 
 from __future__ import annotations
 
+import contextlib
+import os
 import threading
+import weakref
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
@@ -33,9 +36,23 @@ class ThreadsBackend(Backend):
         # One chunk per worker in flight: each finished chunk wakes the caller,
         # which submits the next at once (a thread pool needs no queue ahead).
         self.window = self.workers
-        self._executor = ThreadPoolExecutor(
-            self.workers, thread_name_prefix=prefix, initializer=_mark_worker, initargs=(self,)
+        self._prefix = prefix
+        self._executor = self._new_executor()
+        _backends.add(self)
+
+    def _new_executor(self) -> ThreadPoolExecutor:
+        return ThreadPoolExecutor(
+            self.workers,
+            thread_name_prefix=self._prefix,
+            initializer=_mark_worker,
+            initargs=(self,),
         )
+
+    def _forked(self) -> None:
+        # In a child made by os.fork(): the pool's threads stayed behind in
+        # the parent, and its executor would queue work for them for ever.
+        # Start afresh; the old executor is dropped unused.
+        self._executor = self._new_executor()
 
     def submit(self, task: Task) -> Future[tuple[Any, ...]]:
         return self._executor.submit(task)
@@ -49,6 +66,20 @@ class ThreadsBackend(Backend):
     def shutdown(self) -> None:
         """Wait for running tasks, then stop the threads."""
         self._executor.shutdown(wait=True, cancel_futures=True)
+
+
+#: Every live backend, so that a child made by os.fork() can reset them.
+_backends: weakref.WeakSet[ThreadsBackend] = weakref.WeakSet()
+
+
+def _after_fork_in_child() -> None:
+    with contextlib.suppress(RuntimeError):  # the set changed size: a thread lost by fork
+        for backend in list(_backends):
+            backend._forked()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def in_any_worker() -> bool:

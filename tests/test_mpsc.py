@@ -563,10 +563,11 @@ def test_with_blocks_close_handles_even_when_they_raise() -> None:
 def test_channel_ends_refuse_pickle_and_deepcopy_saying_what_to_do(bound: int | None) -> None:
     tx, rx = channel[int]() if bound is None else sync_channel[int](bound)
     name = "Sender" if bound is None else "SyncSender"
-    for verb, copier in (
+    copiers: tuple[tuple[str, Callable[[Any], object]], ...] = (
         ("pickle", pickle.dumps),
         ("copy", copy.deepcopy),
-    ):
+    )
+    for verb, copier in copiers:
         with pytest.raises(
             TypeError, match=rf"^cannot {verb} a fearless\.mpsc\.{name}: use \.clone\(\)"
         ):
@@ -863,7 +864,7 @@ def test_select_rejects_nothing_and_non_receivers() -> None:
     with pytest.raises(ValueError, match=r"^select\(\) needs at least one Receiver$"):
         select()
     with pytest.raises(TypeError, match=r"^select\(\) takes Receivers, got list$"):
-        select([])  # type: ignore[arg-type]
+        select([])  # type: ignore[call-overload]
 
 
 def test_after_delivers_once_and_never_disconnects() -> None:

@@ -43,6 +43,18 @@ How it works, for the reviewer:
 - Counts of senders change under a reentrant lock from the seam, so a
   ``Sender`` garbage-collected inside an operation on its own channel (in
   the same thread) cannot deadlock.
+- Interrupts. CPython raises ``KeyboardInterrupt`` (from a signal handler)
+  when a function starts, after a call returns and at a loop's back edge.
+  So every piece of bookkeeping is one C operation placed *inside* the
+  ``try`` that undoes it (``busy[me] = None`` / ``busy.pop(me, None)``),
+  a permit taken just before an interrupt is given back by its
+  ``except``, and a rendezvous offer is withdrawn -- and its delivery
+  learnt -- by one C call prepared in advance (:func:`_settler`). Loops
+  that CPython 3.12+ leaves outside their ``try``'s exception table live
+  in functions of their own (:func:`_snooze`). A send that raises did not
+  deliver its message unless the exception carries :data:`NOTE_SENT`.
+- Finalisers run at interpreter shutdown, when module globals are None:
+  everything a handle's ``__del__`` reaches is bound as a default argument.
 """
 
 from __future__ import annotations

@@ -23,6 +23,8 @@ import pytest
 from _helpers import TIMEOUT, Worker, run_python, wait_until
 from fearless import (
     Condvar,
+    DeadlockError,
+    GuardReleasedError,
     Mutex,
     MutexGuard,
     MutexStatistics,
@@ -836,3 +838,36 @@ def test_condvar_in_a_forked_child_forgets_the_lost_waiters() -> None:
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert proc.stdout == "child exit 0\n", proc.stdout + proc.stderr
+
+
+def test_condvar_wait_whose_mutex_a_lost_thread_holds_raises_instead_of_hanging(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # As in a child made by os.fork(): the thread holding the mutex the
+    # waiter must take back does not exist any more (simulated by marking
+    # the holder lost, as _seam does after a fork).
+    m, cv = Mutex(0), Condvar()
+    holding, release = threading.Event(), threading.Event()
+
+    def notify_and_hold() -> None:
+        with m.lock():
+            monkeypatch.setattr(_seam, "forked_away", frozenset({threading.get_ident()}))
+            cv.notify_one()
+            holding.set()
+            assert release.wait(TIMEOUT)
+
+    with m.lock() as g:
+        holder = Worker(lambda: (cv_waiting(cv), notify_and_hold()))
+        with pytest.raises(DeadlockError, match=r"os\.fork\(\) did not copy"):
+            cv.wait(g, timeout=TIMEOUT)
+        assert holding.is_set()
+        with pytest.raises(GuardReleasedError):
+            g.value  # noqa: B018
+    monkeypatch.setattr(_seam, "forked_away", frozenset())
+    release.set()
+    holder.join()
+    assert_idle(m, cv)
+
+
+def cv_waiting(cv: Condvar) -> None:
+    wait_until(lambda: cv.statistics().waiting == 1, what="the waiter to sleep")

@@ -850,6 +850,7 @@ def test_condvar_wait_whose_mutex_a_lost_thread_holds_raises_instead_of_hanging(
     holding, release = threading.Event(), threading.Event()
 
     def notify_and_hold() -> None:
+        wait_until(lambda: cv.statistics().waiting == 1, what="the waiter to sleep")
         with m.lock():
             monkeypatch.setattr(_seam, "forked_away", frozenset({threading.get_ident()}))
             cv.notify_one()
@@ -857,7 +858,7 @@ def test_condvar_wait_whose_mutex_a_lost_thread_holds_raises_instead_of_hanging(
             assert release.wait(TIMEOUT)
 
     with m.lock() as g:
-        holder = Worker(lambda: (cv_waiting(cv), notify_and_hold()))
+        holder = Worker(notify_and_hold)
         with pytest.raises(DeadlockError, match=r"os\.fork\(\) did not copy"):
             cv.wait(g, timeout=TIMEOUT)
         assert holding.is_set()
@@ -867,7 +868,3 @@ def test_condvar_wait_whose_mutex_a_lost_thread_holds_raises_instead_of_hanging(
     release.set()
     holder.join()
     assert_idle(m, cv)
-
-
-def cv_waiting(cv: Condvar) -> None:
-    wait_until(lambda: cv.statistics().waiting == 1, what="the waiter to sleep")

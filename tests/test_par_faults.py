@@ -406,7 +406,7 @@ def test_the_sigint_handler_is_put_back_after_every_kind_of_call() -> None:
 
     before = signal.signal(signal.SIGINT, mine)
     try:
-        for handler in (mine, signal.SIG_IGN, signal.default_int_handler):
+        for handler in (mine, signal.SIG_IGN, signal.SIG_DFL, signal.default_int_handler):
             signal.signal(signal.SIGINT, handler)
             assert par_map(abs, [-1, -2], backend="threads") == [1, 2]
             assert signal.getsignal(signal.SIGINT) is handler
@@ -474,3 +474,39 @@ def test_a_forked_child_runs_parallel_calls_on_workers_of_its_own() -> None:
         timeout=90,
     )
     assert result.stdout == "child [[0], [1], [2], [3]]\nparent [5] [6]\n", result.stderr
+
+
+DEFAULT_ACTION = textwrap.dedent(
+    """
+    import os, signal, sys, time
+    from fearless._par import par_map
+
+    def work(pid):
+        os.kill(pid, signal.SIGINT)  # while the caller waits for this item
+        time.sleep(60)  # the program is gone long before
+
+    if __name__ == "__main__":
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        par_map(work, [os.getpid()] * 4, backend=sys.argv[1], workers=2, chunksize=1)
+        print("finished")
+    """
+)
+
+
+@pytest.mark.parametrize("backend", ["threads", "processes"])
+def test_ctrl_c_with_the_default_action_ends_the_program(tmp_path: Path, backend: str) -> None:
+    # signal.SIG_DFL: Ctrl-C kills the program at once, as the OS does;
+    # held back for a moment, it must be neither lost nor looped on.
+    script = tmp_path / "default_action.py"
+    script.write_text(DEFAULT_ACTION)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+    result = subprocess.run(
+        [sys.executable, str(script), backend],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+        check=False,
+    )
+    assert result.returncode == -signal.SIGINT, (result.returncode, result.stderr)
+    assert result.stdout == ""

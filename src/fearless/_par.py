@@ -454,9 +454,16 @@ class _HeldInterrupts:
     def deliver(self) -> None:
         """Run the displaced handler for each SIGINT held so far (it may raise)."""
         previous = self._previous
-        while self._held and previous is not _NOT_HELD:
+        if not self._held or previous is _NOT_HELD:
+            return
+        if not callable(previous):
+            # SIG_DFL (die) or SIG_IGN: put it back first, or the signal
+            # raised again would only be recorded again.
+            self.release()
+            return
+        while self._held:
             self._held.pop()
-            _run_handler(previous)
+            previous(signal.SIGINT, sys._getframe(1))
 
     def release(self) -> None:
         """Put the displaced handler back, then deliver what was held."""

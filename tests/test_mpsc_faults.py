@@ -797,3 +797,46 @@ def test_receiver_busy_in_a_thread_lost_by_fork_is_usable_in_the_child() -> None
         timeout=60,
     )
     assert (proc.returncode, proc.stdout, proc.stderr) == (0, "child 0\n", "")
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="needs os.fork()")
+def test_sender_count_locked_by_a_thread_lost_by_fork_raises_in_the_child() -> None:
+    proc = run_python(
+        """
+        import os, threading, warnings
+        warnings.simplefilter("ignore", DeprecationWarning)
+        from fearless import DeadlockError
+        from fearless.mpsc import channel
+        tx, rx = channel[int]()
+        held, release = threading.Event(), threading.Event()
+        def hold():
+            with rx._chan.lock:  # a thread in the middle of clone() or close()
+                held.set()
+                release.wait(30)
+        t = threading.Thread(target=hold)
+        t.start()
+        held.wait(30)
+        pid = os.fork()
+        if pid == 0:
+            code = 1
+            try:
+                for step in (tx.clone, tx.close):
+                    try:
+                        step()
+                    except DeadlockError as e:
+                        assert "os.fork()" in str(e), e
+                    else:
+                        raise AssertionError(f"{step} did not raise")
+                tx.send(1)  # sending needs no lock
+                assert rx.recv(timeout=5) == 1
+                code = 0
+            finally:
+                os._exit(code)
+        _, status = os.waitpid(pid, 0)
+        release.set()
+        t.join(30)
+        print("child", os.waitstatus_to_exitcode(status))
+        """,
+        timeout=60,
+    )
+    assert (proc.returncode, proc.stdout, proc.stderr) == (0, "child 0\n", "")

@@ -84,6 +84,7 @@ from ._deadline import Deadline, check_timeout
 from ._errors import (
     ConcurrentRecvError,
     ConsumedError,
+    DeadlockError,
     Empty,
     Full,
     RecvError,
@@ -121,8 +122,10 @@ _MSG_CONCURRENT = (
     "another thread or task is already receiving on this Receiver; a channel has a single "
     "consumer (Rust's Receiver is not Sync): receive in one place and hand the messages on"
 )
-_MSG_RECV_FORKED = (
-    "this Receiver was receiving in a thread that os.fork() did not copy into this process"
+_MSG_FORKED = (
+    "this channel's sender count is locked by a thread that os.fork() did not copy into "
+    "this process, so it can never be released; create channels after fork, or use the "
+    "'forkserver' or 'spawn' start methods of multiprocessing"
 )
 #: The note a send's exception carries when its message was delivered all the same.
 NOTE_SENT = "fearless: the message was sent before this exception arrived; do not send it again"
@@ -466,6 +469,7 @@ class _SenderSide(_Chan):
         that makes no call, so no interrupt can separate them: whatever
         happens next, ``new`` is either connected and counted, or neither.
         """
+        self.check_fork()
         with self.lock:
             live = handle._chan is self
             if live:
@@ -482,6 +486,7 @@ class _SenderSide(_Chan):
         Its finaliser calls this at interpreter shutdown, when module globals
         may be gone: what it needs is bound as a default argument.
         """
+        self.check_fork()
         with self.lock:
             live = handle._chan is self
             if live:
@@ -491,6 +496,15 @@ class _SenderSide(_Chan):
         if last:
             _wake_receiver(self)
         return live
+
+    def check_fork(self, _seam: Any = _seam) -> None:
+        """Raise instead of waiting for a lock held by a thread lost by ``os.fork()``.
+
+        Finalisers call it at shutdown too: the module is bound, and its
+        ``forked_away`` reads None (false) once the interpreter clears it.
+        """
+        if _seam.forked_away and _seam.thread_gone(_seam.rlock_owner(self.lock)):
+            raise DeadlockError(_MSG_FORKED)
 
     def disconnected(self) -> bool:
         return not self.senders

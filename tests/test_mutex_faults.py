@@ -202,7 +202,7 @@ def _stderr_without_lost_finaliser_interrupts(stderr: str) -> str:
     """
     kept: list[str] = []
     for block in re.split(r"(?m)^(?=Exception ignored in)", stderr):
-        if block.startswith("Exception ignored in: <function MutexGuard.__del__") and (
+        if re.match(r"Exception ignored in: <function (_Held)?MutexGuard\.__del__", block) and (
             block.rstrip().endswith("KeyboardInterrupt:")
         ):
             continue

@@ -648,6 +648,7 @@ class _HeldMutexGuard(MutexGuard[T]):  # type: ignore[misc]
 # It is a MutexGuard to everyone (reprs, copy errors, tracebacks).
 _HeldMutexGuard.__name__ = _HeldMutexGuard.__qualname__ = "MutexGuard"
 _HeldMutexGuard.__module__ = "fearless"
+_HeldMutexGuard.__del__.__qualname__ = "MutexGuard.__del__"
 
 
 def _drop_unreleased(guard: MutexGuard[Any]) -> None:

@@ -791,11 +791,15 @@ class _ZeroChan(_SenderSide):
             _wake_receiver(self)
 
             def done() -> bool:
-                return bool(owner) or self.waiter is _DISCONNECTED
+                return 0 in owner or self.waiter is _DISCONNECTED
 
             while True:
-                if owner:
-                    if owner[0] is _TAKEN:
+                # One lookup, not "if owner: owner[0]": on the free-threaded
+                # build another thread's first insertion can show in len()
+                # before the key can be found.
+                state = owner.get(0)
+                if state is not None:
+                    if state is _TAKEN:
                         return
                     break  # withdrawn (by close_receiver): the receiver is gone
                 gone = self.waiter is _DISCONNECTED
@@ -816,7 +820,7 @@ class _ZeroChan(_SenderSide):
             # receiver took it first: then the message was delivered.
             box[0] = exc
             settle()
-            if owner[0] is _WITHDRAWN:
+            if owner.get(0) is _WITHDRAWN:
                 offer.value = None
                 with contextlib.suppress(ValueError):
                     self.offers.remove(offer)
@@ -828,7 +832,7 @@ class _ZeroChan(_SenderSide):
         owner = offer.owner
 
         def done() -> bool:
-            return bool(owner) or self.waiter is _DISCONNECTED
+            return 0 in owner or self.waiter is _DISCONNECTED
 
         try:
             if self.waiter is _DISCONNECTED:
@@ -836,8 +840,9 @@ class _ZeroChan(_SenderSide):
             self.offers.append(offer)
             _wake_receiver(self)
             while True:
-                if owner:
-                    if owner[0] is _TAKEN:
+                state = owner.get(0)  # one lookup: see _ZeroChan.send
+                if state is not None:
+                    if state is _TAKEN:
                         return
                     raise SendError(_MSG_SEND_DISCONNECTED, value)
                 if self.waiter is _DISCONNECTED:

@@ -25,7 +25,7 @@ from typing import Any
 import pytest
 
 from _helpers import run_python
-from fearless import Condvar, Mutex, OnceLock, mpsc, scope, spawn
+from fearless import Condvar, Mutex, OnceLock, WouldBlockError, mpsc, scope, spawn
 from fearless.atomic import AtomicBool, AtomicInt, Ordering
 from fearless.testing import (
     DeadlockFound,
@@ -891,3 +891,147 @@ def test_the_testing_extra_keeps_3_13_on_the_last_pure_python_hypothesis() -> No
     for other in ("3.11", "3.12", "3.14"):
         (requirement,) = _hypothesis_requirements(other)
         assert "6.170.27" in requirement.specifier  # cp314t has wheels of the newest
+
+
+# -- issue 12: the partial-order reduction of waits ----------------------------------------------
+
+
+def _run_threads(*bodies: Callable[[], None]) -> None:
+    threads = [threading.Thread(target=body) for body in bodies]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+
+def _watched_mutex(seen: set[object], try_too: bool) -> Callable[[], None]:
+    """A holder that switches inside its critical section, a thread that waits, a watcher."""
+
+    def program() -> None:
+        total = Mutex(0)
+        flag = AtomicInt(0)
+        watched: list[object] = []
+
+        def holder() -> None:
+            with total.lock() as guard:
+                flag.store(1, Ordering.SeqCst)  # a switch point while holding
+                guard.value += 1
+
+        def taker() -> None:
+            with total.lock() as guard:
+                guard.value += 10
+
+        def watcher() -> None:
+            stats = total.statistics()
+            watched.append((stats.locked, stats.waiting))
+            if try_too:
+                try:
+                    with total.try_lock() as guard:
+                        watched.append(guard.value)
+                except WouldBlockError:
+                    watched.append("busy")
+
+        _run_threads(holder, taker, watcher)
+        seen.add((tuple(watched), total.into_inner()))
+
+    return program
+
+
+def _condvar_handoff(seen: set[object]) -> Callable[[], None]:
+    def program() -> None:
+        state = Mutex(0)
+        changed = Condvar()
+        woke: list[int] = []
+
+        def waiter() -> None:
+            with state.lock() as guard:
+                while guard.value == 0:
+                    changed.wait(guard)
+                woke.append(guard.value)
+
+        def setter() -> None:
+            with state.lock() as guard:
+                guard.value = 1
+            changed.notify_all()
+
+        _run_threads(waiter, setter)
+        seen.add(tuple(woke))
+
+    return program
+
+
+def _outcomes(
+    make: Callable[[set[object]], Callable[[], None]], reduce: bool
+) -> tuple[set[object], Exploration]:
+    from fearless._explore import _PartialOrder
+
+    seen: set[object] = set()
+    saved = _PartialOrder.wait_reduction
+    _PartialOrder.wait_reduction = reduce
+    try:
+        result = explore(make(seen), strategy="exhaustive")
+    finally:
+        _PartialOrder.wait_reduction = saved
+    assert result.complete
+    return seen, result
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda seen: _watched_mutex(seen, try_too=False),
+        lambda seen: _watched_mutex(seen, try_too=True),
+        _condvar_handoff,
+    ],
+    ids=["statistics", "statistics-and-try_lock", "condvar"],
+)
+def test_the_reduction_of_waits_loses_no_outcome(
+    make: Callable[[set[object]], Callable[[], None]],
+) -> None:
+    # A thread woken from a wait runs after the step that woke it, and a wait
+    # that only found its lock held does not race with the release that ends
+    # it: the search then runs far fewer schedules. It must see everything
+    # the unreduced search sees -- including what a watcher observes while a
+    # thread waits (statistics().waiting == 1).
+    reduced, fast = _outcomes(make, reduce=True)
+    full, slow = _outcomes(make, reduce=False)
+    assert reduced == full
+    assert fast.schedules < slow.schedules
+
+
+def test_the_watcher_sees_a_waiting_thread() -> None:
+    seen: set[Any] = set()
+    explore(_watched_mutex(seen, try_too=False), strategy="exhaustive")
+    assert {watched for watched, _ in seen} == {
+        ((False, 0),),
+        ((False, 1),),
+        ((True, 0),),
+        ((True, 1),),
+    }
+
+
+def test_three_threads_on_two_mutexes_are_searched_to_the_end() -> None:
+    # Issue 12: three threads x two increments under one mutex, then under a
+    # second, hit the limit of 100,000 schedules after a minute; every lost
+    # wait-and-release order is now pruned. Here, with one increment each.
+    seen: set[tuple[str, str]] = set()
+
+    def program() -> None:
+        first, second = Mutex(""), Mutex("")
+
+        def work(name: str) -> None:
+            with first.lock() as guard:
+                guard.value += name
+            with second.lock() as guard:
+                guard.value += name
+
+        with scope() as s:
+            for name in "abc":
+                s.spawn(work, name)
+        seen.add((first.into_inner(), second.into_inner()))
+
+    result = explore(program, strategy="exhaustive")
+    assert result.complete and result.schedules < 2_000, result
+    # Each of the 6 orders on the first mutex goes with each of the 6 on the
+    # second (a thread can wait for the second while others overtake it).
+    assert len(seen) == 36

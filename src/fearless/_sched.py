@@ -180,6 +180,7 @@ class SimThread:
         "state",
         "timed_out",
         "waiting",
+        "woken_at",
     )
 
     def __init__(self, index: int, name: str, py_thread: threading.Thread | None) -> None:
@@ -194,6 +195,9 @@ class SimThread:
         self.ident = 0
         self.in_operation = False  # inside a fearless operation (see _as_operation)
         self.rotation = 0  # select's per-thread counter
+        #: With ``track``: the scheduling point of the step that woke this
+        #: blocked thread, until its next step begins (-1: none).
+        self.woken_at = -1
 
     @property
     def key(self) -> object:
@@ -245,6 +249,15 @@ class Scheduler:
         #: chosen) and what the step that followed it touched.
         self.points: list[tuple[tuple[int, ...], int]] | None = [] if track else None
         self.footprints: list[set[object]] | None = [] if track else None
+        #: With ``track``: for every scheduling point, the earlier point whose
+        #: step woke the chosen thread from a wait just before (-1: none). The
+        #: woken thread's step cannot come before the waking one: it happens
+        #: after it, whatever they touch (see ``_explore._PartialOrder``).
+        self.wakers: list[int] | None = [] if track else None
+        #: With ``track``: the scheduling points whose step only found what it
+        #: waits for unavailable and blocked: it began at that wait's own
+        #: switch point, and nothing but the scheduler ran in it.
+        self.pure_waits: set[int] | None = set() if track else None
         self._footprint: set[object] | None = None
         self._started: set[int] = set()
         self._made: dict[int, int] = {}
@@ -329,7 +342,10 @@ class Scheduler:
         """A scheduling point: ``chosen`` runs next, out of ``enabled``."""
         assert self.points is not None
         assert self.footprints is not None
+        assert self.wakers is not None
         self.points.append((enabled, chosen.index))
+        self.wakers.append(chosen.woken_at)
+        chosen.woken_at = -1
         footprint: set[object] = set()
         if chosen.index not in self._started:  # a thread's first step follows its spawn
             self._started.add(chosen.index)
@@ -393,13 +409,33 @@ class Scheduler:
             self.touch(CLOCK)
         return not me.timed_out
 
+    def step_mark(self) -> int:
+        """Where the next step would begin: for :meth:`pure_wait`."""
+        points = self.points
+        return -1 if points is None else len(points)
+
+    def pure_wait(self, mark: int) -> None:
+        """About to block, having done nothing since ``mark`` but find the wait needed.
+
+        When the running step began at or after ``mark`` (a wait's own
+        switch point, not an operation that merged the wait into its first
+        step), the step is a *pure* wait: had the thread run later, once what
+        it waits for was available, it would simply have gone on.
+        """
+        points, pure = self.points, self.pure_waits
+        if points is not None and pure is not None and 0 <= mark < len(points):
+            pure.add(len(points) - 1)
+
     def wake(self, waiting: object) -> None:
         """Make every thread blocked on ``waiting`` runnable."""
+        points = self.points
         for t in self.threads:
             if t.waiting is waiting and t.state == _BLOCKED:
                 t.state = _RUNNABLE
                 t.waiting = None
                 t.deadline = None
+                if points is not None:
+                    t.woken_at = len(points) - 1
 
     def sleep(self, seconds: float) -> None:
         """``time.sleep`` in virtual time: a switch point, then a timed block."""
@@ -858,12 +894,16 @@ class SimRLock:
 
 def _take_turn(sched: Scheduler, lock: SimLock | SimRLock, blocking: bool, timeout: float) -> bool:
     """The switch point of an acquire, then wait while ``lock`` is held: False if given up."""
+    first = sched.step_mark()
     sched.switch(f"acquire {lock.label}")
     sched.touch(lock)
     if lock.held:
         deadline = _deadline(sched, blocking, timeout)
         while lock.held:
-            if deadline == 0 or not sched.block(lock, deadline if deadline != -1 else None):
+            if deadline == 0:
+                return False
+            sched.pure_wait(first)
+            if not sched.block(lock, deadline if deadline != -1 else None):
                 return False
     return True
 
@@ -1157,10 +1197,12 @@ def controlling() -> Iterator[None]:
             return real_join(self, timeout)
         if t is sched.me():
             raise RuntimeError("cannot join current thread")
+        first = sched.step_mark()
         sched.switch(f"join T{t.index}")
         sched.touch(t)
         deadline = None if timeout is None else sched.clock + max(timeout, 0)
         while t.state != _FINISHED:
+            sched.pure_wait(first)
             if not sched.block(t, deadline):
                 return None
         return None

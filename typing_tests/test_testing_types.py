@@ -6,7 +6,7 @@ Each misuse line carries ``# type: ignore[<code>]``; with
 
 from __future__ import annotations
 
-from typing import assert_type
+from typing import Literal, assert_type
 
 import fearless
 from fearless.testing import (
@@ -28,6 +28,10 @@ def explore_is_typed() -> None:
     assert_type(result, Exploration)
     assert_type(result.schedules, int)
     assert_type(result.complete, bool)
+    assert_type(result.stopped_by, Literal["schedules", "preemption_bound"] | None)
+    assert_type(result.preemption_bound, int | None)
+    assert_type(result.coverage, str)
+    result.stopped_by = None  # type: ignore[misc]
     assert_type(explore(lambda: 1, replay="1:0*3"), Exploration)
     assert fearless.testing.explore is explore
     try:

@@ -732,14 +732,23 @@ class _ZeroChan(_SenderSide):
         self.offers: deque[_Offer] = deque()
 
     def pop(self) -> Any:
+        # The offer is claimed while it is still queued, and only then
+        # removed: an interrupt between the two leaves a taken offer in
+        # front, which the next receive delivers (the interrupted one
+        # returned nothing), so its sender never waits for an offer that
+        # nobody holds any more.
+        offers = self.offers
         while True:
-            offer = self.offers.popleft()  # IndexError: nothing offered
-            if offer.owner.setdefault(0, _TAKEN) is not _TAKEN:
-                continue  # withdrawn by its sender
-            waiter = offer.waiter
-            if waiter is not None and waiter.claim():
-                waiter.wake()
-            return offer.value
+            offer = offers[0]  # IndexError: nothing offered
+            if offer.owner.setdefault(0, _TAKEN) is _TAKEN:
+                break
+            with contextlib.suppress(ValueError):  # withdrawn: its sender may remove it too
+                offers.remove(offer)
+        offers.remove(offer)  # nobody else removes a taken offer
+        waiter = offer.waiter
+        if waiter is not None and waiter.claim():
+            waiter.wake()
+        return offer.value
 
     def has_message(self) -> bool:
         return bool(self.offers)

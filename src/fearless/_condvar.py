@@ -325,9 +325,7 @@ class Condvar(NotCopyable):
             if guard._mutex is None:
                 # Taking the mutex back failed (an interrupt, a mutex held by
                 # a thread lost by fork...): release what the re-take may
-                # have got, and leave the guard released (with no finaliser
-                # to run: see _HeldMutexGuard).
-                guard.__class__ = MutexGuard
+                # have got, and leave the guard released.
                 try:
                     mutex._release()
                 except RecursionError:
@@ -341,7 +339,6 @@ class Condvar(NotCopyable):
             # Never leave the lock held by an exception: release it and
             # retire the guard; PoisonError.into_inner() locks again.
             guard._mutex = None
-            guard.__class__ = MutexGuard
             mutex._release()
             if trouble & _CONSUMED:
                 raise ConsumedError(_MSG_CONSUMED)

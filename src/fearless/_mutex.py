@@ -168,7 +168,7 @@ class Mutex(NotCopyable, Generic[T]):
         # from here on (KeyboardInterrupt, RecursionError) is caught below
         # and releases the lock if this call took it: release-if-held is one
         # C call, so there is no window between learning and acting.
-        guard: MutexGuard[T] = _new_guard(_HeldMutexGuard)
+        guard: MutexGuard[T] = _new_guard(MutexGuard)
         guard._mutex = self
         try:
             if timeout is not None or not self._acquire(False):
@@ -177,12 +177,10 @@ class Mutex(NotCopyable, Generic[T]):
                 self._refuse(guard)
         except BaseException:
             guard._mutex = None
-            guard.__class__ = MutexGuard
             try:
                 self._release()
             except RecursionError:
                 guard._mutex = self  # the finaliser releases it
-                guard.__class__ = _HeldMutexGuard
             except RuntimeError:
                 pass  # not taken: this thread did not hold it before the call
             raise
@@ -211,12 +209,11 @@ class Mutex(NotCopyable, Generic[T]):
             if self._trouble & _CONSUMED:
                 raise ConsumedError(_MSG_CONSUMED)
             raise WouldBlockError(_MSG_WOULD_BLOCK)
-        guard: MutexGuard[T] = _new_guard(_HeldMutexGuard)
+        guard: MutexGuard[T] = _new_guard(MutexGuard)
         guard._mutex = self
         try:
             if not self._acquire(False):
                 guard._mutex = None
-                guard.__class__ = MutexGuard  # no finaliser to run
                 if self._trouble & _CONSUMED:
                     raise ConsumedError(_MSG_CONSUMED)
                 raise WouldBlockError(_MSG_WOULD_BLOCK)
@@ -224,12 +221,10 @@ class Mutex(NotCopyable, Generic[T]):
                 self._refuse(guard)
         except BaseException:
             guard._mutex = None
-            guard.__class__ = MutexGuard
             try:
                 self._release()
             except RecursionError:
                 guard._mutex = self  # the finaliser releases it
-                guard.__class__ = _HeldMutexGuard
             except RuntimeError:
                 pass  # not taken
             raise
@@ -294,7 +289,6 @@ class Mutex(NotCopyable, Generic[T]):
         """The raw lock is held but the mutex is poisoned or consumed: give it back."""
         trouble = self._trouble
         guard._mutex = None
-        guard.__class__ = MutexGuard
         self._release()
         if trouble & _CONSUMED:
             raise ConsumedError(_MSG_CONSUMED)
@@ -303,7 +297,7 @@ class Mutex(NotCopyable, Generic[T]):
     def _lock_ignoring_poison(self) -> MutexGuard[T]:
         if self._is_owned():
             raise DeadlockError(_MSG_DEADLOCK)
-        guard: MutexGuard[T] = _new_guard(_HeldMutexGuard)
+        guard: MutexGuard[T] = _new_guard(MutexGuard)
         guard._mutex = self
         try:
             if not self._acquire(False):
@@ -312,12 +306,10 @@ class Mutex(NotCopyable, Generic[T]):
                 raise ConsumedError(_MSG_CONSUMED)
         except BaseException:
             guard._mutex = None
-            guard.__class__ = MutexGuard
             try:
                 self._release()
             except RecursionError:
                 guard._mutex = self  # the finaliser releases it
-                guard.__class__ = _HeldMutexGuard
             except RuntimeError:
                 pass  # not taken
             raise
@@ -568,16 +560,13 @@ class MutexGuard(NotCopyable, Generic[T], metaclass=NoPublicConstructor):
         if exc_type is not None and mutex._poison:
             mutex._trouble = trouble | _POISONED
         self._mutex = None
-        self.__class__ = MutexGuard  # released: no finaliser to run
         try:
             mutex._release()
         except RecursionError:
             self._mutex = mutex  # still held: the finaliser releases it
-            self.__class__ = _HeldMutexGuard
             raise
         except RuntimeError:
             self._mutex = mutex
-            self.__class__ = _HeldMutexGuard
             mutex._trouble = trouble
             raise WrongThreadError(_MSG_WRONG_THREAD) from None
 
@@ -605,16 +594,13 @@ class MutexGuard(NotCopyable, Generic[T], metaclass=NoPublicConstructor):
         if mutex is None:
             raise GuardReleasedError(_MSG_RELEASED)
         self._mutex = None
-        self.__class__ = MutexGuard
         try:
             mutex._release()
         except RecursionError:
             self._mutex = mutex
-            self.__class__ = _HeldMutexGuard
             raise
         except RuntimeError:
             self._mutex = mutex
-            self.__class__ = _HeldMutexGuard
             raise WrongThreadError(_MSG_WRONG_THREAD) from None
 
     def __repr__(self) -> str:
@@ -623,32 +609,17 @@ class MutexGuard(NotCopyable, Generic[T], metaclass=NoPublicConstructor):
             return "<MutexGuard (released)>"
         return f"<MutexGuard value={mutex._data!r}>"
 
-
-class _HeldMutexGuard(MutexGuard[T]):  # type: ignore[misc]
-    """A :class:`MutexGuard` that may hold its mutex: the only kind with a finaliser.
-
-    ``lock()`` builds guards of this class; releasing one normally turns it
-    into a plain ``MutexGuard`` (an assignment, no call), so a released
-    guard is freed without running any Python code. A Python finaliser
-    on every guard would be a point where a Ctrl-C that arrives is
-    swallowed ("Exception ignored in __del__") instead of raised.
-    """
-
-    __slots__ = ()
-
     def __del__(self) -> None:
+        # RAII: the last reference to the guard is gone. A released guard
+        # costs this one test. (A finaliser is a point where CPython runs
+        # signal handlers and reports what they raise as "Exception ignored":
+        # a Ctrl-C that lands exactly here is lost, whatever the code.)
         try:
             mutex = self._mutex
         except AttributeError:
             return  # interrupted before lock() set it up: holds nothing
         if mutex is not None:
             _drop_unreleased(self)
-
-
-# It is a MutexGuard to everyone (reprs, copy errors, tracebacks).
-_HeldMutexGuard.__name__ = _HeldMutexGuard.__qualname__ = "MutexGuard"
-_HeldMutexGuard.__module__ = "fearless"
-_HeldMutexGuard.__del__.__qualname__ = "MutexGuard.__del__"
 
 
 def _drop_unreleased(guard: MutexGuard[Any]) -> None:

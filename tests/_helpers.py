@@ -85,7 +85,27 @@ def run_concurrently(worker: Callable[..., Any], nthreads: int, *args: Any) -> l
     return [w.join() for w in workers]
 
 
-class _GatedLock:
+class WithStatement:
+    """Mixin for test locks with ``acquire``/``release``: the ``with`` protocol too.
+
+    fearless enters its internal critical sections with ``with`` (see
+    ``_seam.RawLock``), so every raw lock a test backend hands out needs it.
+    """
+
+    def acquire(self, blocking: bool = True, timeout: float = -1, /) -> bool:
+        raise NotImplementedError
+
+    def release(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> bool:
+        return self.acquire()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.release()
+
+
+class _GatedLock(WithStatement):
     """A raw lock that parks its thread right after a timed acquire timed out."""
 
     def __init__(self, gate: GatedBackend) -> None:

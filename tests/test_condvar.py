@@ -9,7 +9,15 @@ from collections.abc import Callable
 
 import pytest
 
-from _helpers import STRESS, TIMEOUT, GatedBackend, Worker, run_concurrently, wait_until
+from _helpers import (
+    STRESS,
+    TIMEOUT,
+    GatedBackend,
+    WithStatement,
+    Worker,
+    run_concurrently,
+    wait_until,
+)
 from fearless import (
     Condvar,
     CondvarStatistics,
@@ -43,7 +51,7 @@ class Boom(Exception):
     pass
 
 
-class _InterruptedLock:
+class _InterruptedLock(WithStatement):
     """A raw lock whose timed acquire raises, like a KeyboardInterrupt would."""
 
     def __init__(self) -> None:

@@ -674,7 +674,7 @@ def test_guard_finalised_on_another_thread_warns_and_leaves_the_mutex_locked() -
     # dropped on this thread (on the free-threaded build the interpreter may
     # hand a dropped object back to its creating thread instead).
     with pytest.warns(ResourceWarning) as record:
-        guard.__del__()  # type: ignore[attr-defined]
+        guard.__del__()
     assert str(record[0].message) == (
         f"<MutexGuard at {id(guard):#x} of Mutex at {id(m):#x}> was never released and "
         "was garbage-collected on another thread; the mutex stays locked, because only "

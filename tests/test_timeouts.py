@@ -72,7 +72,7 @@ def _bounded_send(timeout: object) -> None:
 def _select(timeout: object) -> None:
     tx, rx = channel[int]()
     tx.send(1)
-    select(rx, timeout=timeout)  # type: ignore[arg-type]
+    select(rx, timeout=timeout)  # type: ignore[call-overload]
 
 
 CALLS: dict[str, Callable[[object], None]] = {

@@ -18,23 +18,11 @@
 from __future__ import annotations
 
 import os
-from typing import NamedTuple, Protocol, cast, final
+from typing import NamedTuple, final
 
 from . import _seam
 from ._deadline import Deadline, check_timeout
 from ._util import NoPublicConstructor, NotCopyable
-
-
-class _WithLock(_seam.RawLock, Protocol):
-    """A raw lock in a ``with`` statement, as every backend's raw lock supports.
-
-    (``_thread.lock`` and the scheduler's; ``_seam.RawLock`` does not list
-    the two methods yet.)
-    """
-
-    def __enter__(self) -> bool: ...
-
-    def __exit__(self, *exc_info: object) -> None: ...
 
 
 class BarrierStatistics(NamedTuple):
@@ -195,7 +183,7 @@ class Barrier(NotCopyable):
             raise ValueError(f"barrier size must be at least 1, got {n}")
         self._n = n
         self._allocate_lock = _seam.backend.allocate_lock
-        self._lock = cast(_WithLock, self._allocate_lock())
+        self._lock = self._allocate_lock()
         # The arrivals of the current generation: (thread identity, raw lock)
         # per waiting thread, each parked on its own raw lock that the leader
         # releases. Its length *is* the arrival count, so arriving and

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable
-from typing import Any, Final, Generic, NamedTuple, Protocol, TypeVar, cast, final
+from typing import Any, Final, Generic, NamedTuple, TypeVar, final
 
 from . import _seam
 from ._errors import DeadlockError, PoisonError
@@ -62,18 +62,6 @@ _MSG_ONCE_LOST = (
 _MSG_NOT_CALLABLE = "{} needs a callable, got {} {!r}"
 
 _INF = float("inf")
-
-
-class _WithLock(_seam.RawLock, Protocol):
-    """A raw lock in a ``with`` statement, as every backend's raw lock supports.
-
-    (``_thread.lock`` and the scheduler's; ``_seam.RawLock`` does not list
-    the two methods yet.)
-    """
-
-    def __enter__(self) -> bool: ...
-
-    def __exit__(self, *exc_info: object) -> None: ...
 
 
 class _Uninit(enum.Enum):
@@ -133,7 +121,7 @@ class _Initialiser(NotCopyable):
 
     def __init__(self) -> None:
         self._allocate_lock = _seam.backend.allocate_lock
-        self._lock = cast(_WithLock, self._allocate_lock())
+        self._lock = self._allocate_lock()
         self._runner: int | None = None
         self._waiters: list[_seam.RawLock] = []
 

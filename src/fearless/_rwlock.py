@@ -267,7 +267,7 @@ class RwLock(NotCopyable, Generic[T]):
         # hand-over (``_dispatch``) that an exception cut short is redone by
         # the waiters themselves, which wake every ``_seam.backend.slice``
         # seconds to check.
-        self._lock: Any = _seam.allocate_lock()
+        self._lock = _seam.allocate_lock()
         self._data = value
         self._poison = bool(poison)
         self._trouble = 0

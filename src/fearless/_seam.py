@@ -26,6 +26,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from types import TracebackType
 from typing import Protocol, cast
 
 __all__ = [
@@ -47,13 +48,29 @@ __all__ = [
 
 
 class RawLock(Protocol):
-    """What the primitives need of a lock: ``_thread.LockType``'s interface."""
+    """What the primitives need of a lock: ``_thread.LockType``'s interface.
+
+    ``with`` included: a critical section entered by a ``with`` statement
+    cannot be cut by ``KeyboardInterrupt`` between the acquire and the
+    protected block, where one entered by ``acquire()`` can (CPython runs
+    signal handlers when a call returns).
+    """
 
     def acquire(self, blocking: bool = ..., timeout: float = ..., /) -> bool: ...
 
     def release(self) -> None: ...
 
     def locked(self) -> bool: ...
+
+    def __enter__(self) -> bool: ...
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+        /,
+    ) -> None: ...
 
 
 class RawRLock(Protocol):

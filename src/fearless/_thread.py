@@ -45,7 +45,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from types import TracebackType
-from typing import Any, Generic, ParamSpec, Protocol, Self, TypeVar, cast, final
+from typing import Any, Generic, ParamSpec, Self, TypeVar, cast, final
 
 from . import _seam
 from ._deadline import Deadline, check_timeout
@@ -87,18 +87,6 @@ _MSG_JOIN_LOST = (
 )
 
 _INF = float("inf")
-
-
-class _WithLock(_seam.RawLock, Protocol):
-    """A raw lock in a ``with`` statement, as every backend's raw lock supports.
-
-    (``_thread.lock`` and the scheduler's; ``_seam.RawLock`` does not list
-    the two methods yet.)
-    """
-
-    def __enter__(self) -> bool: ...
-
-    def __exit__(self, *exc_info: object) -> None: ...
 
 
 def _report_failure(
@@ -188,7 +176,7 @@ class _Packet:
         self.label: str = label if isinstance(label, str) else type(fn).__qualname__
         self.waiters: list[_seam.RawLock] = []
         self.allocate_lock = _seam.backend.allocate_lock
-        self.state = cast(_WithLock, self.allocate_lock())
+        self.state = self.allocate_lock()
         self.state.acquire()
 
     def __call__(self, _report: Any = _report_failure) -> None:
@@ -567,7 +555,7 @@ class Scope(NotCopyable, metaclass=NoPublicConstructor):
     _copy_advice = "spawn on the scope itself (it is the `s` of `with scope() as s:`)"
 
     def __init__(self) -> None:
-        self._lock = cast(_WithLock, _seam.allocate_lock())
+        self._lock = _seam.allocate_lock()
         self._handles: list[JoinHandle[Any]] = []
         self._state = _NEW
 

@@ -28,7 +28,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import fearless.atomic
-from _helpers import STRESS, TIMEOUT, Worker, run_concurrently
+from _helpers import STRESS, TIMEOUT, WithStatement, Worker, run_concurrently
 from fearless import _seam, scope
 from fearless._atomic import _AtomicInteger, _describe
 from fearless._runtime import free_threaded_build
@@ -1185,8 +1185,8 @@ def test_atomics_hash_and_compare_by_identity(sample: Sample) -> None:
 # -- the seam -------------------------------------------------------------------
 
 
-class CountingLock:
-    """A raw lock that counts acquisitions and has no ``with`` support."""
+class CountingLock(WithStatement):
+    """A raw lock that counts acquisitions (``with`` included, via the mixin)."""
 
     def __init__(self) -> None:
         self._lock = _thread.allocate_lock()

@@ -38,7 +38,7 @@ import reprlib
 import struct
 import types
 from collections.abc import Callable
-from typing import Any, Final, Generic, NamedTuple, NoReturn, Protocol, TypeVar, cast, final
+from typing import Any, Final, Generic, NamedTuple, NoReturn, TypeVar, final
 
 from . import _seam
 from ._util import NotCopyable
@@ -292,32 +292,7 @@ def _twin(fn: _F, name: str, doc: str | None = None) -> _F:
 # -- locks --------------------------------------------------------------------
 
 
-class _Lock(Protocol):
-    """A seam raw lock that is also a context manager (``_thread.LockType`` is)."""
-
-    def acquire(self, blocking: bool = ..., timeout: float = ..., /) -> bool: ...
-
-    def release(self) -> None: ...
-
-    def __enter__(self) -> object: ...
-
-    def __exit__(self, *exc_info: object) -> None: ...
-
-
-class _LockContext:
-    """Adds ``with`` support to a backend lock that has only acquire/release."""
-
-    __slots__ = ("acquire", "release")
-
-    def __init__(self, lock: _seam.RawLock) -> None:
-        self.acquire = lock.acquire
-        self.release = lock.release
-
-    def __enter__(self) -> None:
-        self.acquire()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.release()
+_Lock = _seam.RawLock  # every backend's lock has the ``with`` protocol
 
 
 def _allocate_lock() -> _Lock:
@@ -330,10 +305,7 @@ def _allocate_lock() -> _Lock:
     atomic, or leave it locked forever. ``with`` enters the lock without
     such a check, and the body of every critical section makes no call.
     """
-    lock = _seam.allocate_lock()
-    if hasattr(type(lock), "__exit__"):
-        return cast(_Lock, lock)
-    return _LockContext(lock)
+    return _seam.allocate_lock()
 
 
 #: Why an atomic refuses copy.copy, copy.deepcopy and pickle, and what to do.

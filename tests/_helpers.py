@@ -6,12 +6,14 @@ Synchronise with handshakes, never with sleeps; bound every wait.
 from __future__ import annotations
 
 import _thread
+import dis
 import os
 import subprocess
 import sys
 import textwrap
 import threading
 import time
+import types
 from collections.abc import Callable
 from typing import Any
 
@@ -158,3 +160,26 @@ def run_python(code: str, timeout: float = 120.0, **env: str) -> subprocess.Comp
         check=False,
         env={**os.environ, **env},
     )
+
+
+def uncovered_back_edges(code: Any) -> list[tuple[str, int]]:
+    """Loops whose head is inside a ``try`` but whose back edge is not.
+
+    CPython 3.12+ compiles some loops (a ``while`` with a compound condition,
+    a loop body ending in ``if ...: raise``) so that the final
+    ``JUMP_BACKWARD`` -- where an interrupt is raised -- is missing from the
+    exception table of the ``try`` around the loop: the ``finally`` would be
+    skipped. Such loops must live in a function of their own.
+    """
+    entries = dis._parse_exception_table(code)  # type: ignore[attr-defined]
+    found = []
+    for ins in dis.get_instructions(code):
+        if ins.opname == "JUMP_BACKWARD" and ins.positions and ins.positions.lineno:
+            here = {e.target for e in entries if e.start <= ins.offset < e.end}
+            head = {e.target for e in entries if e.start <= ins.argval < e.end}
+            if head - here:
+                found.append((code.co_qualname, ins.positions.lineno))
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            found += uncovered_back_edges(const)
+    return found

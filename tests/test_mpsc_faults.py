@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from _helpers import TIMEOUT, Worker, run_python, wait_until
+from _helpers import TIMEOUT, Worker, run_python, uncovered_back_edges, wait_until
 from fearless.mpsc import (
     Empty,
     Receiver,
@@ -594,44 +594,6 @@ def test_finalisers_dropping_handles_inside_an_operation_do_not_deadlock(
 # -- the back edges of loops inside a try ---------------------------------------------------
 
 
-def _uncovered_back_edges(code: Any) -> list[tuple[str, int]]:
-    """Loops whose head is inside a ``try`` but whose back edge is not.
-
-    CPython 3.12+ compiles some loops (a ``while`` with a compound condition,
-    a loop body ending in ``if ...: raise``) so that the final
-    ``JUMP_BACKWARD`` -- where an interrupt is raised -- is missing from the
-    exception table of the ``try`` around the loop: the ``finally`` would be
-    skipped. Such loops must live in a function of their own.
-    """
-    import dis
-    import types
-
-    entries = dis._parse_exception_table(code)  # type: ignore[attr-defined]
-    found = []
-    for ins in dis.get_instructions(code):
-        if ins.opname == "JUMP_BACKWARD" and ins.positions and ins.positions.lineno:
-            here = {e.target for e in entries if e.start <= ins.offset < e.end}
-            head = {e.target for e in entries if e.start <= ins.argval < e.end}
-            if head - here:
-                found.append((code.co_qualname, ins.positions.lineno))
-    for const in code.co_consts:
-        if isinstance(const, types.CodeType):
-            found += _uncovered_back_edges(const)
-    return found
-
-
-@pytest.mark.parametrize("module", ["fearless._mpsc", "fearless._select", "fearless._atomic"])
-def test_no_loop_inside_a_try_has_an_unprotected_back_edge(module: str) -> None:
-    import importlib
-    import inspect
-
-    path = inspect.getsourcefile(importlib.import_module(module))
-    assert path is not None
-    with open(path, encoding="utf-8") as f:
-        code = compile(f.read(), path, "exec")
-    assert _uncovered_back_edges(code) == []
-
-
 def test_the_back_edge_check_finds_the_shape_cpython_leaves_out() -> None:
     source = (
         "def f(n, a, b):\n"
@@ -641,7 +603,7 @@ def test_the_back_edge_check_finds_the_shape_cpython_leaves_out() -> None:
         "    finally:\n"
         "        a()\n"
     )
-    found = _uncovered_back_edges(compile(source, "<shape>", "exec"))
+    found = uncovered_back_edges(compile(source, "<shape>", "exec"))
     if sys.version_info >= (3, 12):
         assert found == [("f", 3)]
     else:

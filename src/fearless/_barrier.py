@@ -18,6 +18,7 @@
 from __future__ import annotations
 
 import os
+from itertools import filterfalse
 from typing import NamedTuple, final
 
 from . import _seam
@@ -249,7 +250,9 @@ class Barrier(NotCopyable):
                 if _seam.forked_away:
                     # Arrivals of threads that os.fork() did not copy can never
                     # leave: withdraw them, as a timeout would.
-                    waiters[:] = [e for e in waiters if not _lost(e)]
+                    # (A loop in C: a Python loop's back edge here would be
+                    # outside the with-statement's protection on 3.12+.)
+                    waiters[:] = filterfalse(_lost, waiters)
                 if len(waiters) + 1 >= self._n:
                     self._waiters = fresh
                     self._generation += 1

@@ -385,8 +385,8 @@ class ConcurrentRecvError(FearlessError, RuntimeError):
         >>> tx, rx = channel[int]()
         >>> waiting = threading.Thread(target=lambda: rx.recv(timeout=30))
         >>> waiting.start()
-        >>> while rx._busy.acquire(False):      # wait until the thread is receiving
-        ...     rx._busy.release()
+        >>> while not rx._busy:                 # wait until the thread is receiving
+        ...     pass
         >>> try:
         ...     rx.recv(timeout=1)
         ... except ConcurrentRecvError as e:

@@ -207,13 +207,6 @@ class _Busy(dict[int, None]):
 
     __slots__ = ()
 
-    def acquire(self, blocking: bool = True, /) -> bool:
-        """Whether nobody is receiving now (a snapshot; for tests and docs only)."""
-        return not self
-
-    def release(self) -> None:
-        """Nothing to do: :meth:`acquire` takes nothing (kept for old doctests)."""
-
 
 def _mark_busy(busy: _Busy, me: int) -> bool:
     """After ``busy[me] = None``: whether ``me`` is the receiving thread now.

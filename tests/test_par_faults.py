@@ -184,9 +184,14 @@ def test_workers_exit_when_their_lifeline_is_cut() -> None:
         for process in processes:
             process.join(TIMEOUT)
         codes = [process.exitcode for process in processes]
-        # The first to exit breaks the pool, whose manager may terminate the rest.
+        assert None not in codes, codes  # every worker is gone
+        # The first to exit breaks the pool, whose manager may terminate the
+        # rest. A process made by the fork server learns its exit code from
+        # the server, and multiprocessing reports 255 when the server closed
+        # that pipe without a word (popen_forkserver.Popen.poll): seen once
+        # under load; the process is gone all the same.
         assert _par_processes.ORPHAN_EXIT_CODE in codes, codes
-        assert set(codes) <= {_par_processes.ORPHAN_EXIT_CODE, -signal.SIGTERM}, codes
+        assert set(codes) <= {_par_processes.ORPHAN_EXIT_CODE, -signal.SIGTERM, 255}, codes
     finally:
         pool.close()
 

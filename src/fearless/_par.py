@@ -83,6 +83,7 @@ from ._par_backend import (
     COUNT,
     FAILED,
     FILTER,
+    FILTER_MAP,
     FLAT_MAP,
     FOLD,
     FOR_EACH,
@@ -962,7 +963,7 @@ def _imap(
 class ParIter(Generic[T]):
     """A parallel iterator (rayon's ``ParallelIterator``); made by :func:`par_iter`.
 
-    Adapters (``map``, ``filter``, ``flat_map``, ``fold``) return a new
+    Adapters (``map``, ``filter``, ``filter_map``, ``flat_map``, ``fold``) return a new
     ``ParIter`` and run nothing; a terminal operation (``collect``,
     ``for_each``, ``reduce``, ``sum``, ``min``, ``max``, ``count``,
     ``any``, ``all``) runs the whole chain as one pass over each chunk, on
@@ -1102,6 +1103,26 @@ class ParIter(Generic[T]):
             ['a', 'b', 'c']
         """
         return self._then(FLAT_MAP, f)
+
+    def filter_map(self, f: Callable[[T], U | None]) -> ParIter[U]:
+        """Apply ``f`` to every item and keep the results that are not ``None``.
+
+        Rust's ``filter_map`` keeps the ``Some`` values of an ``Option``;
+        here ``None`` plays ``None`` and any other value plays ``Some``. So
+        the case study's ``filter_map(|p| process_image(p).ok())`` is
+        ``filter_map(process_image_or_none)``, where the function returns
+        ``None`` for an item it skips. A result that is a falsy value other
+        than ``None`` (``0``, ``""``, ``[]``) is kept, unlike with
+        ``map(f).filter(bool)``.
+
+        Example:
+            >>> from fearless import par_iter
+            >>> def parse(text: str) -> int | None:
+            ...     return int(text) if text.isdigit() else None
+            >>> par_iter(["1", "x", "0", "22"]).filter_map(parse).collect()
+            [1, 0, 22]
+        """
+        return self._then(FILTER_MAP, f)
 
     def fold(self, identity: Callable[[], A], op: Callable[[A, T], A]) -> ParIter[A]:
         """Fold each chunk into one value: ``op(...op(identity(), x0)..., xn)`` (rayon's ``fold``).
@@ -1272,7 +1293,13 @@ class ParIter(Generic[T]):
             chunks.close()
 
     def __repr__(self) -> str:
-        names = {MAP: "map", FILTER: "filter", FLAT_MAP: "flat_map", FOLD: "fold"}
+        names = {
+            MAP: "map",
+            FILTER: "filter",
+            FLAT_MAP: "flat_map",
+            FILTER_MAP: "filter_map",
+            FOLD: "fold",
+        }
         chain = "".join(f".{names[kind]}(...)" for kind, _, _ in self._stages)
         return f"<ParIter par_iter(...){chain} backend={self._backend!r}>"
 

@@ -19,8 +19,9 @@ import time
 import traceback
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future
+from functools import partial
 from itertools import chain, islice
-from operator import length_hint
+from operator import is_not, length_hint
 from typing import Any, Final, Protocol
 
 __all__ = [
@@ -37,6 +38,7 @@ MAP: Final = 0
 FILTER: Final = 1
 FLAT_MAP: Final = 2
 FOLD: Final = 3
+FILTER_MAP: Final = 4  # map, then drop the Nones (rayon's filter_map over Option)
 
 # Terminal kinds: what each chunk hands back.
 COLLECT: Final = 0  # the list of values
@@ -127,6 +129,8 @@ class Pipeline:
                 it = filter(f, it)
             elif kind == FLAT_MAP:
                 it = chain.from_iterable(map(f, it))
+            elif kind == FILTER_MAP:
+                it = filter(_is_not_none, map(f, it))
             else:
                 it = _fold(it, f, g)
         terminal = self.terminal
@@ -158,6 +162,10 @@ class Pipeline:
         if terminal == ANY:
             return any(map(predicate, it)) if predicate is not None else any(it)
         return all(map(predicate, it)) if predicate is not None else all(it)
+
+
+#: ``filter_map``'s test, in C: ``_is_not_none(x)`` is ``None is not x``.
+_is_not_none = partial(is_not, None)
 
 
 def _fold(values: Iterator[Any], identity: Callable[[], Any], op: Callable[[Any, Any], Any]) -> Any:

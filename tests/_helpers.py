@@ -15,6 +15,7 @@ import threading
 import time
 import types
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from fearless import _seam
@@ -160,6 +161,39 @@ def run_python(code: str, timeout: float = 120.0, **env: str) -> subprocess.Comp
         check=False,
         env={**os.environ, **env},
     )
+
+
+#: The runnable programs the tour runs (``fearless._examples`` once installed).
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+
+def run_example(
+    name: str, *args: str, quick: bool = True, timeout: float = 120.0, **env: str
+) -> str:
+    """Run ``examples/<name>`` with this interpreter; return its stdout.
+
+    The program must succeed and print nothing on stderr. ``quick`` sets
+    ``FEARLESS_EXAMPLE_QUICK=1``, under which the examples shrink the
+    chapter's big counts so that the suite stays fast (the tour runs them
+    in full); ``env`` adds variables. ``-X faulthandler`` makes a crash
+    show its stacks, and ``timeout`` bounds a hang.
+    """
+    variables = {**os.environ, **env}
+    if quick:
+        variables["FEARLESS_EXAMPLE_QUICK"] = "1"
+    else:
+        variables.pop("FEARLESS_EXAMPLE_QUICK", None)
+    proc = subprocess.run(
+        [sys.executable, "-X", "faulthandler", str(EXAMPLES / name), *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+        env=variables,
+    )
+    assert proc.returncode == 0, f"{name} exited with {proc.returncode}:\n{proc.stderr}"
+    assert proc.stderr == "", proc.stderr
+    return proc.stdout
 
 
 def uncovered_back_edges(code: Any) -> list[tuple[str, int]]:

@@ -99,17 +99,6 @@ def test_version_is_a_string() -> None:
     assert isinstance(fearless.__version__, str)
 
 
-def test_tour_lists_sections() -> None:
-    out = subprocess.run(
-        [sys.executable, "-m", "fearless", "list"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    ).stdout
-    assert "shared_vec" in out
-
-
 def test_submodules_are_attributes_imported_on_first_use() -> None:
     code = (
         "import sys, fearless\n"

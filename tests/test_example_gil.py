@@ -15,7 +15,7 @@ import re
 import sysconfig
 from pathlib import Path
 
-from tests._helpers import GIL_ENABLED, run_example
+from _helpers import GIL_ENABLED, run_example
 
 THREADS = 4
 INCREMENTS = 50_000  # per thread, under FEARLESS_EXAMPLE_QUICK

@@ -16,7 +16,7 @@ import threading
 import time
 import traceback
 import types
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
@@ -815,6 +815,169 @@ def test_par_iter_failure_names_the_source_item() -> None:
 def test_par_iter_reduce_with_a_non_commutative_op_keeps_order() -> None:
     words = [str(x) for x in range(30)]
     assert par_iter(words).with_chunksize(4).reduce(str, operator.add) == "".join(words)
+
+
+# -- par_iter.filter_map ---------------------------------------------------------------------------
+
+
+def half_if_even(x: int) -> int | None:
+    """rayon's ``Some(x / 2)`` for an even ``x``, ``None`` for an odd one (0 gives a falsy 0)."""
+    return x // 2 if x % 2 == 0 else None
+
+
+def falsy_or_none(x: int) -> object:
+    """``None`` or a falsy value: filter_map drops only the ``None``."""
+    return (None, 0, "", [], False, 0.0, ())[x % 7]
+
+
+def half_or_fail_on_3(x: int) -> int | None:
+    if x == 3:
+        raise Boom(f"item {x}")
+    return half_if_even(x)
+
+
+def pid_if_odd(x: int) -> int | None:
+    return os.getpid() if x % 2 else None
+
+
+FilterMapBackend = Literal["threads", "processes", "executor", "interpreters"]
+#: Every backend a process of its own can run (Dask: tests/test_par_dask.py).
+FILTER_MAP_BACKENDS: list[FilterMapBackend] = ["threads", "processes", "executor", "interpreters"]
+HAS_INTERPRETERS = sys.version_info >= (3, 14)
+
+
+@contextlib.contextmanager
+def backend_named(name: FilterMapBackend) -> Iterator[Any]:
+    """The ``backend=`` argument for ``name``; ``"executor"`` is a ThreadPoolExecutor."""
+    if name == "executor":
+        with ThreadPoolExecutor(2) as executor:
+            yield executor
+    else:
+        yield name
+
+
+def sequential_filter_map(f: Callable[[Any], Any], xs: Iterable[Any]) -> list[Any]:
+    return [y for y in map(f, xs) if y is not None]
+
+
+@pytest.mark.parametrize("name", FILTER_MAP_BACKENDS)
+def test_par_iter_filter_map_on_every_backend(name: FilterMapBackend) -> None:
+    xs = list(range(40))
+    odd = list(range(1, 40, 2))
+    halves = sequential_filter_map(half_if_even, xs)
+    assert halves == list(range(20))  # 0 included: only None is dropped
+    with backend_named(name) as backend:
+
+        def it(items: list[int] = xs) -> ParIter[int]:
+            return par_iter(items).with_backend(backend).with_chunksize(3)
+
+        if name == "interpreters" and not HAS_INTERPRETERS:
+            with pytest.raises(BackendUnavailableError, match=r"^the 'interpreters' backend"):
+                it().filter_map(half_if_even).collect()
+            return
+        # Input order kept, Nones dropped, with chunks of 3 and automatic ones.
+        assert it().filter_map(half_if_even).collect() == halves
+        assert par_iter(xs).with_backend(backend).filter_map(half_if_even).collect() == halves
+        # Falsy results are kept (unlike map(f).filter(bool)): same values, same types.
+        kept = it().filter_map(falsy_or_none).collect()
+        expected = sequential_filter_map(falsy_or_none, xs)
+        assert [(type(v), v) for v in kept] == [(type(v), v) for v in expected]
+        assert len(kept) == 40 - len(range(0, 40, 7))
+        # Chained with the other adapters, in any position.
+        assert it().map(square).filter_map(half_if_even).collect() == sequential_filter_map(
+            half_if_even, map(square, xs)
+        )
+        assert it().filter_map(half_if_even).filter(is_even).map(square).collect() == [
+            h * h for h in halves if h % 2 == 0
+        ]
+        assert it().flat_map(plus_one_squared).filter_map(half_if_even).sum() == sum(
+            sequential_filter_map(half_if_even, (y for x in xs for y in plus_one_squared(x)))
+        )
+        assert it().filter_map(half_if_even).filter_map(half_if_even).collect() == list(range(10))
+        # Terminals.
+        assert it().filter_map(half_if_even).count() == 20
+        assert it().filter_map(half_if_even).sum() == sum(halves)
+        assert it().filter_map(half_if_even).min() == 0
+        assert it().filter_map(half_if_even).max() == 19
+        assert it().filter_map(half_if_even).reduce(int, operator.add) == sum(halves)
+        assert it().filter_map(half_if_even).any(is_even) is True
+        # Nothing kept, nothing at all.
+        assert it(odd).filter_map(half_if_even).collect() == []
+        assert it(odd).filter_map(half_if_even).count() == 0
+        assert it(odd).filter_map(half_if_even).sum() == 0
+        assert it(odd).filter_map(half_if_even).min() is None
+        assert it([]).filter_map(half_if_even).collect() == []
+
+
+@pytest.mark.parametrize(
+    "name", [n for n in FILTER_MAP_BACKENDS if n != "interpreters" or HAS_INTERPRETERS]
+)
+def test_par_iter_filter_map_raises_like_map(name: FilterMapBackend) -> None:
+    def failure(stage: Callable[[ParIter[int]], ParIter[int]], backend: Any) -> Boom:
+        with pytest.raises(Boom, match=r"(?m)^item 3$") as info:
+            stage(par_iter(range(10)).with_backend(backend).with_chunksize(2)).collect()
+        return info.value
+
+    with backend_named(name) as backend:
+        mapped = failure(lambda it: it.map(fail_on_3), backend)
+        filtered = failure(lambda it: it.filter_map(half_or_fail_on_3), backend)
+    assert filtered.__notes__ == mapped.__notes__
+    assert filtered.__notes__[0].startswith("raised by input item 3, in a worker ")
+    if name == "threads":
+        assert filtered.__notes__ == ["raised by input item 3, in a worker thread (threads)"]
+    if name == "processes":
+        assert filtered.__notes__ == ["raised by input item 3, in a worker process (processes)"]
+        assert type(filtered.__cause__).__name__ == "_RemoteTraceback"
+        assert 'in half_or_fail_on_3\n    raise Boom(f"item {x}")' in str(filtered.__cause__)
+    else:
+        names = [frame.name for frame in traceback.extract_tb(filtered.__traceback__)]
+        assert names[-1] == "half_or_fail_on_3"
+
+
+@pytest.mark.parametrize(("backend", "examples"), [("threads", 60), ("processes", 12)])
+def test_par_iter_filter_map_matches_the_sequential_loop(
+    backend: Literal["threads", "processes"], examples: int
+) -> None:
+    @settings(max_examples=examples, deadline=None)
+    @given(
+        xs=st.lists(st.integers(-1000, 1000), max_size=300),
+        chunksize=st.none() | st.integers(1, 64),
+        workers=st.integers(1, 3),
+    )
+    def check(xs: list[int], chunksize: int | None, workers: int) -> None:
+        it = par_iter(xs).with_backend(backend).with_workers(workers)
+        if chunksize is not None:
+            it = it.with_chunksize(chunksize)
+        assert it.filter_map(half_if_even).collect() == sequential_filter_map(half_if_even, xs)
+        assert it.map(square).filter_map(half_if_even).count() == len(
+            sequential_filter_map(half_if_even, map(square, xs))
+        )
+
+    check()
+
+
+def test_par_iter_filter_map_follows_auto_like_map() -> None:
+    here = os.getpid()
+    pids = par_iter(range(8)).with_chunksize(1).filter_map(pid_if_odd).collect()
+    assert len(pids) == 4
+    if GIL_ENABLED:  # worker processes, for a function they can import
+        assert here not in pids
+    else:
+        assert set(pids) == {here}
+    # A lambda cannot be pickled: threads of this process, as with map.
+    found = par_iter(range(4)).filter_map(lambda x: os.getpid() if x else None).collect()
+    assert found == [here] * 3
+
+
+def test_par_iter_filter_map_repr_and_arguments() -> None:
+    it = par_iter([3, 1, 2]).map(square).filter_map(half_if_even).filter(bool)
+    assert it.collect() == [2]
+    assert repr(it) == "<ParIter par_iter(...).map(...).filter_map(...).filter(...) backend='auto'>"
+    threads = par_iter([1]).with_backend("threads").filter_map(half_if_even)
+    assert repr(threads) == "<ParIter par_iter(...).filter_map(...) backend='threads'>"
+    for bad in (None, 3, "half_if_even"):
+        with pytest.raises(TypeError, match=r"^par_iter adapters take callables$"):
+            par_iter([1]).filter_map(bad)  # type: ignore[arg-type]
 
 
 # -- join ----------------------------------------------------------------------------------

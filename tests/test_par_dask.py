@@ -231,6 +231,60 @@ def test_par_iter_chain_runs_on_the_cluster(client: Client) -> None:
     assert chunked.map(singleton).reduce(list, operator.add) == list(range(30))
 
 
+def half_if_even(x: int) -> int | None:
+    """rayon's ``Some(x / 2)`` for an even ``x``, ``None`` for an odd one (0 gives a falsy 0)."""
+    return x // 2 if x % 2 == 0 else None
+
+
+def falsy_or_none(x: int) -> object:
+    """``None`` or a falsy value: filter_map drops only the ``None``."""
+    return (None, 0, "", [], False, 0.0, ())[x % 7]
+
+
+def half_or_fail_on_3(x: int) -> int | None:
+    if x == 3:
+        raise Boom(f"item {x}")
+    return half_if_even(x)
+
+
+def test_par_iter_filter_map_on_the_cluster(client: Client) -> None:
+    xs = range(100)
+    halves = [x // 2 for x in xs if x % 2 == 0]
+    it = par_iter(xs).with_backend(client).with_chunksize(7)
+    assert it.filter_map(half_if_even).collect() == halves  # in order, 0 kept
+    assert par_iter(xs).with_backend(client).filter_map(half_if_even).collect() == halves
+    kept = it.filter_map(falsy_or_none).collect()
+    expected = [v for v in map(falsy_or_none, xs) if v is not None]
+    assert [(type(v), v) for v in kept] == [(type(v), v) for v in expected]
+    assert it.map(square).filter_map(half_if_even).filter(is_even).collect() == [
+        x * x // 2 for x in xs if x % 2 == 0 and x * x // 2 % 2 == 0
+    ]
+    assert it.flat_map(singleton).filter_map(half_if_even).max() == 49
+    assert it.filter_map(half_if_even).count() == 50
+    assert it.filter_map(half_if_even).sum() == sum(halves)
+    odd = par_iter(range(1, 20, 2)).with_backend(client)
+    assert odd.filter_map(half_if_even).collect() == []
+    assert odd.filter_map(half_if_even).sum() == 0
+    # A lambda travels by value, as map's does.
+    offset = 100
+    assert it.filter_map(lambda x: x + offset if x < 3 else None).collect() == [100, 101, 102]
+
+
+def test_par_iter_filter_map_failure_is_raised_like_map(client: Client) -> None:
+    it = par_iter(range(10)).with_backend(client).with_chunksize(2)
+    with pytest.raises(Boom, match=r"(?m)^item 3$") as info:
+        it.filter_map(half_or_fail_on_3).collect()
+    cause = info.value.__cause__
+    assert type(cause).__name__ == "_RemoteTraceback"
+    assert 'in half_or_fail_on_3\n    raise Boom(f"item {x}")' in str(cause)
+    assert info.value.__notes__ == [
+        f"raised by input item 3, in a worker process (dask {address(client)})"
+    ]
+    with pytest.raises(Boom) as mapped:
+        it.map(fail_on_3).collect()
+    assert mapped.value.__notes__ == info.value.__notes__
+
+
 def test_an_asynchronous_client_is_refused(client: Client) -> None:
     async def main() -> None:
         async with distributed.Client(address(client), asynchronous=True) as aclient:

@@ -59,6 +59,18 @@ def par_iter_is_generic() -> None:
     assert_type(par_iter([1, 2]).filter(lambda x: x > 1).collect(), list[int])
     assert_type(par_iter(["ab"]).flat_map(list).collect(), list[str])
 
+    def parse(text: str) -> int | None:
+        return int(text) if text.isdigit() else None
+
+    # filter_map: the Optional's inner type; None is dropped, so it is gone from the type.
+    assert_type(par_iter(["1"]).filter_map(parse), ParIter[int])
+    assert_type(par_iter(["1"]).filter_map(parse).collect(), list[int])
+    assert_type(par_iter(["1"]).filter_map(parse).sum(), int)
+    assert_type(par_iter([1]).filter_map(str).collect(), list[str])  # never None: all kept
+    assert_type(par_iter([1]).map(str).filter_map(parse).min(), int | None)
+    par_iter([1]).filter_map(parse)  # type: ignore[arg-type]
+    par_iter([1]).filter_map(None)  # type: ignore[arg-type]
+
     def push(acc: list[int], x: int) -> list[int]:
         return [*acc, x]
 

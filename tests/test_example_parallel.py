@@ -22,8 +22,8 @@ import types
 from pathlib import Path
 
 import pytest
-from tests._helpers import EXAMPLES, GIL_ENABLED, run_example
 
+from _helpers import EXAMPLES, GIL_ENABLED, run_example
 from fearless import par_info
 
 SECONDS = r"\d+\.\d\d s"

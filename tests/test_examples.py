@@ -186,6 +186,13 @@ def test_tour_runs_every_section() -> None:
     assert section_output(out, "rwlock_config") == RWLOCK_EXPECTED
     assert section_output(out, "once_config") == ONCE_EXPECTED
     assert "Final count: 10000" in section_output(out, "exercise_counter")
+    # The parallel sections run where the header says "auto" runs: on worker
+    # processes under the GIL (the examples tell from the workers' pids).
+    where = "worker processes" if GIL_ENABLED else "threads of this process"
+    rayon = section_output(out, "rayon").splitlines()
+    assert rayon.count(f"  ran on {where}") == 2, rayon
+    case_study = section_output(out, "case_study")
+    assert f"backend 'auto' ran on {'worker processes' if GIL_ENABLED else 'threads'}" in case_study
 
 
 def test_tour_runs_chosen_sections_in_chapter_order() -> None:

@@ -83,11 +83,6 @@ class Deadline:
     def __init__(self, lock_timeout: float) -> None:
         self._at = None if lock_timeout < 0 else _seam.monotonic() + lock_timeout
 
-    @property
-    def forever(self) -> bool:
-        """Whether this deadline never passes."""
-        return self._at is None
-
     def remaining(self) -> float:
         """Seconds left (``0.0`` once passed), or ``-1`` for never."""
         if self._at is None:

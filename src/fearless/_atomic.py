@@ -18,7 +18,8 @@ Rules every operation follows (and the reasons):
   touch the same atomic and deadlock on its lock. So results are built
   after the lock is released, ``AtomicRef`` keeps the previous value alive in
   a local until then, and ``fetch_update`` calls ``f`` outside the lock.
-- The hot path validates with one set lookup per ordering and an exact type
+- The hot path validates with one ``in`` test per ordering (against a tuple
+  of the orderings allowed: it never raises, see ``_ANY``) and an exact type
   check per operand (``type(v) is int``); anything unusual -- a wrong
   ordering, an operand that needs converting, an out-of-range value -- goes
   to a slow path that converts or raises a precise error.
@@ -113,8 +114,8 @@ class Ordering(enum.Enum):
     SeqCst = "memory_order_seq_cst"
 
     # Members are singletons, so identity hashing is exact -- and a C-level
-    # hash keeps the hot path's one set lookup per ordering cheap (Enum's own
-    # __hash__ is a Python function: 4x slower).
+    # hash keeps dicts and sets of orderings cheap (Enum's own __hash__ is a
+    # Python function: 4x slower).
     __hash__ = object.__hash__
 
     def __repr__(self) -> str:
@@ -128,10 +129,16 @@ AcqRel: Final = Ordering.AcqRel
 SeqCst: Final = Ordering.SeqCst
 
 # The orderings each kind of operation accepts (Rust panics on the others).
-_ANY: Final = frozenset(Ordering)
-_LOAD: Final = frozenset({Relaxed, Acquire, SeqCst})
-_STORE: Final = frozenset({Relaxed, Release, SeqCst})
-_FENCE: Final = frozenset({Release, Acquire, AcqRel, SeqCst})
+# Tuples, not sets: ``order in _LOAD`` compares by identity first and then
+# with ``==`` (C-level for an Ordering), so the membership test never raises
+# -- not even for an unhashable ``order`` -- and every check is one ``in``
+# whose failure sends the caller to :func:`_check_ordering`. The default,
+# ``SeqCst``, comes first, then ``Relaxed``: the common cases cost one or two
+# pointer comparisons.
+_ANY: Final[tuple[Ordering, ...]] = (SeqCst, Relaxed, Acquire, Release, AcqRel)
+_LOAD: Final[tuple[Ordering, ...]] = (SeqCst, Relaxed, Acquire)
+_STORE: Final[tuple[Ordering, ...]] = (SeqCst, Relaxed, Release)
+_FENCE: Final[tuple[Ordering, ...]] = (SeqCst, Acquire, Release, AcqRel)
 
 # Rust's panic messages, and what to use instead.
 _NO_SUCH_THING: Final = {
@@ -172,32 +179,16 @@ _ALLOWED: Final = {
 def _check_ordering(order: object, kind: str, param: str) -> None:
     """Raise the error Rust's panic stands for if ``order`` is wrong for ``kind``.
 
-    The slow path: the hot path only calls it when its set lookup failed (or
-    another check did, in which case this returns and the caller goes on).
+    The slow path: the hot path only calls it when its membership test failed
+    (or another check did, in which case this returns and the caller goes on).
     """
     if not isinstance(order, Ordering):
         hint = f"; use Ordering.{order}" if isinstance(order, str) and order in _NAMES else ""
         raise TypeError(
             f"{param} must be an Ordering such as Ordering.SeqCst, got {_describe(order)}{hint}"
-        )
+        ) from None
     if order not in _ALLOWED[kind]:
         raise ValueError(f"{_NO_SUCH_THING[kind, order]}; {_INSTEAD[kind]}")
-
-
-def _reject_non_orderings(*pairs: tuple[object, str]) -> None:
-    """In a hot path's ``except TypeError``: raise the clear error for a non-``Ordering``.
-
-    The hot paths look orderings up in a set, which raises "unhashable type"
-    for a list or a dict; catching that costs nothing until it happens.
-    Returns (and the caller re-raises) when every ordering is an Ordering:
-    the TypeError came from elsewhere.
-    """
-    for order, param in pairs:
-        if not isinstance(order, Ordering):
-            try:
-                _check_ordering(order, "any", param)
-            except TypeError as exc:
-                raise exc from None
 
 
 def _check_orderings(*pairs: tuple[object, str, str]) -> None:
@@ -743,32 +734,20 @@ def _integer_methods(name: str, bounds: tuple[int, int] | None) -> dict[str, Cal
         return to_int(val)
 
     def load(self: _AtomicInteger, order: Ordering = SeqCst) -> int:
-        try:
-            if order not in load_order:
-                _check_ordering(order, "load", "order")
-        except TypeError:  # an unhashable order: say what is wrong
-            _reject_non_orderings((order, "order"))
-            raise
+        if order not in load_order:
+            _check_ordering(order, "load", "order")
         with self._lock:
             return self._value
 
     def store(self: _AtomicInteger, val: int, order: Ordering = SeqCst) -> None:
-        try:
-            if type_(val) is not int_ or not lo <= val <= hi or order not in store_order:
-                val = check(val, order, "store")
-        except TypeError:  # an unhashable order: say what is wrong
-            _reject_non_orderings((order, "order"))
-            raise
+        if type_(val) is not int_ or not lo <= val <= hi or order not in store_order:
+            val = check(val, order, "store")
         with self._lock:
             self._value = val
 
     def swap(self: _AtomicInteger, val: int, order: Ordering = SeqCst) -> int:
-        try:
-            if type_(val) is not int_ or not lo <= val <= hi or order not in any_order:
-                val = check(val, order)
-        except TypeError:  # an unhashable order: say what is wrong
-            _reject_non_orderings((order, "order"))
-            raise
+        if type_(val) is not int_ or not lo <= val <= hi or order not in any_order:
+            val = check(val, order)
         with self._lock:
             old = self._value
             self._value = val
@@ -781,20 +760,16 @@ def _integer_methods(name: str, bounds: tuple[int, int] | None) -> dict[str, Cal
         success: Ordering = SeqCst,
         failure: Ordering = SeqCst,
     ) -> CompareExchangeResult[int]:
-        try:
-            if (
-                type_(current) is not int_
-                or type_(new) is not int_
-                or not lo <= current <= hi
-                or not lo <= new <= hi
-                or success not in any_order
-                or failure not in load_order
-            ):
-                _check_orderings((success, "any", "success"), (failure, "failure", "failure"))
-                current, new = to_int(current), to_int(new)
-        except TypeError:  # an unhashable order: say what is wrong
-            _reject_non_orderings((success, "success"), (failure, "failure"))
-            raise
+        if (
+            type_(current) is not int_
+            or type_(new) is not int_
+            or not lo <= current <= hi
+            or not lo <= new <= hi
+            or success not in any_order
+            or failure not in load_order
+        ):
+            _check_orderings((success, "any", "success"), (failure, "failure", "failure"))
+            current, new = to_int(current), to_int(new)
         with self._lock:
             old = self._value
             ok = old == current
@@ -803,12 +778,8 @@ def _integer_methods(name: str, bounds: tuple[int, int] | None) -> dict[str, Cal
         return tuple_new(result, (ok, old))
 
     def fetch_add(self: _AtomicInteger, val: int, order: Ordering = SeqCst) -> int:
-        try:
-            if type_(val) is not int_ or not lo <= val <= hi or order not in any_order:
-                val = check(val, order)
-        except TypeError:  # an unhashable order: say what is wrong
-            _reject_non_orderings((order, "order"))
-            raise
+        if type_(val) is not int_ or not lo <= val <= hi or order not in any_order:
+            val = check(val, order)
         with self._lock:
             old = self._value
             self._value = new = old + val
@@ -817,12 +788,8 @@ def _integer_methods(name: str, bounds: tuple[int, int] | None) -> dict[str, Cal
         return old
 
     def fetch_sub(self: _AtomicInteger, val: int, order: Ordering = SeqCst) -> int:
-        try:
-            if type_(val) is not int_ or not lo <= val <= hi or order not in any_order:
-                val = check(val, order)
-        except TypeError:  # an unhashable order: say what is wrong
-            _reject_non_orderings((order, "order"))
-            raise
+        if type_(val) is not int_ or not lo <= val <= hi or order not in any_order:
+            val = check(val, order)
         with self._lock:
             old = self._value
             self._value = new = old - val
@@ -834,48 +801,32 @@ def _integer_methods(name: str, bounds: tuple[int, int] | None) -> dict[str, Cal
     # and unsigned types alike; "nand" of unsigned values needs wrapping.
 
     def fetch_and(self: _AtomicInteger, val: int, order: Ordering = SeqCst) -> int:
-        try:
-            if type_(val) is not int_ or not lo <= val <= hi or order not in any_order:
-                val = check(val, order)
-        except TypeError:  # an unhashable order: say what is wrong
-            _reject_non_orderings((order, "order"))
-            raise
+        if type_(val) is not int_ or not lo <= val <= hi or order not in any_order:
+            val = check(val, order)
         with self._lock:
             old = self._value
             self._value = old & val
         return old
 
     def fetch_or(self: _AtomicInteger, val: int, order: Ordering = SeqCst) -> int:
-        try:
-            if type_(val) is not int_ or not lo <= val <= hi or order not in any_order:
-                val = check(val, order)
-        except TypeError:  # an unhashable order: say what is wrong
-            _reject_non_orderings((order, "order"))
-            raise
+        if type_(val) is not int_ or not lo <= val <= hi or order not in any_order:
+            val = check(val, order)
         with self._lock:
             old = self._value
             self._value = old | val
         return old
 
     def fetch_xor(self: _AtomicInteger, val: int, order: Ordering = SeqCst) -> int:
-        try:
-            if type_(val) is not int_ or not lo <= val <= hi or order not in any_order:
-                val = check(val, order)
-        except TypeError:  # an unhashable order: say what is wrong
-            _reject_non_orderings((order, "order"))
-            raise
+        if type_(val) is not int_ or not lo <= val <= hi or order not in any_order:
+            val = check(val, order)
         with self._lock:
             old = self._value
             self._value = old ^ val
         return old
 
     def fetch_nand(self: _AtomicInteger, val: int, order: Ordering = SeqCst) -> int:
-        try:
-            if type_(val) is not int_ or not lo <= val <= hi or order not in any_order:
-                val = check(val, order)
-        except TypeError:  # an unhashable order: say what is wrong
-            _reject_non_orderings((order, "order"))
-            raise
+        if type_(val) is not int_ or not lo <= val <= hi or order not in any_order:
+            val = check(val, order)
         with self._lock:
             old = self._value
             self._value = new = ~(old & val)
@@ -884,12 +835,8 @@ def _integer_methods(name: str, bounds: tuple[int, int] | None) -> dict[str, Cal
         return old
 
     def fetch_max(self: _AtomicInteger, val: int, order: Ordering = SeqCst) -> int:
-        try:
-            if type_(val) is not int_ or not lo <= val <= hi or order not in any_order:
-                val = check(val, order)
-        except TypeError:  # an unhashable order: say what is wrong
-            _reject_non_orderings((order, "order"))
-            raise
+        if type_(val) is not int_ or not lo <= val <= hi or order not in any_order:
+            val = check(val, order)
         with self._lock:
             old = self._value
             if val > old:
@@ -897,12 +844,8 @@ def _integer_methods(name: str, bounds: tuple[int, int] | None) -> dict[str, Cal
         return old
 
     def fetch_min(self: _AtomicInteger, val: int, order: Ordering = SeqCst) -> int:
-        try:
-            if type_(val) is not int_ or not lo <= val <= hi or order not in any_order:
-                val = check(val, order)
-        except TypeError:  # an unhashable order: say what is wrong
-            _reject_non_orderings((order, "order"))
-            raise
+        if type_(val) is not int_ or not lo <= val <= hi or order not in any_order:
+            val = check(val, order)
         with self._lock:
             old = self._value
             if val < old:
@@ -915,14 +858,10 @@ def _integer_methods(name: str, bounds: tuple[int, int] | None) -> dict[str, Cal
         set_order: Ordering = SeqCst,
         fetch_order: Ordering = SeqCst,
     ) -> CompareExchangeResult[int]:
-        try:
-            if set_order not in any_order or fetch_order not in load_order:
-                _check_orderings(
-                    (set_order, "any", "set_order"), (fetch_order, "fetch_order", "fetch_order")
-                )
-        except TypeError:  # an unhashable order: say what is wrong
-            _reject_non_orderings((set_order, "set_order"), (fetch_order, "fetch_order"))
-            raise
+        if set_order not in any_order or fetch_order not in load_order:
+            _check_orderings(
+                (set_order, "any", "set_order"), (fetch_order, "fetch_order", "fetch_order")
+            )
         lock = self._lock
         with lock:
             prev = self._value
@@ -1322,12 +1261,8 @@ class AtomicBool(NotCopyable):
             >>> AtomicBool(True).load(Ordering.Acquire)
             True
         """
-        try:
-            if order not in _LOAD:
-                _check_ordering(order, "load", "order")
-        except TypeError:  # an unhashable order: say what is wrong
-            _reject_non_orderings((order, "order"))
-            raise
+        if order not in _LOAD:
+            _check_ordering(order, "load", "order")
         with self._lock:
             return self._value
 
@@ -1349,13 +1284,9 @@ class AtomicBool(NotCopyable):
             >>> stop
             AtomicBool(True)
         """
-        try:
-            if type(val) is not bool or order not in _STORE:  # type: ignore[redundant-expr]
-                _check_ordering(order, "store", "order")
-                _to_bool(val)
-        except TypeError:  # an unhashable order: say what is wrong
-            _reject_non_orderings((order, "order"))
-            raise
+        if type(val) is not bool or order not in _STORE:  # type: ignore[redundant-expr]
+            _check_ordering(order, "store", "order")
+            _to_bool(val)
         with self._lock:
             self._value = val
 
@@ -1370,13 +1301,9 @@ class AtomicBool(NotCopyable):
             >>> taken.swap(True)
             True
         """
-        try:
-            if type(val) is not bool or order not in _ANY:  # type: ignore[redundant-expr]
-                _check_ordering(order, "any", "order")
-                _to_bool(val)
-        except TypeError:  # an unhashable order: say what is wrong
-            _reject_non_orderings((order, "order"))
-            raise
+        if type(val) is not bool or order not in _ANY:  # type: ignore[redundant-expr]
+            _check_ordering(order, "any", "order")
+            _to_bool(val)
         with self._lock:
             old = self._value
             self._value = val
@@ -1409,19 +1336,15 @@ class AtomicBool(NotCopyable):
             >>> busy.compare_exchange(False, True).ok
             False
         """
-        try:
-            if (
-                type(current) is not bool  # type: ignore[redundant-expr]
-                or type(new) is not bool  # type: ignore[redundant-expr]
-                or success not in _ANY
-                or failure not in _LOAD
-            ):
-                _check_orderings((success, "any", "success"), (failure, "failure", "failure"))
-                _to_bool(current)
-                _to_bool(new)
-        except TypeError:  # an unhashable order: say what is wrong
-            _reject_non_orderings((success, "success"), (failure, "failure"))
-            raise
+        if (
+            type(current) is not bool  # type: ignore[redundant-expr]
+            or type(new) is not bool  # type: ignore[redundant-expr]
+            or success not in _ANY
+            or failure not in _LOAD
+        ):
+            _check_orderings((success, "any", "success"), (failure, "failure", "failure"))
+            _to_bool(current)
+            _to_bool(new)
         with self._lock:
             old = self._value
             ok = old is current
@@ -1456,13 +1379,9 @@ class AtomicBool(NotCopyable):
             >>> x.load()
             False
         """
-        try:
-            if type(val) is not bool or order not in _ANY:  # type: ignore[redundant-expr]
-                _check_ordering(order, "any", "order")
-                _to_bool(val)
-        except TypeError:  # an unhashable order: say what is wrong
-            _reject_non_orderings((order, "order"))
-            raise
+        if type(val) is not bool or order not in _ANY:  # type: ignore[redundant-expr]
+            _check_ordering(order, "any", "order")
+            _to_bool(val)
         with self._lock:
             old = self._value
             self._value = old & val
@@ -1479,13 +1398,9 @@ class AtomicBool(NotCopyable):
             >>> seen.load()
             True
         """
-        try:
-            if type(val) is not bool or order not in _ANY:  # type: ignore[redundant-expr]
-                _check_ordering(order, "any", "order")
-                _to_bool(val)
-        except TypeError:  # an unhashable order: say what is wrong
-            _reject_non_orderings((order, "order"))
-            raise
+        if type(val) is not bool or order not in _ANY:  # type: ignore[redundant-expr]
+            _check_ordering(order, "any", "order")
+            _to_bool(val)
         with self._lock:
             old = self._value
             self._value = old | val
@@ -1502,13 +1417,9 @@ class AtomicBool(NotCopyable):
             >>> x.load()
             False
         """
-        try:
-            if type(val) is not bool or order not in _ANY:  # type: ignore[redundant-expr]
-                _check_ordering(order, "any", "order")
-                _to_bool(val)
-        except TypeError:  # an unhashable order: say what is wrong
-            _reject_non_orderings((order, "order"))
-            raise
+        if type(val) is not bool or order not in _ANY:  # type: ignore[redundant-expr]
+            _check_ordering(order, "any", "order")
+            _to_bool(val)
         with self._lock:
             old = self._value
             self._value = old ^ val
@@ -1525,13 +1436,9 @@ class AtomicBool(NotCopyable):
             >>> x.load()
             False
         """
-        try:
-            if type(val) is not bool or order not in _ANY:  # type: ignore[redundant-expr]
-                _check_ordering(order, "any", "order")
-                _to_bool(val)
-        except TypeError:  # an unhashable order: say what is wrong
-            _reject_non_orderings((order, "order"))
-            raise
+        if type(val) is not bool or order not in _ANY:  # type: ignore[redundant-expr]
+            _check_ordering(order, "any", "order")
+            _to_bool(val)
         with self._lock:
             old = self._value
             self._value = not (old and val)
@@ -1548,12 +1455,8 @@ class AtomicBool(NotCopyable):
             >>> x.load()
             True
         """
-        try:
-            if order not in _ANY:
-                _check_ordering(order, "any", "order")
-        except TypeError:  # an unhashable order: say what is wrong
-            _reject_non_orderings((order, "order"))
-            raise
+        if order not in _ANY:
+            _check_ordering(order, "any", "order")
         with self._lock:
             old = self._value
             self._value = not old
@@ -1582,14 +1485,10 @@ class AtomicBool(NotCopyable):
             >>> x.fetch_update(lambda v: None)
             CompareExchangeResult(ok=False, value=True)
         """
-        try:
-            if set_order not in _ANY or fetch_order not in _LOAD:
-                _check_orderings(
-                    (set_order, "any", "set_order"), (fetch_order, "fetch_order", "fetch_order")
-                )
-        except TypeError:  # an unhashable order: say what is wrong
-            _reject_non_orderings((set_order, "set_order"), (fetch_order, "fetch_order"))
-            raise
+        if set_order not in _ANY or fetch_order not in _LOAD:
+            _check_orderings(
+                (set_order, "any", "set_order"), (fetch_order, "fetch_order", "fetch_order")
+            )
         lock = self._lock
         with lock:
             prev = self._value
@@ -1668,12 +1567,8 @@ class AtomicRef(NotCopyable, Generic[T]):
             >>> AtomicRef("hello").load(Ordering.Acquire)
             'hello'
         """
-        try:
-            if order not in _LOAD:
-                _check_ordering(order, "load", "order")
-        except TypeError:  # an unhashable order: say what is wrong
-            _reject_non_orderings((order, "order"))
-            raise
+        if order not in _LOAD:
+            _check_ordering(order, "load", "order")
         with self._lock:
             return self._value
 
@@ -1691,12 +1586,8 @@ class AtomicRef(NotCopyable, Generic[T]):
             >>> latest
             AtomicRef((1, 'ready'))
         """
-        try:
-            if order not in _STORE:
-                _check_ordering(order, "store", "order")
-        except TypeError:  # an unhashable order: say what is wrong
-            _reject_non_orderings((order, "order"))
-            raise
+        if order not in _STORE:
+            _check_ordering(order, "store", "order")
         with self._lock:
             old = self._value  # dropped after the lock is released
             self._value = val
@@ -1711,12 +1602,8 @@ class AtomicRef(NotCopyable, Generic[T]):
             >>> inbox.swap([])          # take everything, leave an empty list
             [1, 2]
         """
-        try:
-            if order not in _ANY:
-                _check_ordering(order, "any", "order")
-        except TypeError:  # an unhashable order: say what is wrong
-            _reject_non_orderings((order, "order"))
-            raise
+        if order not in _ANY:
+            _check_ordering(order, "any", "order")
         with self._lock:
             old = self._value
             self._value = val
@@ -1750,12 +1637,8 @@ class AtomicRef(NotCopyable, Generic[T]):
             >>> r.compare_exchange(["b"], a).ok     # an equal list is not the list
             False
         """
-        try:
-            if success not in _ANY or failure not in _LOAD:
-                _check_orderings((success, "any", "success"), (failure, "failure", "failure"))
-        except TypeError:  # an unhashable order: say what is wrong
-            _reject_non_orderings((success, "success"), (failure, "failure"))
-            raise
+        if success not in _ANY or failure not in _LOAD:
+            _check_orderings((success, "any", "success"), (failure, "failure", "failure"))
         with self._lock:
             old = self._value
             ok = old is current
@@ -1805,14 +1688,10 @@ class AtomicRef(NotCopyable, Generic[T]):
             >>> items.load()
             ('x',)
         """
-        try:
-            if set_order not in _ANY or fetch_order not in _LOAD:
-                _check_orderings(
-                    (set_order, "any", "set_order"), (fetch_order, "fetch_order", "fetch_order")
-                )
-        except TypeError:  # an unhashable order: say what is wrong
-            _reject_non_orderings((set_order, "set_order"), (fetch_order, "fetch_order"))
-            raise
+        if set_order not in _ANY or fetch_order not in _LOAD:
+            _check_orderings(
+                (set_order, "any", "set_order"), (fetch_order, "fetch_order", "fetch_order")
+            )
         lock = self._lock
         with lock:
             prev = self._value
@@ -1899,12 +1778,8 @@ class AtomicFloat(NotCopyable):
             >>> AtomicFloat(1.5).load()
             1.5
         """
-        try:
-            if order not in _LOAD:
-                _check_ordering(order, "load", "order")
-        except TypeError:  # an unhashable order: say what is wrong
-            _reject_non_orderings((order, "order"))
-            raise
+        if order not in _LOAD:
+            _check_ordering(order, "load", "order")
         with self._lock:
             return self._value
 
@@ -1925,13 +1800,9 @@ class AtomicFloat(NotCopyable):
             >>> x.load()
             3.0
         """
-        try:
-            if type(val) is not float or order not in _STORE:
-                _check_ordering(order, "store", "order")
-                val = _to_float(val)
-        except TypeError:  # an unhashable order: say what is wrong
-            _reject_non_orderings((order, "order"))
-            raise
+        if type(val) is not float or order not in _STORE:
+            _check_ordering(order, "store", "order")
+            val = _to_float(val)
         with self._lock:
             self._value = val
 
@@ -1944,13 +1815,9 @@ class AtomicFloat(NotCopyable):
             >>> x.swap(2.0)
             1.0
         """
-        try:
-            if type(val) is not float or order not in _ANY:
-                _check_ordering(order, "any", "order")
-                val = _to_float(val)
-        except TypeError:  # an unhashable order: say what is wrong
-            _reject_non_orderings((order, "order"))
-            raise
+        if type(val) is not float or order not in _ANY:
+            _check_ordering(order, "any", "order")
+            val = _to_float(val)
         with self._lock:
             old = self._value
             self._value = val
@@ -1987,18 +1854,14 @@ class AtomicFloat(NotCopyable):
             >>> AtomicFloat(0.0).compare_exchange(-0.0, 1.0).ok
             False
         """
-        try:
-            if (
-                type(current) is not float
-                or type(new) is not float
-                or success not in _ANY
-                or failure not in _LOAD
-            ):
-                _check_orderings((success, "any", "success"), (failure, "failure", "failure"))
-                current, new = _to_float(current), _to_float(new)
-        except TypeError:  # an unhashable order: say what is wrong
-            _reject_non_orderings((success, "success"), (failure, "failure"))
-            raise
+        if (
+            type(current) is not float
+            or type(new) is not float
+            or success not in _ANY
+            or failure not in _LOAD
+        ):
+            _check_orderings((success, "any", "success"), (failure, "failure", "failure"))
+            current, new = _to_float(current), _to_float(new)
         lock = self._lock
         with lock:
             old = self._value
@@ -2045,13 +1908,9 @@ class AtomicFloat(NotCopyable):
             >>> x.load()
             1.75
         """
-        try:
-            if type(val) is not float or order not in _ANY:
-                _check_ordering(order, "any", "order")
-                val = _to_float(val)
-        except TypeError:  # an unhashable order: say what is wrong
-            _reject_non_orderings((order, "order"))
-            raise
+        if type(val) is not float or order not in _ANY:
+            _check_ordering(order, "any", "order")
+            val = _to_float(val)
         with self._lock:
             old = self._value
             self._value = old + val
@@ -2068,13 +1927,9 @@ class AtomicFloat(NotCopyable):
             >>> x.load()
             0.75
         """
-        try:
-            if type(val) is not float or order not in _ANY:
-                _check_ordering(order, "any", "order")
-                val = _to_float(val)
-        except TypeError:  # an unhashable order: say what is wrong
-            _reject_non_orderings((order, "order"))
-            raise
+        if type(val) is not float or order not in _ANY:
+            _check_ordering(order, "any", "order")
+            val = _to_float(val)
         with self._lock:
             old = self._value
             self._value = old - val
@@ -2099,13 +1954,9 @@ class AtomicFloat(NotCopyable):
             >>> x.load()
             2.5
         """
-        try:
-            if type(val) is not float or order not in _ANY:
-                _check_ordering(order, "any", "order")
-                val = _to_float(val)
-        except TypeError:  # an unhashable order: say what is wrong
-            _reject_non_orderings((order, "order"))
-            raise
+        if type(val) is not float or order not in _ANY:
+            _check_ordering(order, "any", "order")
+            val = _to_float(val)
         with self._lock:
             old = self._value
             if val > old or old != old:  # noqa: PLR0124 -- old != old: old is NaN
@@ -2128,13 +1979,9 @@ class AtomicFloat(NotCopyable):
             >>> x.load()
             -1.0
         """
-        try:
-            if type(val) is not float or order not in _ANY:
-                _check_ordering(order, "any", "order")
-                val = _to_float(val)
-        except TypeError:  # an unhashable order: say what is wrong
-            _reject_non_orderings((order, "order"))
-            raise
+        if type(val) is not float or order not in _ANY:
+            _check_ordering(order, "any", "order")
+            val = _to_float(val)
         with self._lock:
             old = self._value
             if val < old or old != old:  # noqa: PLR0124 -- old != old: old is NaN
@@ -2160,14 +2007,10 @@ class AtomicFloat(NotCopyable):
             >>> x.load()
             4.0
         """
-        try:
-            if set_order not in _ANY or fetch_order not in _LOAD:
-                _check_orderings(
-                    (set_order, "any", "set_order"), (fetch_order, "fetch_order", "fetch_order")
-                )
-        except TypeError:  # an unhashable order: say what is wrong
-            _reject_non_orderings((set_order, "set_order"), (fetch_order, "fetch_order"))
-            raise
+        if set_order not in _ANY or fetch_order not in _LOAD:
+            _check_orderings(
+                (set_order, "any", "set_order"), (fetch_order, "fetch_order", "fetch_order")
+            )
         lock = self._lock
         with lock:
             prev = self._value
@@ -2227,12 +2070,8 @@ def fence(order: Ordering = SeqCst) -> None:
         ValueError: there is no such thing as a relaxed fence; use Ordering.Acquire, Ordering.Release, Ordering.AcqRel or Ordering.SeqCst
     """  # noqa: E501
     global _fence_lock
-    try:
-        if order not in _FENCE:
-            _check_ordering(order, "fence", "order")
-    except TypeError:  # an unhashable order: say what is wrong
-        _reject_non_orderings((order, "order"))
-        raise
+    if order not in _FENCE:
+        _check_ordering(order, "fence", "order")
     backend, lock = _fence_lock
     if backend is not _seam.backend:
         backend = _seam.backend

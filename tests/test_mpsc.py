@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 from _helpers import STRESS, TIMEOUT, Worker, run_concurrently, wait_until
 from fearless import ConsumedError, FearlessError, _seam, mpsc, scope, spawn
-from fearless._mpsc import _AsyncWaiter, _Waiter
+from fearless._mpsc.waiting import _AsyncWaiter, _Waiter
 from fearless.atomic import AtomicInt
 from fearless.mpsc import (
     ConcurrentRecvError,
@@ -675,7 +675,7 @@ def test_queued_messages_are_released_when_the_receiver_goes(kind: str) -> None:
 def test_rendezvous_offers_left_in_the_channel_are_released_when_the_receiver_goes() -> None:
     # A try_send to a parked select may leave its offer queued when the
     # select picks another channel; closing the receiver releases it.
-    from fearless._mpsc import _Offer
+    from fearless._mpsc.flavors.zero import _Offer
 
     _tx, rx = sync_channel[object](0)
     payload = Payload()

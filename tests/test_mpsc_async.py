@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from _helpers import STRESS, TIMEOUT, Worker
-from fearless._mpsc import _AsyncWaiter
+from fearless._mpsc.waiting import _AsyncWaiter
 from fearless.mpsc import (
     ConcurrentRecvError,
     Receiver,

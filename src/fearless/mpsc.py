@@ -146,17 +146,17 @@ from ._errors import RecvError as RecvError
 from ._errors import RecvTimeoutError as RecvTimeoutError
 from ._errors import SendError as SendError
 from ._errors import SendTimeoutError as SendTimeoutError
-from ._mpsc import Receiver as Receiver
-from ._mpsc import Sender as Sender
-from ._mpsc import SyncSender as SyncSender
-from ._mpsc import channel as channel
-from ._mpsc import sync_channel as sync_channel
-from ._mpsc import was_sent as was_sent
-from ._select import Selected as Selected
-from ._select import after as after
-from ._select import never as never
-from ._select import select as select
-from ._select import tick as tick
+from ._mpsc.handles import Receiver as Receiver
+from ._mpsc.handles import Sender as Sender
+from ._mpsc.handles import SyncSender as SyncSender
+from ._mpsc.handles import channel as channel
+from ._mpsc.handles import sync_channel as sync_channel
+from ._mpsc.messages import was_sent as was_sent
+from ._mpsc.select import Selected as Selected
+from ._mpsc.select import select as select
+from ._mpsc.timers import after as after
+from ._mpsc.timers import never as never
+from ._mpsc.timers import tick as tick
 from ._util import fixup_module_metadata as _fixup_module_metadata
 
 __all__ = (

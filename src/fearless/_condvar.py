@@ -22,6 +22,12 @@ data does so under the same mutex, then calls :meth:`Condvar.notify_one` or
 ...     print(guard.value, timed_out)
 True False
 >>> thread.join(timeout=30)
+
+The condvar reaches its mutex only through ``_mutex``'s small interface
+for it (``guard_lock``, ``guard_poison``, ``guard_unlock``,
+``guard_relock``, ``guard_recheck``: Rust's friend
+functions ``guard_lock``/``guard_poison``); each waiter parks on a raw lock
+of its own from the seam's backend.
 """
 
 from __future__ import annotations
@@ -34,15 +40,15 @@ from typing import Any, NamedTuple, TypeVar, final
 
 from . import _seam
 from ._deadline import Deadline, check_timeout
-from ._errors import ConsumedError, DeadlockError, GuardReleasedError, PoisonError, WrongThreadError
+from ._errors import DeadlockError
 from ._mutex import (
-    _CONSUMED,
-    _MSG_CONSUMED,
-    _MSG_POISONED,
-    _MSG_RELEASED,
-    _POISONED,
     Mutex,
     MutexGuard,
+    guard_lock,
+    guard_poison,
+    guard_recheck,
+    guard_relock,
+    guard_unlock,
 )
 from ._util import NotCopyable
 
@@ -266,12 +272,7 @@ class Condvar(NotCopyable):
             raise TypeError(
                 f"a condvar waits with a MutexGuard from Mutex.lock(), got {type(guard).__name__}"
             )
-        mutex = guard._mutex
-        if mutex is None:
-            raise GuardReleasedError(_MSG_RELEASED)
-        if not mutex._is_owned():
-            raise WrongThreadError(_MSG_WRONG_THREAD)
-        return mutex
+        return guard_lock(guard, _MSG_WRONG_THREAD)
 
     def _wait(self, guard: MutexGuard[Any], mutex: Mutex[Any], wait: float) -> bool:
         """Park until notified or ``wait`` passed; the mutex is held around it.
@@ -279,9 +280,10 @@ class Condvar(NotCopyable):
         Signal safety: every step that changes state is one C call inside
         the try whose handler undoes it, and every undo tolerates the step
         not having happened. If anything is raised once the mutex was
-        released, the guard stays released (the handler releases the raw
-        lock if the re-take got it): an interrupt while sleeping or while
-        taking the mutex back leaves the mutex free and the guard retired.
+        released, the guard stays released (``guard_relock``'s handler
+        releases the raw lock if the re-take got it): an interrupt while
+        sleeping or while taking the mutex back leaves the mutex free and
+        the guard retired.
         """
         inside = self._inside
         waiters = self._waiters
@@ -289,60 +291,35 @@ class Condvar(NotCopyable):
         waiter.acquire()
         notified = False
         try:
+            with self._lock:
+                if inside and self._mutex is not mutex:
+                    raise DeadlockError(_MSG_TWO_MUTEXES)
+                self._mutex = mutex
+                inside.append(waiter)
+                waiters.append(waiter)
+            was_poisoned = guard_poison(mutex)
+            guard_unlock(guard, mutex)  # the guard reads as released meanwhile
+            # No loop in this frame (see Mutex._acquire_slow).
+            notified = _sleep(waiter, wait)
+        finally:
             try:
-                with self._lock:
-                    if inside and self._mutex is not mutex:
-                        raise DeadlockError(_MSG_TWO_MUTEXES)
-                    self._mutex = mutex
-                    inside.append(waiter)
-                    waiters.append(waiter)
-                was_poisoned = mutex._trouble & _POISONED
-                guard._mutex = None  # released while this thread sleeps
-                mutex._release()
-                # No loop in this frame (see Mutex._acquire_slow).
-                notified = _sleep(waiter, wait)
+                try:
+                    waiters.remove(waiter)
+                except ValueError:
+                    # A notifier removed it (perhaps after the timeout
+                    # passed) and releases it: the notification is ours,
+                    # so it is not lost.
+                    notified = True
             finally:
-                try:
-                    try:
-                        waiters.remove(waiter)
-                    except ValueError:
-                        # A notifier removed it (perhaps after the timeout
-                        # passed) and releases it: the notification is ours,
-                        # so it is not lost.
-                        notified = True
-                finally:
-                    try:  # noqa: SIM105 (contextlib.suppress is a Python call: a check point)
-                        inside.remove(waiter)
-                    except ValueError:
-                        pass  # never registered (DeadlockError, interrupt)
-                    if guard._mutex is None:
-                        # Take the mutex back, even when the sleep was cut
-                        # short by an exception, as threading.Condition does.
-                        if not mutex._acquire(False):
-                            mutex._acquire_slow(None)
-                        guard._mutex = mutex
-        except BaseException:
-            if guard._mutex is None:
-                # Taking the mutex back failed (an interrupt, a mutex held by
-                # a thread lost by fork...): release what the re-take may
-                # have got, and leave the guard released.
-                try:
-                    mutex._release()
-                except RecursionError:
-                    raise
-                except RuntimeError:
-                    pass
-            raise
-
-        trouble = mutex._trouble
-        if trouble & _CONSUMED or (trouble & _POISONED and not was_poisoned):
-            # Never leave the lock held by an exception: release it and
-            # retire the guard; PoisonError.into_inner() locks again.
-            guard._mutex = None
-            mutex._release()
-            if trouble & _CONSUMED:
-                raise ConsumedError(_MSG_CONSUMED)
-            raise PoisonError(_MSG_POISONED, mutex._lock_ignoring_poison)
+                try:  # noqa: SIM105 (contextlib.suppress is a Python call: a check point)
+                    inside.remove(waiter)
+                except ValueError:
+                    pass  # never registered (DeadlockError, interrupt)
+                # Take the mutex back if it was let go, even when the sleep
+                # was cut short by an exception, as threading.Condition
+                # does; if that fails, the guard and the mutex stay released.
+                guard_relock(guard, mutex)
+        guard_recheck(guard, mutex, was_poisoned)
         return not notified
 
     # -- notifying --------------------------------------------------------

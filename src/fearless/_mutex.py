@@ -1,4 +1,13 @@
-"""``Mutex[T]``: a lock that owns its data, handed out through guards."""
+"""``Mutex[T]``: a lock that owns its data, handed out through guards.
+
+What lives here: :class:`Mutex` (a reentrant raw lock from the seam, the
+data, and the ``_trouble`` bits of :mod:`fearless._poison`), its
+:class:`MutexGuard`, and the small interface :class:`~fearless.Condvar`
+reaches a mutex through (``guard_lock``, ``guard_poison`` and friends, at
+the end: Rust's friend functions of the same names). Relies on ``_seam``
+for the raw lock, waiting and thread identity, on ``_poison`` for what
+poison and consumption mean and say, and on ``_deadline`` for timeouts.
+"""
 
 from __future__ import annotations
 
@@ -6,34 +15,27 @@ import warnings
 from types import TracebackType
 from typing import Any, Generic, NamedTuple, Self, TypeVar, final
 
-from . import _seam
+from . import _poison, _seam
 from ._deadline import Deadline, check_timeout
 from ._errors import (
-    ConsumedError,
     DeadlockError,
     GuardReleasedError,
-    PoisonError,
     WouldBlockError,
     WrongThreadError,
 )
+from ._poison import CONSUMED as _CONSUMED
+from ._poison import POISONED as _POISONED
 from ._util import NoPublicConstructor, NotCopyable
 
 T = TypeVar("T")
 
-# Values of ``Mutex._trouble``: 0 is the healthy state, so the fast path
-# tests one slot for truth.
-_POISONED = 1
-_CONSUMED = 2
-
 _INF = float("inf")
+
+#: What a poisoned or consumed mutex says (``Mutex._trouble`` holds the bits).
+_SAYS = _poison.messages("mutex", "while holding it")
 
 _MSG_DEADLOCK = "mutex is already locked by this thread; locking it again would deadlock"
 _MSG_WOULD_BLOCK = "mutex is locked; try again later or call lock() to wait for it"
-_MSG_POISONED = (
-    "mutex is poisoned: a thread failed while holding it; "
-    "call into_inner() on this error to use the data anyway, or clear_poison()"
-)
-_MSG_CONSUMED = "this mutex was consumed by into_inner(); it cannot be used any more"
 _MSG_RELEASED = "this guard was released; lock the mutex again to get a new guard"
 _MSG_WRONG_THREAD = "this guard belongs to the thread that acquired it; release it there"
 _MSG_LOCKED_INTO_INNER = "mutex is locked; into_inner() needs every guard released first"
@@ -161,13 +163,11 @@ class Mutex(NotCopyable, Generic[T]):
             >>> counter
             Mutex(1)
         """
+        # Inlined copy of Mutex._take(timeout, _POISONED | _CONSUMED): keep
+        # in step (no Python call on the hot path; tests/test_lock_fast_paths.py
+        # checks both behave the same).
         if self._is_owned():
             raise DeadlockError(_MSG_DEADLOCK)
-        # The guard exists before the acquire (built first, too, so the lock
-        # is held across as few bytecodes as possible). Whatever interrupts
-        # from here on (KeyboardInterrupt, RecursionError) is caught below
-        # and releases the lock if this call took it: release-if-held is one
-        # C call, so there is no window between learning and acting.
         guard: MutexGuard[T] = _new_guard(MutexGuard)
         guard._mutex = self
         try:
@@ -206,16 +206,14 @@ class Mutex(NotCopyable, Generic[T]):
             free
         """
         if self._is_owned():
-            if self._trouble & _CONSUMED:
-                raise ConsumedError(_MSG_CONSUMED)
+            _poison.refuse_if_consumed(self._trouble, _SAYS)
             raise WouldBlockError(_MSG_WOULD_BLOCK)
         guard: MutexGuard[T] = _new_guard(MutexGuard)
         guard._mutex = self
         try:
             if not self._acquire(False):
                 guard._mutex = None
-                if self._trouble & _CONSUMED:
-                    raise ConsumedError(_MSG_CONSUMED)
+                _poison.refuse_if_consumed(self._trouble, _SAYS)
                 raise WouldBlockError(_MSG_WOULD_BLOCK)
             if self._trouble:
                 self._refuse(guard)
@@ -242,8 +240,7 @@ class Mutex(NotCopyable, Generic[T]):
         wait = check_timeout(timeout)
         if self._acquire(False):
             return
-        if self._trouble & _CONSUMED:
-            raise ConsumedError(_MSG_CONSUMED)
+        _poison.refuse_if_consumed(self._trouble, _SAYS)
         if _seam.forked_away and _seam.thread_gone(_seam.rlock_owner(self._lock)):
             raise DeadlockError(_MSG_FORKED)
         if wait == 0:
@@ -290,20 +287,29 @@ class Mutex(NotCopyable, Generic[T]):
         trouble = self._trouble
         guard._mutex = None
         self._release()
-        if trouble & _CONSUMED:
-            raise ConsumedError(_MSG_CONSUMED)
-        raise PoisonError(_MSG_POISONED, self._lock_ignoring_poison)
+        raise _poison.refusal(trouble, _SAYS, self._lock_ignoring_poison)
 
-    def _lock_ignoring_poison(self) -> MutexGuard[T]:
+    def _take(self, timeout: float | None, heeded: int) -> MutexGuard[T]:
+        """Lock and return a guard, refusing if ``_trouble & heeded``: what lock() does.
+
+        :meth:`lock` is an inlined copy of ``_take(timeout, _POISONED |
+        _CONSUMED)``; ``PoisonError.into_inner()`` heeds consumption only.
+
+        The guard exists before the acquire (built first, too, so the lock
+        is held across as few bytecodes as possible). Whatever interrupts
+        from there on (KeyboardInterrupt, RecursionError) is caught below
+        and releases the lock if this call took it: release-if-held is one
+        C call, so there is no window between learning and acting.
+        """
         if self._is_owned():
             raise DeadlockError(_MSG_DEADLOCK)
         guard: MutexGuard[T] = _new_guard(MutexGuard)
         guard._mutex = self
         try:
-            if not self._acquire(False):
-                self._acquire_slow(None)
-            if self._trouble & _CONSUMED:
-                raise ConsumedError(_MSG_CONSUMED)
+            if timeout is not None or not self._acquire(False):
+                self._acquire_slow(timeout)
+            if self._trouble & heeded:
+                self._refuse(guard)
         except BaseException:
             guard._mutex = None
             try:
@@ -311,9 +317,12 @@ class Mutex(NotCopyable, Generic[T]):
             except RecursionError:
                 guard._mutex = self  # the finaliser releases it
             except RuntimeError:
-                pass  # not taken
+                pass  # not taken: this thread did not hold it before the call
             raise
         return guard
+
+    def _lock_ignoring_poison(self) -> MutexGuard[T]:
+        return self._take(None, _CONSUMED)
 
     # -- poison -----------------------------------------------------------
 
@@ -347,8 +356,7 @@ class Mutex(NotCopyable, Generic[T]):
             >>> m.is_poisoned()
             False
         """
-        if self._trouble & _CONSUMED:
-            raise ConsumedError(_MSG_CONSUMED)
+        _poison.refuse_if_consumed(self._trouble, _SAYS)
         self._trouble = 0
 
     # -- consuming --------------------------------------------------------
@@ -375,19 +383,16 @@ class Mutex(NotCopyable, Generic[T]):
             {'a': 1}
         """
         if self._is_owned():
-            if self._trouble & _CONSUMED:
-                raise ConsumedError(_MSG_CONSUMED)
+            _poison.refuse_if_consumed(self._trouble, _SAYS)
             raise WouldBlockError(_MSG_LOCKED_INTO_INNER)
         # Whatever interrupts, the finally releases the raw lock if this
         # call took it (this thread did not hold it before).
         try:
             if not self._acquire(False):
-                if self._trouble & _CONSUMED:
-                    raise ConsumedError(_MSG_CONSUMED)
+                _poison.refuse_if_consumed(self._trouble, _SAYS)
                 raise WouldBlockError(_MSG_LOCKED_INTO_INNER)
             trouble = self._trouble
-            if trouble & _CONSUMED:
-                raise ConsumedError(_MSG_CONSUMED)
+            _poison.refuse_if_consumed(trouble, _SAYS)
             value = self._data
             self._trouble = _CONSUMED
             del self._data
@@ -398,9 +403,7 @@ class Mutex(NotCopyable, Generic[T]):
                 raise
             except RuntimeError:
                 pass
-        if trouble & _POISONED:
-            raise PoisonError(_MSG_POISONED, lambda: value)
-        return value
+        return _poison.into_inner(trouble, value, _SAYS)
 
     # -- introspection ----------------------------------------------------
 
@@ -436,15 +439,12 @@ class Mutex(NotCopyable, Generic[T]):
         # Never blocks (Rust's Debug uses try_lock): a mutex held by anyone
         # shows as <locked>.
         trouble = self._trouble
-        if trouble & _CONSUMED:
-            return "Mutex(<consumed>)"
-        suffix = ", poisoned=True" if trouble & _POISONED else ""
-        if self._is_owned():
-            return f"Mutex(<locked>{suffix})"
+        if trouble & _CONSUMED or self._is_owned():
+            return _poison.describe("Mutex", trouble, None)
         try:
             if not self._acquire(False):
-                return f"Mutex(<locked>{suffix})"
-            return f"Mutex({self._data!r}{suffix})"
+                return _poison.describe("Mutex", trouble, None)
+            return _poison.describe("Mutex", trouble, repr(self._data))
         finally:
             # Release if this call took it, with no window for an interrupt.
             try:
@@ -553,9 +553,12 @@ class MutexGuard(NotCopyable, Generic[T], metaclass=NoPublicConstructor):
         mutex = self._mutex
         if mutex is None:
             return  # unlock() was called inside the block: nothing to release
-        # Inline, no Python call: a RecursionError could cut one short. The
-        # guard is marked released before the (C, uninterruptible) release,
-        # so an interrupt after it cannot leave a guard that claims a lock.
+        # Inlined copy of MutexGuard.unlock() plus Rust's Flag::done (set
+        # POISONED on failure): keep in step (tests/test_lock_fast_paths.py checks
+        # both behave the same). No Python call: a RecursionError could cut
+        # one short. The guard is marked released before the (C,
+        # uninterruptible) release, so an interrupt after it cannot leave a
+        # guard that claims a lock.
         trouble = mutex._trouble
         if exc_type is not None and mutex._poison:
             mutex._trouble = trouble | _POISONED
@@ -657,3 +660,78 @@ def _drop_unreleased(guard: MutexGuard[Any]) -> None:
         source=guard,
         stacklevel=3,
     )
+
+
+# -- Condvar's interface ---------------------------------------------------------
+#
+# Rust's Condvar reaches its mutex through two friend functions of
+# ``sync/mutex.rs``: ``guard_lock`` (the raw lock behind a guard) and
+# ``guard_poison`` (its poison flag). fearless's Condvar uses these, and no
+# other private name of Mutex or MutexGuard. Each step that changes state is
+# the same straight-line code Condvar used to run inline: C calls only
+# between the checks, so an interrupt finds the guard and the raw lock
+# agreeing (see ``Condvar._wait``).
+
+
+def guard_lock(guard: MutexGuard[Any], wrong_thread: str) -> Mutex[Any]:
+    """The mutex ``guard`` holds for this thread.
+
+    Raises:
+        GuardReleasedError: The guard was released.
+        WrongThreadError: Another thread holds it (``wrong_thread`` says why
+            that matters to the caller).
+    """
+    mutex = guard._mutex
+    if mutex is None:
+        raise GuardReleasedError(_MSG_RELEASED)
+    if not mutex._is_owned():
+        raise WrongThreadError(wrong_thread)
+    return mutex
+
+
+def guard_poison(mutex: Mutex[Any]) -> int:
+    """Whether the mutex is poisoned right now (its ``POISONED`` bit; held by this thread)."""
+    return mutex._trouble & _POISONED
+
+
+def guard_unlock(guard: MutexGuard[Any], mutex: Mutex[Any]) -> None:
+    """Release the mutex for a wait: the guard reads as released meanwhile."""
+    guard._mutex = None
+    mutex._release()
+
+
+def guard_relock(guard: MutexGuard[Any], mutex: Mutex[Any]) -> None:
+    """After a wait: take the mutex back (whatever its poison) if the guard let it go.
+
+    If anything is raised meanwhile (an interrupt, a mutex held by a thread
+    lost by fork...), the guard stays released and so does the mutex: the
+    handler releases what the re-take may have got, one C call after the
+    check.
+    """
+    if guard._mutex is None:
+        try:
+            if not mutex._acquire(False):
+                mutex._acquire_slow(None)
+            guard._mutex = mutex
+        except BaseException:
+            if guard._mutex is None:
+                try:
+                    mutex._release()
+                except RecursionError:
+                    raise
+                except RuntimeError:
+                    pass  # not taken
+            raise
+
+
+def guard_recheck(guard: MutexGuard[Any], mutex: Mutex[Any], was_poisoned: int) -> None:
+    """After a wait (mutex held): refuse if it was consumed, or poisoned meanwhile.
+
+    Never leaves the lock held by an exception: it releases the mutex and
+    retires the guard; ``PoisonError.into_inner()`` locks again.
+    """
+    trouble = mutex._trouble
+    if trouble & _CONSUMED or (trouble & _POISONED and not was_poisoned):
+        guard._mutex = None
+        mutex._release()
+        raise _poison.refusal(trouble, _SAYS, mutex._lock_ignoring_poison)

@@ -11,16 +11,17 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Generic, NamedTuple, Self, TypeVar, final
 
-from . import _seam
+from . import _poison, _seam
 from ._deadline import Deadline, check_timeout
 from ._errors import (
     ConsumedError,
     DeadlockError,
     GuardReleasedError,
-    PoisonError,
     WouldBlockError,
     WrongThreadError,
 )
+from ._poison import CONSUMED as _CONSUMED
+from ._poison import POISONED as _POISONED
 from ._util import NoPublicConstructor, NotCopyable
 
 T = TypeVar("T")
@@ -32,9 +33,7 @@ _G = TypeVar(
 # The seam promises one identity function under every backend.
 _get_ident = _seam.get_ident
 
-# Bits of ``RwLock._trouble`` (and of ``RwLock._gate``).
-_POISONED = 1
-_CONSUMED = 2
+# ``RwLock._trouble`` holds the bits of ``_poison`` (so does ``RwLock._gate``).
 # Bit of ``RwLock._gate``: a writer holds the lock, waits for it, or an
 # upgrade waits for the readers to leave; new readers must take the slow path.
 _BUSY = 4
@@ -45,11 +44,8 @@ _LOCKED = 8
 # concludes that a thread the fork lost holds it (it is held for microseconds).
 _FORK_GRACE = 1.0
 
-_MSG_POISONED = (
-    "rwlock is poisoned: a thread failed while holding it for writing; "
-    "call into_inner() on this error to use the data anyway, or clear_poison()"
-)
-_MSG_CONSUMED = "this rwlock was consumed by into_inner(); it cannot be used any more"
+#: What a poisoned or consumed rwlock says.
+_SAYS = _poison.messages("rwlock", "while holding it for writing")
 _MSG_WOULD_BLOCK_READ = (
     "rwlock is write-locked or a writer is waiting; try again later or call read() to wait"
 )
@@ -394,13 +390,13 @@ class RwLock(NotCopyable, Generic[T]):
                 self._holder = me
                 try:
                     trouble = self._trouble
-                    if trouble & _CONSUMED:
-                        raise ConsumedError(_MSG_CONSUMED)
+                    if trouble & _CONSUMED:  # inline: no call on the success path
+                        raise ConsumedError(_SAYS.consumed)
                     readers = self._readers
                     if not (me in readers or self._upgrader == me or self._readable()):
                         raise WouldBlockError(_MSG_WOULD_BLOCK_READ)
                     if trouble:
-                        raise PoisonError(_MSG_POISONED, self._read_ignoring_poison)
+                        raise _poison.refusal(_POISONED, _SAYS, self._read_ignoring_poison)
                     if me in readers:
                         readers[me] += 1
                     else:
@@ -567,12 +563,12 @@ class RwLock(NotCopyable, Generic[T]):
                 self._holder = me
                 try:
                     trouble = self._trouble
-                    if trouble & _CONSUMED:
-                        raise ConsumedError(_MSG_CONSUMED)
+                    if trouble & _CONSUMED:  # inline: no call on the success path
+                        raise ConsumedError(_SAYS.consumed)
                     if self._writer is not None or self._readers or self._upgrader is not None:
                         raise WouldBlockError(_MSG_WOULD_BLOCK_WRITE)
                     if trouble:
-                        raise PoisonError(_MSG_POISONED, self._write_ignoring_poison)
+                        raise _poison.refusal(_POISONED, _SAYS, self._write_ignoring_poison)
                     self._gate = _BUSY
                     self._writer = me
                     guard._value = self._data
@@ -699,7 +695,7 @@ class RwLock(NotCopyable, Generic[T]):
             granted = self._block(waiter, queue, wait)
             if granted and not ignore_poison and self._trouble & _POISONED:
                 self._give_back(guard)
-                raise PoisonError(_MSG_POISONED, _RECOVER[kind](self))
+                raise _poison.refusal(_POISONED, _SAYS, _RECOVER[kind](self))
         except BaseException:
             if _seam.forked_away and isinstance(sys.exception(), DeadlockError):
                 raise  # maybe the internal lock lost by os.fork(): do not wait for it
@@ -730,14 +726,13 @@ class RwLock(NotCopyable, Generic[T]):
         Returns whether it was registered; raises the refusals.
         """
         trouble = self._trouble
-        if trouble & _CONSUMED:
-            raise ConsumedError(_MSG_CONSUMED)
+        _poison.refuse_if_consumed(trouble, _SAYS)
         readers = self._readers
         if kind == _READ:
             if self._writer == me:
                 raise DeadlockError(_MSG_READ_WHILE_WRITING)
             if trouble and not ignore_poison:
-                raise PoisonError(_MSG_POISONED, self._read_ignoring_poison)
+                raise _poison.refusal(_POISONED, _SAYS, self._read_ignoring_poison)
             if me in readers:
                 readers[me] += 1
             elif self._upgrader == me or self._readable():
@@ -752,7 +747,7 @@ class RwLock(NotCopyable, Generic[T]):
             if self._upgrader == me:
                 raise DeadlockError(_MSG_WRITE_WHILE_UPGRADABLE)
             if trouble and not ignore_poison:
-                raise PoisonError(_MSG_POISONED, self._write_ignoring_poison)
+                raise _poison.refusal(_POISONED, _SAYS, self._write_ignoring_poison)
             if (
                 self._writer is not None
                 or readers
@@ -770,7 +765,7 @@ class RwLock(NotCopyable, Generic[T]):
             if me in readers:
                 raise DeadlockError(_MSG_UPGRADABLE_WHILE_READING)
             if trouble and not ignore_poison:
-                raise PoisonError(_MSG_POISONED, self._upgradable_ignoring_poison)
+                raise _poison.refusal(_POISONED, _SAYS, self._upgradable_ignoring_poison)
             if self._upgrader is not None or not self._readable():
                 return False
             self._upgrader = me
@@ -1186,8 +1181,7 @@ class RwLock(NotCopyable, Generic[T]):
         with lock:
             self._holder = me
             try:
-                if self._trouble & _CONSUMED:
-                    raise ConsumedError(_MSG_CONSUMED)
+                _poison.refuse_if_consumed(self._trouble, _SAYS)
                 self._trouble = 0
                 self._regate()
             finally:
@@ -1230,8 +1224,7 @@ class RwLock(NotCopyable, Generic[T]):
                 if self._deferred:
                     self._apply_deferred()
                 trouble = self._trouble
-                if trouble & _CONSUMED:
-                    raise ConsumedError(_MSG_CONSUMED)
+                _poison.refuse_if_consumed(trouble, _SAYS)
                 if self._writer is not None or self._readers or self._upgrader is not None:
                     raise WouldBlockError(_MSG_LOCKED_INTO_INNER)
                 value = self._data
@@ -1244,9 +1237,7 @@ class RwLock(NotCopyable, Generic[T]):
                         self._apply_deferred()
                 finally:
                     self._holder = None
-        if trouble & _POISONED:
-            raise PoisonError(_MSG_POISONED, lambda: value)
-        return value
+        return _poison.into_inner(trouble, value, _SAYS)
 
     # -- introspection ------------------------------------------------------
 
@@ -1333,12 +1324,9 @@ class RwLock(NotCopyable, Generic[T]):
                             self._apply_deferred()
                     finally:
                         self._holder = None
-            if trouble & _CONSUMED:
-                return "RwLock(<consumed>)"
-            suffix = ", poisoned=True" if trouble & _POISONED else ""
-            if trouble & _LOCKED:
-                return f"RwLock(<locked>{suffix})"
-            return f"RwLock({guard._value!r}{suffix})"
+            if trouble & (_CONSUMED | _LOCKED):
+                return _poison.describe("RwLock", trouble, None)
+            return _poison.describe("RwLock", trouble, repr(guard._value))
         finally:
             self._give_back(guard)
 

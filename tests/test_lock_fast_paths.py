@@ -1,0 +1,233 @@
+"""The hand-inlined fast paths of Mutex and RwLock behave as the code they copy.
+
+``Mutex.lock`` copies ``Mutex._take``; ``MutexGuard.__exit__`` copies
+``MutexGuard.unlock`` plus poisoning; each RwLock guard's ``__exit__`` copies
+``RwLock._release`` for its kind. The copies stay inline because lock and
+unlock are the library's hottest paths (no Python call there); these tests
+run each path and its reference on the same situations and compare what
+they leave: the state after release, poisoning, and a waiter woken.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from _helpers import TIMEOUT, Worker, wait_until
+from fearless import (
+    ConsumedError,
+    DeadlockError,
+    Mutex,
+    MutexGuard,
+    PoisonError,
+    RwLock,
+)
+from fearless._poison import CONSUMED, POISONED
+
+# -- Mutex.lock and Mutex._take ----------------------------------------------------------
+
+
+def _fast_lock(m: Mutex[Any], timeout: float | None) -> MutexGuard[Any]:
+    return m.lock(timeout=timeout)
+
+
+def _reference_lock(m: Mutex[Any], timeout: float | None) -> MutexGuard[Any]:
+    return m._take(timeout, POISONED | CONSUMED)
+
+
+LOCKS = pytest.mark.parametrize("take", [_fast_lock, _reference_lock], ids=["lock", "_take"])
+
+
+@LOCKS
+@pytest.mark.parametrize("timeout", [None, TIMEOUT])
+def test_mutex_lock_paths_take_the_lock_alike(
+    take: Callable[[Mutex[Any], float | None], MutexGuard[Any]], timeout: float | None
+) -> None:
+    m = Mutex(1)
+    guard = take(m, timeout)
+    stats = m.statistics()
+    assert stats.locked and not stats.waiting and not stats.poisoned
+    with pytest.raises(DeadlockError):
+        take(m, timeout)
+    guard.unlock()
+    assert not m.statistics().locked
+
+
+@LOCKS
+def test_mutex_lock_paths_refuse_poisoned_and_consumed_mutexes_alike(
+    take: Callable[[Mutex[Any], float | None], MutexGuard[Any]],
+) -> None:
+    m = Mutex(1)
+    with pytest.raises(RuntimeError), m.lock():
+        raise RuntimeError
+    with pytest.raises(PoisonError) as caught:
+        take(m, None)
+    assert not m.statistics().locked  # nothing held
+    with caught.value.into_inner() as guard:
+        assert guard.value == 1
+    m.clear_poison()
+    assert m.into_inner() == 1
+    with pytest.raises(ConsumedError):
+        take(m, None)
+    assert not m.statistics().locked
+
+
+# -- MutexGuard.__exit__ and MutexGuard.unlock -------------------------------------------
+
+
+def _exit(guard: Any, failed: bool) -> None:
+    if failed:
+        guard.__exit__(RuntimeError, RuntimeError(), None)
+    else:
+        guard.__exit__(None, None, None)
+
+
+def _mutex_unlock(guard: MutexGuard[Any], failed: bool) -> None:
+    # unlock() never poisons; the Flag::done part of __exit__ is poisoning.
+    mutex = guard._mutex
+    assert mutex is not None
+    guard.unlock()
+    if failed and mutex._poison:
+        mutex._trouble |= POISONED
+
+
+MUTEX_RELEASES = pytest.mark.parametrize(
+    "release", [_exit, _mutex_unlock], ids=["__exit__", "unlock"]
+)
+
+
+@MUTEX_RELEASES
+@pytest.mark.parametrize("failed", [False, True])
+@pytest.mark.parametrize("poison", [False, True])
+def test_mutex_release_paths_leave_the_same_state(
+    release: Callable[[Any, bool], None], failed: bool, poison: bool
+) -> None:
+    m = Mutex(0, poison=poison)
+    guard = m.lock()
+    release(guard, failed)
+    assert m.statistics() == (False, None, 0, failed and poison)
+    assert guard._mutex is None
+    if not (failed and poison):
+        m.try_lock().unlock()
+
+
+@MUTEX_RELEASES
+def test_mutex_release_paths_wake_a_waiter(release: Callable[[Any, bool], None]) -> None:
+    m = Mutex(0)
+    guard = m.lock()
+
+    def waiter() -> int:
+        with m.lock(timeout=TIMEOUT) as g:
+            g.value += 1
+            return int(g.value)
+
+    worker = Worker(waiter)
+    wait_until(lambda: m.statistics().waiting == 1, what="a thread blocked in lock()")
+    release(guard, False)
+    assert worker.join() == 1
+    assert not m.statistics().locked
+
+
+# -- RwLock guards' __exit__ and RwLock._release -----------------------------------------
+
+
+def _rwlock_release(guard: Any, failed: bool) -> None:
+    rwlock = guard._rwlock
+    with rwlock._lock:
+        rwlock._holder = guard._owner
+        try:
+            rwlock._release(guard, failed)
+        finally:
+            try:
+                if rwlock._deferred:
+                    rwlock._apply_deferred()
+            finally:
+                rwlock._holder = None
+
+
+RWLOCK_RELEASES = pytest.mark.parametrize(
+    "release", [_exit, _rwlock_release], ids=["__exit__", "_release"]
+)
+KINDS = pytest.mark.parametrize("kind", ["read", "write", "upgradable_read"])
+
+
+def _snapshot(rw: RwLock[Any]) -> tuple[Any, ...]:
+    return (
+        tuple(rw.statistics()),
+        rw._gate,
+        rw._trouble,
+        dict(rw._readers),
+        rw._writer,
+        rw._upgrader,
+        rw._holder,
+        list(rw._deferred),
+    )
+
+
+@RWLOCK_RELEASES
+@KINDS
+@pytest.mark.parametrize("failed", [False, True])
+@pytest.mark.parametrize("poison", [False, True])
+def test_rwlock_release_paths_leave_the_same_state(
+    release: Callable[[Any, bool], None], kind: str, failed: bool, poison: bool
+) -> None:
+    rw = RwLock([1], poison=poison)
+    # A read guard of this thread's that stays held (an upgradable read must
+    # come first: a reader may not take one).
+    other = rw.read() if kind == "read" else None
+    guard = getattr(rw, kind)()
+    if kind == "upgradable_read":
+        other = rw.read()
+    if kind == "write":
+        guard.value = [2]
+    release(guard, failed)
+    poisoned = failed and poison and kind == "write"
+    expected_readers = {} if other is None else {other._owner: 1}
+    assert _snapshot(rw) == (
+        (len(expected_readers), None, None, 0, 0, poisoned),
+        POISONED if poisoned else 0,
+        POISONED if poisoned else 0,
+        expected_readers,
+        None,
+        None,
+        None,
+        [],
+    )
+    assert not hasattr(guard, "_value")
+    assert guard._rwlock is None
+    if other is not None:
+        other.unlock()
+    assert rw._readers == {}
+    if not poisoned:
+        assert rw.into_inner() == ([2] if kind == "write" else [1])
+
+
+@RWLOCK_RELEASES
+@pytest.mark.parametrize(
+    ("kind", "blocked", "what"),
+    [
+        ("read", "write", "waiting_writers"),
+        ("write", "read", "waiting_readers"),
+        ("write", "write", "waiting_writers"),
+        ("upgradable_read", "upgradable_read", "waiting_readers"),
+    ],
+)
+def test_rwlock_release_paths_wake_a_waiter(
+    release: Callable[[Any, bool], None], kind: str, blocked: str, what: str
+) -> None:
+    rw = RwLock(0)
+    guard = getattr(rw, kind)()
+
+    def waiter() -> int:
+        with getattr(rw, blocked)(timeout=TIMEOUT) as g:
+            return int(g.value)
+
+    worker = Worker(waiter)
+    wait_until(lambda: getattr(rw.statistics(), what) == 1, what=f"a thread blocked in {blocked}()")
+    release(guard, False)
+    assert worker.join() == 0
+    stats = rw.statistics()
+    assert (stats.readers, stats.writer, stats.upgradable) == (0, None, None)
+    assert rw._gate == 0

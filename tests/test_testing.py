@@ -18,6 +18,7 @@ import re
 import sys
 import threading
 import time
+import types
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -254,7 +255,7 @@ def test_bad_replay_strings_are_refused(replay: object, error: type[Exception]) 
 
 
 def test_schedule_strings_are_run_length_encoded() -> None:
-    from fearless._explore import decode_schedule, encode_schedule
+    from fearless._testing.report import decode_schedule, encode_schedule
 
     decisions = [0, 0, 0, 1, 2, 2, 0]
     assert encode_schedule(decisions) == "1:0*3-1-2*2-0"
@@ -981,15 +982,15 @@ def _condvar_handoff(seen: set[object]) -> Callable[[], None]:
 def _outcomes(
     make: Callable[[set[object]], Callable[[], None]], reduce: bool
 ) -> tuple[set[object], Exploration]:
-    from fearless._explore import _PartialOrder
+    from fearless._testing.partial_order import PartialOrder
 
     seen: set[object] = set()
-    saved = _PartialOrder.wait_reduction
-    _PartialOrder.wait_reduction = reduce
+    saved = PartialOrder.wait_reduction
+    PartialOrder.wait_reduction = reduce
     try:
         result = explore(make(seen), strategy="exhaustive")
     finally:
-        _PartialOrder.wait_reduction = saved
+        PartialOrder.wait_reduction = saved
     assert result.complete
     return seen, result
 
@@ -1053,3 +1054,150 @@ def test_three_threads_on_two_mutexes_are_searched_to_the_end() -> None:
     # Each of the 6 orders on the first mutex goes with each of the 6 on the
     # second (a thread can wait for the second while others overtake it).
     assert len(seen) == 36
+
+
+# -- what the explorer takes over is declared ------------------------------------------------
+
+
+def _exported_classes() -> dict[str, type]:
+    """Every class the public modules export that could be shared state, by public name."""
+    import enum
+
+    import fearless
+    from fearless import atomic
+
+    found: dict[str, type] = {}
+    for prefix, module in (("", fearless), ("atomic.", atomic), ("mpsc.", mpsc)):
+        for name in module.__all__:
+            cls = getattr(module, name)
+            if isinstance(cls, type) and not issubclass(cls, (BaseException, tuple, enum.Enum)):
+                found[prefix + name] = cls
+    return found
+
+
+def _public_operations(cls: type) -> set[str]:
+    """The methods a user can call on ``cls`` (what could touch shared state)."""
+    import inspect
+
+    from fearless._testing.declarations import PROTOCOL_METHODS
+
+    names: set[str] = set()
+    for klass in cls.__mro__:
+        if klass is object or not klass.__module__.startswith("fearless"):
+            continue
+        for name, attr in vars(klass).items():
+            if name.startswith("_") and name not in PROTOCOL_METHODS:
+                continue
+            function = attr.__func__ if isinstance(attr, staticmethod) else attr
+            # Coroutine methods run on an event loop, which explorations do not drive.
+            if inspect.isfunction(function) and not inspect.iscoroutinefunction(function):
+                names.add(name)
+    return names
+
+
+def test_every_public_operation_of_every_primitive_is_declared() -> None:
+    # A new method, or a new primitive, cannot silently escape the explorer:
+    # it must be declared a switch point, or declared not to be one.
+    from fearless._testing.declarations import NOT_PRIMITIVES, PRIMITIVES
+
+    exported = {
+        name: cls
+        for name, cls in _exported_classes().items()
+        if name.rpartition(".")[2] not in NOT_PRIMITIVES
+    }
+    assert set(PRIMITIVES) == set(exported)
+    for name, cls in exported.items():
+        declared = PRIMITIVES[name]
+        assert not declared.switch_points & declared.not_switch_points, name
+        assert declared.switch_points | declared.not_switch_points == _public_operations(cls), name
+
+
+def test_declared_switch_points_are_what_the_explorer_wraps() -> None:
+    from fearless._testing.declarations import PRIMITIVES
+    from fearless._testing.takeover import operations
+
+    wrapped = {(klass, name) for klass, name, _ in operations()}
+    for public, cls in _exported_classes().items():
+        declared = PRIMITIVES.get(public)
+        for name in _public_operations(cls):
+            where = next(k for k in cls.__mro__ if name in vars(k))
+            is_step = declared is not None and name in declared.switch_points
+            assert ((where, name) in wrapped) == is_step, (public, name)
+
+
+def test_every_declared_key_names_a_lock_of_the_run() -> None:
+    # A renamed attribute would silently name a primitive by its type: every
+    # step on any of its objects would then conflict with every other.
+    from fearless import Arc, Barrier, Condvar, LazyLock, Once, RwLock, atomic
+    from fearless._testing.declarations import PRIMITIVES
+    from fearless._testing.takeover import object_key
+
+    makers: dict[str, Callable[[], list[object]]] = {
+        "Arc": lambda: [Arc(0)],
+        "Weak": lambda: [Arc.downgrade(Arc(0))],
+        "Barrier": lambda: [Barrier(2)],
+        "Condvar": lambda: [Condvar()],
+        "LazyLock": lambda: [LazyLock(int)],
+        "Mutex": lambda: [Mutex(0)],
+        "Once": lambda: [Once()],
+        "OnceLock": lambda: [OnceLock()],
+        "RwLock": lambda: [RwLock(0)],
+        "Scope": lambda: [scope()],
+        "mpsc.Sender": lambda: list(mpsc.channel()),
+        "mpsc.SyncSender": lambda: [*mpsc.sync_channel(1), *mpsc.sync_channel(0)],
+        "mpsc.Receiver": lambda: [mpsc.channel()[1]],
+    }
+
+    def make_atomic(cls: type) -> Callable[[], list[object]]:
+        return lambda: [cls(False if cls is AtomicBool else 0)]
+
+    for public, declared in PRIMITIVES.items():
+        if public.startswith("atomic.") and declared.key is not None:
+            makers[public] = make_atomic(getattr(atomic, public.partition(".")[2]))
+    assert set(makers) == {name for name, p in PRIMITIVES.items() if p.key is not None}
+    keys: dict[str, set[object]] = {}
+
+    def program() -> None:
+        for make in makers.values():
+            for obj in make():
+                keys.setdefault(type(obj).__name__, set()).add(object_key(obj))
+
+    explore(program, strategy="exhaustive")
+    assert set(keys) == {name.rpartition(".")[2] for name in makers}
+    not_locks = {
+        name: key
+        for name, found in keys.items()
+        for key in found
+        if not (isinstance(key, tuple) and key[0] == "lock")
+    }
+    assert not_locks == {}
+
+
+@pytest.mark.parametrize(
+    "module_name", ["fearless", "fearless.atomic", "fearless.mpsc", "fearless.testing"]
+)
+def test_public_names_report_their_public_module(module_name: str) -> None:
+    import importlib
+
+    module = importlib.import_module(module_name)
+    for name in module.__all__:
+        obj = getattr(module, name)
+        if getattr(obj, "__module__", None) == "typing":  # an alias: Strategy
+            continue
+        assert getattr(obj, "__module__", module_name) == module_name, name
+        if isinstance(obj, type):
+            assert (obj.__name__, obj.__qualname__) == (name, name)
+            for attr, value in vars(obj).items():
+                function = getattr(value, "__func__", getattr(value, "fget", value))
+                if isinstance(function, types.FunctionType):
+                    assert not (function.__module__ or "").startswith("fearless._"), (
+                        f"{name}.{attr}"
+                    )
+
+
+def test_scheduling_failures_pickle_by_their_public_path() -> None:
+    import pickle
+
+    assert ScheduleFailure.__module__ == "fearless.testing"
+    step = Step(0, "main", "Mutex.lock", "t.py:1", "m.lock()")
+    assert pickle.loads(pickle.dumps(step)) == step

@@ -48,15 +48,16 @@ deadlocks, replay and what is and is not under the scheduler's control.
 
 from __future__ import annotations
 
-from ._explore import DeadlockFound as DeadlockFound
-from ._explore import Exploration as Exploration
-from ._explore import ScheduleFailure as ScheduleFailure
-from ._explore import StepLimitExceeded as StepLimitExceeded
-from ._explore import Strategy as Strategy
-from ._explore import explore as explore
-from ._sched import Step as Step
+from ._testing.explore import Strategy as Strategy
+from ._testing.explore import explore as explore
+from ._testing.report import DeadlockFound as DeadlockFound
+from ._testing.report import Exploration as Exploration
+from ._testing.report import ScheduleFailure as ScheduleFailure
+from ._testing.report import Step as Step
+from ._testing.report import StepLimitExceeded as StepLimitExceeded
+from ._util import fixup_module_metadata as _fixup_module_metadata
 
-__all__ = [
+__all__ = (
     "DeadlockFound",
     "Exploration",
     "ScheduleFailure",
@@ -64,4 +65,7 @@ __all__ = [
     "StepLimitExceeded",
     "Strategy",
     "explore",
-]
+)
+
+_fixup_module_metadata(__name__, globals())
+del _fixup_module_metadata

@@ -1,0 +1,402 @@
+"""``fearless.testing.explore``: run a test under many schedules (internal).
+
+See :mod:`fearless.testing` for the user's view.
+
+:func:`explore` validates its arguments, takes over for the exploration
+(:func:`.takeover.controlling`) and runs the chosen strategy
+(:mod:`.strategies`); :class:`Runner` runs the test once per schedule under
+a fresh :class:`~.scheduler.Scheduler` and turns a failing run into a
+:class:`~.report.ScheduleFailure` by replaying it with recording on.
+Relies on every other module of this package.
+"""
+
+from __future__ import annotations
+
+import gc
+import math
+import sys
+import time
+import traceback
+from collections.abc import Callable
+from typing import Final, Literal, NoReturn
+
+from . import takeover
+from .report import (
+    DeadlockFound,
+    Exploration,
+    Mismatch,
+    ScheduleFailure,
+    StepLimitExceeded,
+    decode_schedule,
+    encode_schedule,
+    render,
+)
+from .scheduler import Chooser, Deadlock, Scheduler, SimThread, StepLimit, UnhandledThreadError
+from .strategies import (
+    Covered,
+    Replay,
+    by_hypothesis,
+    by_pct,
+    check_hypothesis,
+    exhaustively,
+    randomly,
+)
+
+__all__ = ["Runner", "Strategy", "explore"]
+
+Strategy = Literal["hypothesis", "random", "pct", "exhaustive"]
+
+_STRATEGIES: Final = ("hypothesis", "random", "pct", "exhaustive")
+_DEFAULT_SCHEDULES: Final = {"hypothesis": 200, "random": 1000, "pct": 1000, "exhaustive": 100_000}
+
+
+class Runner:
+    """Runs the test once per schedule and turns a failing run into a :class:`ScheduleFailure`."""
+
+    def __init__(
+        self,
+        fn: Callable[[], object],
+        *,
+        trace: bool,
+        max_steps: int,
+        stall_timeout: float,
+    ) -> None:
+        self.fn = fn
+        self.trace = trace
+        self.max_steps = max_steps
+        self.stall_timeout = stall_timeout
+        self.runs = 0
+        self.longest = 0
+        self.seen: set[tuple[int, ...]] = set()
+        self.sched: Scheduler | None = None
+        self.started = time.perf_counter()
+        self.found_after = 0.0  # when the first failing run ended
+
+    def run(self, chooser: Chooser, *, record: bool = False, track: bool = False) -> Scheduler:
+        sched = Scheduler(
+            chooser, max_steps=self.max_steps, record=record, trace=self.trace, track=track
+        )
+        self.sched = sched
+        # The cyclic GC would run finalisers at points that differ from run
+        # to run; with it off, a schedule means the same run every time.
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            with takeover.running(sched):
+                main = sched.start_thread(self.fn, "main")
+                sched.begin(main)
+                self._await(sched)
+            sched.close()  # not after a stall: a late release must not hit a reused fd
+        finally:
+            if collecting:
+                gc.enable()
+        self.runs += 1
+        if sched.failure is not None and not self.found_after:
+            self.found_after = time.perf_counter() - self.started
+        self.longest = max(self.longest, sched.steps)
+        self.seen.add(tuple(sched.decisions))
+        return sched
+
+    def _await(self, sched: Scheduler) -> None:
+        last: tuple[int, SimThread | None] = (-1, None)
+        since = time.monotonic()
+        while True:
+            if sched.signal.acquire(0.2):
+                if not sched.serve():
+                    return
+                continue
+            now = time.monotonic()
+            progress = (sched.steps, sched.current)
+            if progress != last:
+                last, since = progress, now
+            elif now - since > self.stall_timeout:
+                self._stalled(sched)
+
+    def _stalled(self, sched: Scheduler) -> NoReturn:
+        t = sched.current
+        frame = sys._current_frames().get(t.ident) if t is not None else None
+        stack = "".join(traceback.format_stack(frame)) if frame is not None else "(no stack)"
+        name = f"T{t.index} {t.name!r}" if t is not None else "the running thread"
+        raise ScheduleFailure(
+            f"{name} ran for {self.stall_timeout} s without reaching a switch point: it "
+            "blocks outside the scheduler's control (a lock made before explore() started, "
+            "I/O, a C extension) or computes for too long; its stack:\n" + stack,
+            encode_schedule(sched.decisions),
+            (),
+            self.runs + 1,
+        )
+
+    def failure(self, decisions: list[int], first: BaseException | None = None) -> ScheduleFailure:
+        """Replay ``decisions`` with recording on and build the public error."""
+        runs = self.runs  # the replay below is not one more schedule explored
+        sched = self.run(Replay(decisions), record=True)
+        error = sched.failure
+        schedule = encode_schedule(sched.decisions)
+        steps = tuple(sched.steps_log or ())
+        note = ""
+        if error is None:
+            error = first
+            note = (
+                "\n(the failure did not happen again when the schedule was replayed: the test "
+                "is not deterministic under a fixed schedule -- does it use time, randomness, "
+                "I/O, or objects made outside the test?)"
+            )
+        assert error is not None
+        cls: type[ScheduleFailure] = ScheduleFailure
+        if isinstance(error, Deadlock):
+            cls, headline = DeadlockFound, f"deadlock: {error}"
+        elif isinstance(error, StepLimit):
+            cls, headline = StepLimitExceeded, str(error)
+        elif isinstance(error, Mismatch):
+            headline = str(error)
+        else:
+            cause = error.__cause__ if isinstance(error, UnhandledThreadError) else error
+            text = str(cause)
+            headline = f"{type(cause).__name__}{': ' + text if text else ''}"
+            if isinstance(error, UnhandledThreadError):
+                headline = f"{error}"
+        message = (
+            f"{headline}\n"
+            f"replay this schedule with explore(..., replay={schedule!r}){note}\n"
+            f"{render(steps)}"
+        )
+        failure = cls(message, schedule, steps, runs, self.found_after)
+        if not isinstance(error, (Deadlock, StepLimit, Mismatch)):
+            cause = error.__cause__ if isinstance(error, UnhandledThreadError) else error
+            failure.__cause__ = cause
+        return failure
+
+
+# -- the entry point -----------------------------------------------------------------------
+
+
+def explore(
+    fn: Callable[[], object],
+    /,
+    *,
+    strategy: Strategy = "hypothesis",
+    schedules: int | None = None,
+    seed: int | None = None,
+    trace: bool = False,
+    max_steps: int = 100_000,
+    preemption_bound: int | None = None,
+    depth: int = 3,
+    replay: str | None = None,
+    stall_timeout: float = 10.0,
+) -> Exploration:
+    """Run ``fn`` under many schedules; raise on the first that fails.
+
+    ``fn`` is the test: it starts threads (``fearless.spawn``, ``scope``,
+    or ``threading.Thread``), joins them and checks what they did. Each run
+    executes it from the start with only one thread running at a time, and
+    at every switch point the strategy decides which runnable thread goes
+    next. A failing run — an exception in ``fn`` or in a thread nobody
+    joined, every thread blocked, more than ``max_steps`` switch points —
+    raises :class:`ScheduleFailure` with the schedule's trace and a replay
+    string.
+
+    Args:
+        fn: The test, called with no arguments once per schedule. It must be
+            deterministic given the schedule (no time, randomness or I/O
+            deciding what threads do) and make the objects it shares
+            itself: locks made before ``explore`` are not under control.
+        strategy: ``"hypothesis"`` (the default: Hypothesis draws the
+            decisions and shrinks a failure to a minimal schedule; needs
+            ``hypothesis`` installed), ``"random"`` (uniform at every
+            decision), ``"pct"`` (probabilistic concurrency testing: random
+            thread priorities, ``depth - 1`` priority changes) or
+            ``"exhaustive"`` (every schedule, depth first, within
+            ``preemption_bound``).
+        schedules: How many schedules to run at most. Defaults: 200
+            (hypothesis), 1000 (random, pct), 100,000 (exhaustive). An
+            exhaustive search that reaches this limit stops there and
+            passes without being complete: the result's ``stopped_by`` is
+            ``"schedules"`` and its summary says ``stopped at the limit of
+            N schedules``.
+        seed: Makes ``"random"``, ``"pct"`` and ``"hypothesis"`` choose the
+            same schedules every time.
+        trace: Also switch at every line of user code and before every store
+            to shared state inside a line (a global, a closure variable, an
+            attribute, an item), so races in plain Python such as
+            ``counter += 1`` are found. Code of fearless, the standard
+            library and installed packages is not traced.
+        max_steps: The most switch points one run may take; more fails as a
+            probable livelock.
+        preemption_bound: ``"exhaustive"`` only: the most times one schedule
+            may switch away from a thread that could have gone on (CHESS's
+            bound; most bugs need one or two). ``None`` (the default): no
+            bound. Without ``trace`` the unbounded search is complete and
+            small, because orders of steps that touch different objects are
+            explored once (partial-order reduction). With ``trace=True``
+            every line may conflict with every other, the space grows
+            exponentially with the number of lines, and a bound of 2 is the
+            practical choice. A bound that left schedules out makes the
+            result not ``complete`` (``stopped_by="preemption_bound"``).
+        depth: ``"pct"`` only: the bug depth to aim for (priority changes + 1).
+        replay: A schedule string from a :class:`ScheduleFailure`: run
+            exactly that schedule, once, and raise the failure again with
+            its trace.
+        stall_timeout: Real seconds a thread may run without reaching a
+            switch point before the exploration fails (it is blocked on
+            something the scheduler does not control).
+
+    Returns:
+        What was covered, when no schedule failed. Its ``complete`` is True
+        only when nothing -- a ``preemption_bound``, the limit of
+        ``schedules`` -- cut an exhaustive search; ``stopped_by`` names
+        what did.
+
+    Raises:
+        ScheduleFailure: A schedule failed; :class:`DeadlockFound` and
+            :class:`StepLimitExceeded` for those two cases.
+        ImportError: ``strategy="hypothesis"`` (the default) without
+            Hypothesis installed, before anything runs: install it with
+            ``pip install 'fearless[testing]'``, or pass another strategy
+            (none of the others needs it).
+        TypeError, ValueError: A bad argument.
+        RuntimeError: Called from inside another exploration.
+
+    Example:
+        >>> from fearless import Mutex, scope
+        >>> from fearless.testing import explore
+        >>> def test():
+        ...     counter = Mutex(0)
+        ...     def work():
+        ...         with counter.lock() as guard:
+        ...             guard.value += 1
+        ...     with scope() as s:
+        ...         s.spawn(work)
+        ...         s.spawn(work)
+        ...     assert counter.into_inner() == 2
+        >>> result = explore(test, strategy="exhaustive")
+        >>> result.complete       # every schedule ran, and passed
+        True
+    """
+    _validate(
+        fn,
+        strategy=strategy,
+        schedules=schedules,
+        seed=seed,
+        trace=trace,
+        max_steps=max_steps,
+        preemption_bound=preemption_bound,
+        depth=depth,
+        stall_timeout=stall_timeout,
+    )
+    if takeover.running_here() is not None:
+        raise RuntimeError("explore() cannot run inside another explore()")
+    decisions = None if replay is None else decode_schedule(replay)
+    if strategy == "hypothesis" and decisions is None:
+        check_hypothesis()  # before anything runs
+    with takeover.controlling():
+        return _explore(
+            fn,
+            strategy=strategy,
+            schedules=schedules,
+            seed=seed,
+            trace=trace,
+            max_steps=max_steps,
+            preemption_bound=preemption_bound,
+            depth=depth,
+            decisions=decisions,
+            stall_timeout=stall_timeout,
+        )
+
+
+def _explore(
+    fn: Callable[[], object],
+    *,
+    strategy: Strategy,
+    schedules: int | None,
+    seed: int | None,
+    trace: bool,
+    max_steps: int,
+    preemption_bound: int | None,
+    depth: int,
+    decisions: list[int] | None,
+    stall_timeout: float,
+) -> Exploration:
+    runner = Runner(fn, trace=trace, max_steps=max_steps, stall_timeout=stall_timeout)
+    started = time.perf_counter()
+    covered = Covered(False, None, None)
+    if decisions is not None:
+        chooser = Replay(decisions)
+        sched = runner.run(chooser)
+        if sched.failure is not None:
+            raise runner.failure(decisions, sched.failure)
+        if chooser.unused():
+            raise ScheduleFailure(
+                f"the schedule does not fit this test: it has {len(decisions)} decisions, the "
+                f"test made {len(sched.decisions)} (did the test change?)",
+                encode_schedule(decisions),
+                (),
+                runner.runs,
+            )
+        strategy_name = "replay"
+    else:
+        n = schedules if schedules is not None else _DEFAULT_SCHEDULES[strategy]
+        strategy_name = strategy
+        if strategy == "exhaustive":
+            covered = exhaustively(runner, n, preemption_bound)
+        else:
+            if strategy == "hypothesis":
+                by_hypothesis(runner, n, seed)
+            elif strategy == "random":
+                randomly(runner, n, seed)
+            else:
+                by_pct(runner, n, seed, depth)
+            if runner.runs >= n:
+                covered = Covered(False, "schedules", None)
+    return Exploration(
+        strategy=strategy_name,
+        schedules=runner.runs,
+        distinct=len(runner.seen),
+        complete=covered.complete,
+        longest=runner.longest,
+        seconds=time.perf_counter() - started,
+        stopped_by=covered.stopped_by,
+        preemption_bound=covered.preemption_bound,
+    )
+
+
+def _validate(
+    fn: object,
+    *,
+    strategy: object,
+    schedules: object,
+    seed: object,
+    trace: object,
+    max_steps: object,
+    preemption_bound: object,
+    depth: object,
+    stall_timeout: object,
+) -> None:
+    if not callable(fn):
+        raise TypeError(f"explore() needs the test as a callable, got {type(fn).__name__} {fn!r}")
+    if strategy not in _STRATEGIES:
+        raise ValueError(
+            f"strategy must be one of {', '.join(map(repr, _STRATEGIES))}, got {strategy!r}"
+        )
+    for name, value, low in (
+        ("schedules", schedules, 1),
+        ("max_steps", max_steps, 1),
+        ("preemption_bound", preemption_bound, 0),
+        ("depth", depth, 1),
+    ):
+        if value is None and name in ("schedules", "preemption_bound"):
+            continue
+        if type(value) is not int or value < low:  # bool is not a count
+            raise ValueError(f"{name} must be an int >= {low}, got {value!r}")
+    if seed is not None and type(seed) is not int:
+        raise TypeError(f"seed must be an int or None, got {type(seed).__name__}")
+    if type(trace) is not bool:
+        raise TypeError(f"trace must be True or False, got {trace!r}")
+    if (
+        isinstance(stall_timeout, bool)
+        or not isinstance(stall_timeout, (int, float))
+        or not stall_timeout > 0
+        or not math.isfinite(stall_timeout)
+    ):
+        raise ValueError(
+            f"stall_timeout must be a positive number of seconds, got {stall_timeout!r}"
+        )

@@ -231,3 +231,52 @@ def test_rwlock_release_paths_wake_a_waiter(
     stats = rw.statistics()
     assert (stats.readers, stats.writer, stats.upgradable) == (0, None, None)
     assert rw._gate == 0
+
+
+# -- RwLock.read/write fast paths and RwLock._acquire_slow -------------------------------
+
+
+def _rwlock_reference_take(rw: RwLock[Any], kind: str) -> Any:
+    from fearless._rwlock_core import _READ, _WRITE, _get_ident, _new_guard
+    from fearless._rwlock_guards import RwLockReadGuard, RwLockWriteGuard
+
+    guard = _new_guard(RwLockReadGuard if kind == "read" else RwLockWriteGuard)
+    guard._owner = _get_ident()
+    if kind == "write":
+        guard._then = None
+    return rw._acquire_slow(guard, _READ if kind == "read" else _WRITE, None, False)
+
+
+def _rwlock_outcome(
+    take: Callable[[RwLock[Any], str], Any], kind: str, situation: str
+) -> tuple[Any, ...]:
+    rw = RwLock([1])
+    held: list[Any] = []
+    if situation == "read by this thread":
+        held.append(rw.read())
+    elif situation == "poisoned":
+        with pytest.raises(RuntimeError), rw.write():
+            raise RuntimeError
+    elif situation == "written by this thread":
+        held.append(rw.write())
+    try:
+        guard = take(rw, kind)
+    except Exception as exc:
+        outcome: tuple[Any, ...] = (type(exc), str(exc), _snapshot(rw))
+    else:
+        outcome = (type(guard), guard.value, _snapshot(rw))
+        guard.unlock()
+    for other in held:
+        other.unlock()
+    assert _snapshot(rw)[0][:3] == (0, None, None)
+    return outcome
+
+
+@pytest.mark.parametrize("kind", ["read", "write"])
+@pytest.mark.parametrize(
+    "situation", ["free", "read by this thread", "poisoned", "written by this thread"]
+)
+def test_rwlock_fast_paths_take_the_lock_as_the_slow_path_does(kind: str, situation: str) -> None:
+    assert _rwlock_outcome(lambda rw, k: getattr(rw, k)(), kind, situation) == _rwlock_outcome(
+        _rwlock_reference_take, kind, situation
+    )

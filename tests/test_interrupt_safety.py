@@ -24,11 +24,9 @@ from _helpers import uncovered_back_edges
 MODULES = [
     "fearless._arc",
     "fearless._atomic",
-    "fearless._atomic._bool",
+    "fearless._atomic._bool_float_ref",
     "fearless._atomic._core",
-    "fearless._atomic._float",
     "fearless._atomic._integer",
-    "fearless._atomic._ref",
     "fearless._barrier",
     "fearless._condvar",
     "fearless._deadline",
@@ -42,10 +40,7 @@ MODULES = [
     "fearless._mpsc.waiting",
     "fearless._mutex",
     "fearless._once",
-    "fearless._poison",
     "fearless._rwlock",
-    "fearless._rwlock_core",
-    "fearless._rwlock_guards",
     "fearless._seam",
     "fearless._thread",
 ]

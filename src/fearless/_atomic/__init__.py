@@ -7,8 +7,8 @@
   the ``fetch_update`` loop every type shares, and :func:`fence`.
 - :mod:`._integer` -- :class:`AtomicInt` and the fixed-width types: every
   operation written once, in ``_integer_methods``, and compiled per width.
-- :mod:`._bool`, :mod:`._ref`, :mod:`._float` -- :class:`AtomicBool`,
-  :class:`AtomicRef`, :class:`AtomicFloat`.
+- :mod:`._bool_float_ref` -- :class:`AtomicBool`, :class:`AtomicFloat`,
+  :class:`AtomicRef`.
 
 How they work. Every atomic owns one raw lock from :mod:`fearless._seam` and
 every operation is a critical section on it (``with self._lock:``). That
@@ -42,12 +42,13 @@ signature under ``TYPE_CHECKING`` in ``_AtomicInteger``; to add a width, add
 one ``class AtomicXn(_FixedWidth, bits=n, signed=...)``.
 """
 
-from ._bool import AtomicBool as AtomicBool
+from ._bool_float_ref import AtomicBool as AtomicBool
+from ._bool_float_ref import AtomicFloat as AtomicFloat
+from ._bool_float_ref import AtomicRef as AtomicRef
 from ._core import CompareExchangeResult as CompareExchangeResult
 from ._core import Ordering as Ordering
 from ._core import _describe as _describe
 from ._core import fence as fence
-from ._float import AtomicFloat as AtomicFloat
 from ._integer import AtomicI8 as AtomicI8
 from ._integer import AtomicI16 as AtomicI16
 from ._integer import AtomicI32 as AtomicI32
@@ -60,4 +61,3 @@ from ._integer import AtomicU32 as AtomicU32
 from ._integer import AtomicU64 as AtomicU64
 from ._integer import AtomicUsize as AtomicUsize
 from ._integer import _AtomicInteger as _AtomicInteger
-from ._ref import AtomicRef as AtomicRef

@@ -23,19 +23,20 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable
-from types import TracebackType
-from typing import Any, ClassVar, Generic, NoReturn, Self, TypeVar, final
+from typing import Any, ClassVar, Generic, TypeVar, final
 
 from . import _seam
 from ._errors import ConsumedError, NotUniqueError
+from ._handle import DropOnce
 
 T = TypeVar("T")
 T_co = TypeVar("T_co", covariant=True)
 
 _MSG_DROPPED_ARC = "this Arc handle was dropped; use a live clone of it instead"
 _MSG_DROPPED_WEAK = "this Weak handle was dropped; use a live clone of it instead"
-_MSG_PICKLE = (
-    "cannot pickle a fearless.{}: its handles count owners in this process only; "
+#: The end of the TypeError pickling raises (see ``_util.NotCopyable``).
+_ADVICE_PICKLE = (
+    "its handles count owners in this process only; "
     "pickle the value (arc.value) and wrap what you unpickle in a new Arc"
 )
 
@@ -60,16 +61,19 @@ class _ArcInner:
         self.weak = weak
 
 
-class _Handle:
-    """What :class:`Arc` and :class:`Weak` handles share: being dropped, once."""
+class _Handle(DropOnce):
+    """What :class:`Arc` and :class:`Weak` handles share: their allocation, dropped once.
+
+    ``with``, dropping once and refusing to be pickled come from
+    :class:`~fearless._handle.DropOnce`; ``copy.copy`` is each class's clone.
+    """
 
     __slots__ = ("_inner",)
 
     _inner: _ArcInner | None
-    #: The ``ConsumedError`` message for a dropped handle of this kind.
-    _dropped: ClassVar[str]
     #: Whether a handle of this kind is a strong one (an :class:`Arc`).
     _strong: ClassVar[bool]
+    _copy_advice = _ADVICE_PICKLE
 
     def _live(self) -> _ArcInner:
         inner = self._inner
@@ -77,7 +81,8 @@ class _Handle:
             raise ConsumedError(self._dropped)
         return inner
 
-    def _drop(self, *, strict: bool) -> None:
+    def _drop(self) -> bool:
+        """Drop this handle now; False if it was dropped already (``__del__`` inlines this)."""
         inner = self._inner
         freed = _EMPTY
         if inner is not None:
@@ -97,9 +102,8 @@ class _Handle:
             # ``freed`` goes when this frame ends, after the lock is
             # released: the value's finaliser may use this allocation.
             if inner is None:
-                return
-        if strict:
-            raise ConsumedError(self._dropped)
+                return True
+        return False
 
     def _new_weak(self) -> Weak[Any]:
         """A new weak handle to this handle's allocation (``downgrade``, ``Weak.clone``)."""
@@ -112,19 +116,8 @@ class _Handle:
             new._inner = inner
         return new
 
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc_value: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        """Drop the handle at the end of the ``with`` block, unless it was dropped inside."""
-        self._drop(strict=False)
-
     def __del__(self, _EMPTY: Any = _EMPTY) -> None:
+        # Inlined copy of _Handle._drop: keep in step (tests/test_drop_once.py).
         # A handle garbage-collected while alive drops itself. The reentrant
         # lock makes this safe even when it runs inside another operation
         # on the same allocation in this thread. Inline, with no call before
@@ -149,9 +142,6 @@ class _Handle:
                     else:
                         inner.weak -= 1
             del freed  # the value's own finaliser runs here, after the lock
-
-    def __reduce__(self) -> NoReturn:
-        raise TypeError(_MSG_PICKLE.format(type(self).__name__))
 
 
 @final
@@ -327,7 +317,8 @@ class Arc(_Handle, Generic[T_co]):
             ...     print(e)
             this Arc handle was dropped; use a live clone of it instead
         """
-        self._drop(strict=True)
+        if not self._drop():
+            raise ConsumedError(self._dropped)
 
     def downgrade(self) -> Weak[T_co]:
         """A :class:`Weak` handle to the same allocation; the weak count goes up by one.
@@ -553,11 +544,11 @@ class Arc(_Handle, Generic[T_co]):
 
     # -- Python protocols ---------------------------------------------------
 
-    def __copy__(self) -> Arc[T_co]:
+    def __copy__(self) -> Arc[T_co]:  # type: ignore[override]
         """``copy.copy(a)`` is :meth:`clone`: another counted owner of the same value."""
         return self.clone()
 
-    def __deepcopy__(self, memo: dict[int, Any]) -> Arc[T_co]:
+    def __deepcopy__(self, memo: dict[int, Any]) -> Arc[T_co]:  # type: ignore[override]
         """``copy.deepcopy(a)`` is a new allocation holding a deep copy of the value."""
         return Arc(copy.deepcopy(self.value, memo))
 
@@ -662,7 +653,8 @@ class Weak(_Handle, Generic[T_co]):
             >>> a.weak_count()
             0
         """
-        self._drop(strict=True)
+        if not self._drop():
+            raise ConsumedError(self._dropped)
 
     def strong_count(self) -> int:
         """How many strong handles the allocation has; 0 once the value is gone (a snapshot).
@@ -724,11 +716,11 @@ class Weak(_Handle, Generic[T_co]):
             )
         return self._live() is other._live()
 
-    def __copy__(self) -> Weak[T_co]:
+    def __copy__(self) -> Weak[T_co]:  # type: ignore[override]
         """``copy.copy(w)`` is :meth:`clone`."""
         return self.clone()
 
-    def __deepcopy__(self, memo: dict[int, Any]) -> Weak[T_co]:
+    def __deepcopy__(self, memo: dict[int, Any]) -> Weak[T_co]:  # type: ignore[override]
         """``copy.deepcopy(w)`` is :meth:`clone` too: a weak handle refers, it does not own."""
         return self.clone()
 

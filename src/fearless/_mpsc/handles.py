@@ -11,8 +11,7 @@ from __future__ import annotations
 import asyncio
 from _thread import get_ident
 from collections.abc import Callable, Iterator
-from types import TracebackType
-from typing import Any, Generic, NoReturn, Self, TypeVar, final, overload
+from typing import TYPE_CHECKING, Any, Generic, NoReturn, Self, TypeVar, final, overload
 
 from .. import _seam
 from .._deadline import Deadline, check_timeout
@@ -25,8 +24,9 @@ from .._errors import (
     RecvTimeoutError,
     SendError,
 )
-from .._util import NoPublicConstructor, NotCopyable
-from .flavors import _Chan
+from .._handle import DropOnce
+from .._util import NoPublicConstructor
+from .flavors import _Chan, _SenderSide
 from .flavors.array import _ArrayChan
 from .flavors.list import _ListChan
 from .flavors.zero import _ZeroChan
@@ -62,14 +62,76 @@ T = TypeVar("T")
 U = TypeVar("U")
 T_co = TypeVar("T_co", covariant=True)
 T_contra = TypeVar("T_contra", contravariant=True)
+C = TypeVar("C", bound=_Chan)
+S = TypeVar("S", bound=_SenderSide)
 
 
 def _closed_pop() -> NoReturn:
     raise ConsumedError(_MSG_RECEIVER_CLOSED)
 
 
+class _ChannelEnd(DropOnce, Generic[C], metaclass=NoPublicConstructor):
+    """What every channel end shares: its channel in ``_chan``, None once dropped.
+
+    ``with``, ``__del__`` and the refusal to be copied or pickled come from
+    :class:`~fearless._handle.DropOnce`; each end says how it is dropped
+    (``_drop``) and, as its ``close()``, raises ``ConsumedError(_dropped)``
+    when it was closed already.
+    """
+
+    __slots__ = ("__weakref__", "_chan")
+
+    _chan: C | None
+
+    def __init__(self, chan: C | None) -> None:
+        # None: closed (or a sender's clone not connected yet, see _SenderSide.add_sender).
+        self._chan = chan
+
+    def _live(self) -> C:
+        chan = self._chan
+        if chan is None:
+            raise ConsumedError(self._dropped)
+        return chan
+
+    def __repr__(self) -> str:
+        chan = self._chan
+        if chan is None:
+            return f"<{type(self).__name__}: closed>"
+        return f"<{type(self).__name__}: {chan.describe()}>"
+
+
+class _SenderEnd(_ChannelEnd[S]):
+    """What :class:`Sender` and :class:`SyncSender` share: being one counted sender."""
+
+    __slots__ = ()
+
+    _copy_advice = _ADVICE_SENDER
+
+    if TYPE_CHECKING:
+
+        def clone(self) -> Self: ...
+
+    def _clone(self) -> Self:
+        chan = self._live()
+        new: Self = type(self)._create(None)
+        chan.add_sender(self, new)
+        return new
+
+    def _drop(self) -> bool:
+        chan = self._chan
+        return chan is not None and chan.drop_sender(self)
+
+    def __copy__(self) -> Self:  # type: ignore[override]
+        """``copy.copy(tx)`` is ``clone()``: a counted sender.
+
+        ``copy.deepcopy`` and pickling raise :class:`TypeError`: a channel
+        connects threads of this process, it cannot be duplicated.
+        """
+        return self.clone()
+
+
 @final
-class Sender(NotCopyable, Generic[T_contra], metaclass=NoPublicConstructor):
+class Sender(_SenderEnd[_ListChan], Generic[T_contra], metaclass=NoPublicConstructor):
     """The sending half of an unbounded channel (Rust's ``mpsc::Sender<T>``).
 
     Made by :data:`channel`. :meth:`send` never blocks. Senders are
@@ -96,14 +158,9 @@ class Sender(NotCopyable, Generic[T_contra], metaclass=NoPublicConstructor):
         []
     """
 
-    __slots__ = ("__weakref__", "_chan")
+    __slots__ = ()
 
-    _copy_advice = _ADVICE_SENDER
     _dropped = _MSG_SENDER_CLOSED
-
-    def __init__(self, chan: _ListChan | None) -> None:
-        # None: closed (or a clone not connected yet, see _SenderSide.add_sender).
-        self._chan: _ListChan | None = chan
 
     def send(self, value: T_contra) -> None:
         """Queue ``value`` for the receiver; never blocks.
@@ -156,12 +213,7 @@ class Sender(NotCopyable, Generic[T_contra], metaclass=NoPublicConstructor):
             >>> rx.recv()
             7
         """
-        chan = self._chan
-        if chan is None:
-            raise ConsumedError(_MSG_SENDER_CLOSED)
-        new: Sender[T_contra] = Sender._create(None)
-        chan.add_sender(self, new)
-        return new
+        return self._clone()
 
     def close(self) -> None:
         """Drop this sender (Rust's ``drop(tx)``); the last one disconnects the channel.
@@ -182,46 +234,11 @@ class Sender(NotCopyable, Generic[T_contra], metaclass=NoPublicConstructor):
         if not self._drop():
             raise ConsumedError(_MSG_SENDER_CLOSED)
 
-    def _drop(self) -> bool:
-        chan = self._chan
-        return chan is not None and chan.drop_sender(self)
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc_value: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        """Close the sender at the end of the ``with`` block, unless it was closed inside."""
-        self._drop()
-
-    def __del__(self, _getattr: Any = getattr) -> None:
-        # Runs at interpreter shutdown too, when module globals may be None:
-        # it uses only its arguments and attributes.
-        chan = _getattr(self, "_chan", None)  # None also when never initialised
-        if chan is not None:
-            chan.drop_sender(self)
-
-    def __copy__(self) -> Sender[T_contra]:  # type: ignore[override]
-        """``copy.copy(tx)`` is :meth:`clone`: a counted sender.
-
-        ``copy.deepcopy`` and pickling raise :class:`TypeError`: a channel
-        connects threads of this process, it cannot be duplicated.
-        """
-        return self.clone()
-
-    def __repr__(self) -> str:
-        chan = self._chan
-        if chan is None:
-            return "<Sender: closed>"
-        return f"<Sender: {chan.describe()}>"
-
 
 @final
-class SyncSender(NotCopyable, Generic[T_contra], metaclass=NoPublicConstructor):
+class SyncSender(
+    _SenderEnd[_ArrayChan | _ZeroChan], Generic[T_contra], metaclass=NoPublicConstructor
+):
     """The sending half of a bounded channel (Rust's ``mpsc::SyncSender<T>``).
 
     Made by :data:`sync_channel`. :meth:`send` blocks while the channel
@@ -242,19 +259,9 @@ class SyncSender(NotCopyable, Generic[T_contra], metaclass=NoPublicConstructor):
         1
     """
 
-    __slots__ = ("__weakref__", "_chan")
+    __slots__ = ()
 
-    _copy_advice = _ADVICE_SENDER
     _dropped = _MSG_SYNC_SENDER_CLOSED
-
-    def __init__(self, chan: _ArrayChan | _ZeroChan | None) -> None:
-        self._chan: _ArrayChan | _ZeroChan | None = chan
-
-    def _live(self) -> _ArrayChan | _ZeroChan:
-        chan = self._chan
-        if chan is None:
-            raise ConsumedError(_MSG_SYNC_SENDER_CLOSED)
-        return chan
 
     def send(self, value: T_contra, *, timeout: float | None = None) -> None:
         """Send ``value``, waiting while the channel is full.
@@ -378,10 +385,7 @@ class SyncSender(NotCopyable, Generic[T_contra], metaclass=NoPublicConstructor):
             >>> rx.recv(), rx
             (1, <Receiver: ~0/2 queued (snapshot), 1 sender>)
         """
-        chan = self._live()
-        new: SyncSender[T_contra] = SyncSender._create(None)
-        chan.add_sender(self, new)
-        return new
+        return self._clone()
 
     def close(self) -> None:
         """Drop this sender; the last one disconnects the channel.
@@ -400,40 +404,9 @@ class SyncSender(NotCopyable, Generic[T_contra], metaclass=NoPublicConstructor):
         if not self._drop():
             raise ConsumedError(_MSG_SYNC_SENDER_CLOSED)
 
-    def _drop(self) -> bool:
-        chan = self._chan
-        return chan is not None and chan.drop_sender(self)
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc_value: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        """Close the sender at the end of the ``with`` block, unless it was closed inside."""
-        self._drop()
-
-    def __del__(self, _getattr: Any = getattr) -> None:
-        chan = _getattr(self, "_chan", None)  # see Sender.__del__
-        if chan is not None:
-            chan.drop_sender(self)
-
-    def __copy__(self) -> SyncSender[T_contra]:  # type: ignore[override]
-        """``copy.copy(tx)`` is :meth:`clone`; deep copies and pickles are refused."""
-        return self.clone()
-
-    def __repr__(self) -> str:
-        chan = self._chan
-        if chan is None:
-            return "<SyncSender: closed>"
-        return f"<SyncSender: {chan.describe()}>"
-
 
 @final
-class Receiver(NotCopyable, Generic[T_co], metaclass=NoPublicConstructor):
+class Receiver(_ChannelEnd[_Chan], Generic[T_co], metaclass=NoPublicConstructor):
     """The receiving half of a channel (Rust's ``mpsc::Receiver<T>``).
 
     Made by :data:`channel`, :data:`sync_channel`, :func:`after`,
@@ -477,20 +450,19 @@ class Receiver(NotCopyable, Generic[T_co], metaclass=NoPublicConstructor):
         >>> handle.join()
     """
 
-    __slots__ = ("__weakref__", "_busy", "_chan", "_pop")
+    __slots__ = ("_busy", "_pop")
 
     _copy_advice = _ADVICE_RECEIVER
+    _dropped = _MSG_RECEIVER_CLOSED
+
+    # select() uses ``_busy`` and ``_live()`` and nothing else: they are the
+    # declared interface ``Selectable`` of ``_mpsc.select``; keep them in step.
+    _busy: _Busy
 
     def __init__(self, chan: _Chan) -> None:
-        self._chan: _Chan | None = chan
+        self._chan = chan
         self._pop: Callable[[], Any] = chan.pop
         self._busy = _Busy()
-
-    def _live(self) -> _Chan:
-        chan = self._chan
-        if chan is None:
-            raise ConsumedError(_MSG_RECEIVER_CLOSED)
-        return chan
 
     def recv(self, *, timeout: float | None = None) -> T_co:
         """Wait for the next message and return it.
@@ -789,29 +761,6 @@ class Receiver(NotCopyable, Generic[T_co], metaclass=NoPublicConstructor):
         self._pop = _closed_pop
         self._chan = None
         return True
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc_value: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        """Close the receiver at the end of the ``with`` block, unless it was closed inside."""
-        self._drop()
-
-    def __del__(self, _getattr: Any = getattr) -> None:
-        # Runs at interpreter shutdown too: only arguments and attributes.
-        if _getattr(self, "_chan", None) is not None:
-            self._drop()
-
-    def __repr__(self) -> str:
-        chan = self._chan
-        if chan is None:
-            return "<Receiver: closed>"
-        return f"<Receiver: {chan.describe()}>"
 
 
 # -- constructors ----------------------------------------------------------------

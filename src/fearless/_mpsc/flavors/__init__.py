@@ -19,7 +19,7 @@ from ..messages import _MSG_FORKED
 from ..waiting import _DISCONNECTED, _wake_receiver
 
 if TYPE_CHECKING:
-    from ..handles import Sender, SyncSender
+    from ..handles import _SenderEnd
 
 
 class _Chan:
@@ -66,7 +66,7 @@ class _SenderSide(_Chan):
         self.senders = 1
         self.lock = _seam.allocate_rlock()
 
-    def add_sender(self, handle: Sender[Any] | SyncSender[Any], new: Any) -> None:
+    def add_sender(self, handle: _SenderEnd[Any], new: Any) -> None:
         """Count ``new`` (a handle not yet connected) as a clone of ``handle``.
 
         The count and ``new._chan`` change together in one critical section
@@ -82,9 +82,7 @@ class _SenderSide(_Chan):
         if not live:
             raise ConsumedError(handle._dropped)
 
-    def drop_sender(
-        self, handle: Sender[Any] | SyncSender[Any], _wake_receiver: Any = _wake_receiver
-    ) -> bool:
+    def drop_sender(self, handle: _SenderEnd[Any], _wake_receiver: Any = _wake_receiver) -> bool:
         """Disconnect ``handle``; False if it was not connected (closed already).
 
         Its finaliser calls this at interpreter shutdown, when module globals

@@ -1,0 +1,89 @@
+"""One drop-once handle base: what ``Arc``, ``Weak`` and the channel ends share.
+
+A handle owns one share of something -- a strong or weak count of an
+``Arc`` allocation, one sender of a channel, a channel's only receiver --
+and gives it up exactly once: by its own method (``drop()``, ``close()``),
+at the end of its ``with`` block (unless it was dropped inside), or when
+it is garbage-collected. A dropped handle raises
+:class:`~fearless.ConsumedError` with the class's ``_dropped`` message.
+Copying and pickling are refused (:class:`~fearless._util.NotCopyable`,
+with the class's ``_copy_advice``) unless a subclass says what a copy
+means (``copy.copy`` of an ``Arc`` or a sender is a clone).
+
+A subclass provides:
+
+- ``_dropped``: the message of the :class:`~fearless.ConsumedError` it raises
+  once dropped;
+- ``_drop() -> bool``: give the share up now; False if it was given up
+  already. It also runs from ``__del__`` at interpreter shutdown, when
+  module globals may be None: it uses only attributes and what it binds
+  as default arguments, and raises ``AttributeError`` (and changes
+  nothing) on a handle whose construction never finished;
+- its public ``drop()``/``close()``: ``if not self._drop(): raise
+  ConsumedError(self._dropped)``, written in the method (no extra call on
+  a hot path such as ``Arc.drop``).
+
+A subclass may override ``__del__`` with an inlined copy of its ``_drop``
+where a call between reading and writing a count must not happen
+(``fearless._arc``). Relies on ``_util.NotCopyable`` only.
+
+Example:
+    >>> class Ticket(DropOnce):
+    ...     __slots__ = ("live",)
+    ...     _dropped = "this Ticket was used"
+    ...     def __init__(self) -> None:
+    ...         self.live = True
+    ...     def _drop(self) -> bool:
+    ...         live, self.live = self.live, False
+    ...         return live
+    >>> with Ticket() as t:
+    ...     pass
+    >>> t.live
+    False
+    >>> import copy
+    >>> copy.copy(t)
+    Traceback (most recent call last):
+    ...
+    TypeError: cannot copy a fearless._handle.Ticket: share the same object ...
+"""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import ClassVar, Self
+
+from ._util import NotCopyable
+
+
+class DropOnce(NotCopyable):
+    """A handle given up once: by its method, its ``with`` block, or garbage collection."""
+
+    __slots__ = ()
+
+    #: The ``ConsumedError`` message for a dropped handle of this kind.
+    _dropped: ClassVar[str]
+
+    def _drop(self) -> bool:
+        """Give the share up now; False if it was given up already."""
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc_value: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        """Drop the handle at the end of the ``with`` block, unless it was dropped inside."""
+        self._drop()
+
+    def __del__(self) -> None:
+        # A live handle that is garbage-collected drops itself. This runs at
+        # interpreter shutdown too, when module globals may be None: _drop
+        # uses only attributes and default arguments (see the module docstring).
+        try:
+            self._drop()
+        except AttributeError:  # construction never finished: nothing to give up
+            return

@@ -40,7 +40,10 @@ MODULES = [
     "fearless._mpsc.waiting",
     "fearless._mutex",
     "fearless._once",
+    "fearless._poison",
     "fearless._rwlock",
+    "fearless._rwlock_core",
+    "fearless._rwlock_guards",
     "fearless._seam",
     "fearless._thread",
 ]

@@ -27,7 +27,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from _helpers import GIL_ENABLED, TIMEOUT, wait_until
-from fearless import _par, _par_backend
 from fearless._errors import (
     BackendUnavailableError,
     FearlessError,
@@ -39,11 +38,13 @@ from fearless._par import (
     ParIter,
     ProcessPool,
     ThreadPool,
+    engine,
     join,
     par_imap,
     par_info,
     par_iter,
     par_map,
+    task,
 )
 
 # -- picklable helpers (module level, so worker processes can import them) --------------
@@ -320,7 +321,7 @@ def test_par_imap_streams_an_endless_input(backend: BackendName) -> None:
     # threads), and a few windows of finished chunks waiting for an earlier
     # one: of 2 items each, beyond the 10 handed out.
     window = 2 * 2
-    assert pulled[0] <= 10 + 2 * window * _par._READY_WINDOWS
+    assert pulled[0] <= 10 + 2 * window * engine.READY_WINDOWS
     results.close()
 
 
@@ -466,7 +467,7 @@ def test_a_cancelled_chunk_stops_within_a_round_not_at_its_end(
 ) -> None:
     cancelled = threading.Event()
 
-    class WatchedToken(_par_backend.Token):
+    class WatchedToken(task.Token):
         __slots__ = ()
 
         def __setattr__(self, name: str, value: object) -> None:
@@ -474,7 +475,7 @@ def test_a_cancelled_chunk_stops_within_a_round_not_at_its_end(
             if name == "cancelled" and value:
                 cancelled.set()
 
-    monkeypatch.setattr(_par, "Token", WatchedToken)
+    monkeypatch.setattr(engine, "Token", WatchedToken)
     second_started = threading.Event()
     ran: list[int] = []
 
@@ -1076,7 +1077,7 @@ def test_shared_pool_is_reused_across_calls() -> None:
 
 
 def test_worker_process_flag_is_off_here() -> None:
-    assert _par_backend.in_worker_process is False
+    assert task.worker.in_process is False
     assert math.isqrt(16) == 4
 
 

@@ -33,7 +33,7 @@ from distributed import Client  # noqa: E402
 from _helpers import TIMEOUT, wait_until  # noqa: E402
 from fearless import WorkerDiedError  # noqa: E402
 from fearless._par import ParInfo, par_imap, par_info, par_iter, par_map  # noqa: E402
-from fearless._par_dask import stop_requested  # noqa: E402
+from fearless._par.backends.dask import stop_requested  # noqa: E402
 
 # -- run on the workers (module level, so the workers import them by name) ---------------------
 

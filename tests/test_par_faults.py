@@ -29,9 +29,9 @@ from typing import Any
 import pytest
 
 from _helpers import STRESS, TIMEOUT, run_python
-from fearless import _par_processes
 from fearless._par import ParIter, ProcessPool, ThreadPool, par_imap, par_iter, par_map
-from fearless._par_processes import ProcessesBackend
+from fearless._par.backends import processes as _par_processes
+from fearless._par.backends.processes import ProcessesBackend
 
 pytestmark = pytest.mark.skipif(
     not Path("/proc/self/stat").exists(), reason="reads process states from /proc"
@@ -447,7 +447,7 @@ def test_a_forked_child_runs_parallel_calls_on_workers_of_its_own() -> None:
         """
         import os, sys, time, warnings
         warnings.simplefilter("ignore", DeprecationWarning)  # fork with threads, 3.12+
-        from fearless import _par
+        from fearless._par import backends
         from fearless._par import ProcessPool, ThreadPool, par_map
 
         if __name__ == "__main__":
@@ -462,7 +462,7 @@ def test_a_forked_child_runs_parallel_calls_on_workers_of_its_own() -> None:
                     print("child", got, flush=True)
                     tp.close()
                     pp.close()
-                    _par._close_shared_pools()
+                    backends.close_shared_pools()
                 finally:
                     os._exit(0)
             deadline = time.monotonic() + 60

@@ -24,6 +24,11 @@ the pool. ``multiprocessing``'s fork server and resource tracker exit on
 their own once no process holds their pipes, so a killed caller leaves
 nothing behind. (A plain ``ProcessPoolExecutor`` has no such watch: its
 workers hold both ends of their task queue and wait on it for ever.)
+
+Relies on the backend interface (``.base``) and, in the workers, on the
+worker state of the protocol (``fearless._par.task.worker``), which
+:func:`_init_worker` fills. Worker processes unpickle ``_init_worker`` and
+every task by module path: keep those names where they are.
 """
 
 from __future__ import annotations
@@ -36,9 +41,9 @@ import weakref
 from concurrent.futures import BrokenExecutor, Future
 from typing import TYPE_CHECKING, Any
 
-from . import _par_backend
-from ._errors import WorkerDiedError
-from ._par_backend import Task, cpu_count, describe_items
+from ..._errors import WorkerDiedError
+from ..task import Outcome, Task, worker
+from .base import cpu_count, describe_items, reset_after_fork
 
 if TYPE_CHECKING:
     from concurrent.futures import ProcessPoolExecutor
@@ -72,9 +77,7 @@ def _after_fork_in_child() -> None:
         with contextlib.suppress(OSError):
             writer.close()
     _lifelines.clear()
-    with contextlib.suppress(RuntimeError):  # the set changed size: a thread lost by fork
-        for backend in list(_backends):
-            backend._forked()
+    reset_after_fork(_backends)
 
 
 if hasattr(os, "register_at_fork"):
@@ -115,9 +118,7 @@ def _init_worker(slots: Any, counter: Any, lifeline: Connection) -> None:
     base = (index % (len(slots) // _SLOT_SIZE)) * _SLOT_SIZE
     slots[base] = os.getpid()
     slots[base + 1] = -1
-    _par_backend.slot = slots
-    _par_backend.slot_pos = base + 1
-    _par_backend.in_worker_process = True
+    worker.enter_process(slots, base + 1)
 
 
 class ProcessesBackend:
@@ -195,7 +196,7 @@ class ProcessesBackend:
             self._processes = processes if isinstance(processes, dict) else {}
         return executor
 
-    def submit(self, task: Task) -> Future[tuple[Any, ...]]:
+    def submit(self, task: Task) -> Future[Outcome]:
         with self._lock:
             executor = self._current()
             future = executor.submit(task)
@@ -212,7 +213,7 @@ class ProcessesBackend:
         with self._lock:
             self._users -= 1
 
-    def stop(self, futures: list[Future[tuple[Any, ...]]], *, urgent: bool) -> None:
+    def stop(self, futures: list[Future[Outcome]], *, urgent: bool) -> None:
         processes: list[Any] = []
         with self._lock:
             executor = self._executor
@@ -243,16 +244,10 @@ class ProcessesBackend:
 
     def close_at_exit(self) -> None:
         """Stop the workers and drop the pool while the interpreter is still whole."""
-        with self._lock:
-            executor, self._executor = self._executor, None
-        if executor is not None:
-            try:
-                executor.shutdown(wait=True, cancel_futures=True)
-            finally:
-                _cut_lifeline(executor)
+        self.shutdown()
 
     def explain(
-        self, future: Future[tuple[Any, ...]], error: BaseException, task_start: int, task_len: int
+        self, future: Future[Outcome], error: BaseException, task_start: int, task_len: int
     ) -> BaseException:
         if not isinstance(error, BrokenExecutor):
             return error
@@ -279,7 +274,7 @@ class ProcessesBackend:
         return died
 
     def in_worker(self) -> bool:
-        return _par_backend.in_worker_process
+        return worker.in_process
 
     def shutdown(self) -> None:
         """Wait for running tasks, then stop the worker processes."""
@@ -304,7 +299,7 @@ def _cut_lifeline(executor: ProcessPoolExecutor) -> None:
             end.close()
 
 
-def _owner(future: Future[tuple[Any, ...]]) -> ProcessPoolExecutor | None:
+def _owner(future: Future[Outcome]) -> ProcessPoolExecutor | None:
     """The pool ``future`` was submitted to, while it exists."""
     remembered = getattr(future, _POOL_ATTR, None)
     if remembered is None:

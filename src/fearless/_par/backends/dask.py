@@ -27,6 +27,10 @@ A failing item's exception comes back in the chunk's outcome, with the
 worker's formatted traceback, and is raised chained to a
 ``_RemoteTraceback`` as for processes. A worker that dies while running a
 chunk (Dask's ``KilledWorker``) raises :class:`~fearless.WorkerDiedError`.
+
+Relies on the backend interface (``.base``) and the worker protocol
+(``fearless._par.task``). Dask workers unpickle :func:`_run_chunk`,
+:class:`_CallToken` and :func:`_stop_call` by module path.
 """
 
 from __future__ import annotations
@@ -39,8 +43,9 @@ from collections import deque
 from concurrent.futures import Future
 from typing import TYPE_CHECKING, Any, Final, TypeGuard
 
-from ._errors import WorkerDiedError
-from ._par_backend import FAILED, Backend, Task, Token, describe_items
+from ..._errors import WorkerDiedError
+from ..task import Failed, Outcome, Task, Token
+from .base import Backend, describe_items
 
 if TYPE_CHECKING:
     from distributed import Client
@@ -87,7 +92,7 @@ class _CallToken(Token):
             _stop_call(self._call)
 
 
-def _run_chunk(task: Task, call: str) -> tuple[Any, ...]:
+def _run_chunk(task: Task, call: str) -> Outcome:
     """The function each Dask task runs: one chunk, with a traceback for a failure."""
     token = _CallToken(call)
     task.token = token
@@ -97,10 +102,9 @@ def _run_chunk(task: Task, call: str) -> tuple[Any, ...]:
         outcome = task()
     finally:
         _running.token = previous
-    if outcome[0] == FAILED and outcome[3] is None:
-        _, index, error, _ = outcome
-        text = "".join(traceback.format_exception(error))
-        return (FAILED, index, error, text)
+    if isinstance(outcome, Failed) and outcome.traceback is None:
+        text = "".join(traceback.format_exception(outcome.error))
+        return Failed(outcome.item, outcome.error, text)
     return outcome
 
 
@@ -150,7 +154,7 @@ def describe(client: Client) -> tuple[str, int, str]:
     return address, total, sentence
 
 
-class _Bridge(Future[tuple[Any, ...]]):
+class _Bridge(Future[Outcome]):
     """A :class:`concurrent.futures.Future` that a Dask future completes.
 
     Exactly one of the Dask callback (which fetches the outcome) and
@@ -220,7 +224,7 @@ class DaskBackend(Backend):
         self.window = 2 * self.workers if self.workers >= total else self.workers
         self._call = uuid.uuid4().hex
 
-    def submit(self, task: Task) -> Future[tuple[Any, ...]]:
+    def submit(self, task: Task) -> Future[Outcome]:
         try:
             remote = self._client.submit(
                 _run_chunk,
@@ -244,7 +248,7 @@ class DaskBackend(Backend):
         remote.add_done_callback(bridge.settle)
         return bridge
 
-    def stop(self, futures: list[Future[tuple[Any, ...]]], *, urgent: bool) -> None:
+    def stop(self, futures: list[Future[Outcome]], *, urgent: bool) -> None:
         bridges = [f for f in futures if isinstance(f, _Bridge) and not f.done()]
         if not bridges:
             return
@@ -266,7 +270,7 @@ class DaskBackend(Backend):
         _cancel(client, [b for b in bridges if b.key not in busy and b.claim()])
 
     def explain(
-        self, future: Future[tuple[Any, ...]], error: BaseException, task_start: int, task_len: int
+        self, future: Future[Outcome], error: BaseException, task_start: int, task_len: int
     ) -> BaseException:
         items = describe_items(task_start, task_len)
         if type(error).__name__ == "KilledWorker":

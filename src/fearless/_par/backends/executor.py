@@ -4,16 +4,16 @@ fearless submits chunks to it and never shuts it down: the executor belongs
 to the caller. Running chunks cannot be stopped from outside, so after a
 failure the call waits for them (in a thread pool they stop after their
 current item). A :class:`~concurrent.futures.ProcessPoolExecutor` needs
-picklable functions and items.
+picklable functions and items. Relies on the backend interface (``.base``).
 """
 
 from __future__ import annotations
 
 import sys
 from concurrent.futures import Executor, Future
-from typing import Any
 
-from ._par_backend import Backend, Task, cpu_count
+from ..task import Outcome, Task
+from .base import Backend, cpu_count
 
 
 class ExecutorBackend(Backend):
@@ -29,7 +29,7 @@ class ExecutorBackend(Backend):
         self.window = 2 * self.workers if self.pickles else self.workers
         self.name = type(executor).__name__
 
-    def submit(self, task: Task) -> Future[tuple[Any, ...]]:
+    def submit(self, task: Task) -> Future[Outcome]:
         return self._executor.submit(task)
 
     # stop(): not ours to kill; the protocol's default cancels the queued

@@ -5,6 +5,7 @@ in parallel even on a GIL build, at a lower cost than processes. It needs
 :class:`concurrent.futures.InterpreterPoolExecutor`, new in Python 3.14;
 elsewhere asking for it raises :class:`~fearless.BackendUnavailableError`.
 Functions and items cross interpreters by pickling, as with processes.
+Built on the executor backend (``.executor``).
 """
 
 from __future__ import annotations
@@ -13,8 +14,8 @@ import concurrent.futures
 import sys
 from typing import Any
 
-from ._errors import BackendUnavailableError
-from ._par_executor import ExecutorBackend
+from ..._errors import BackendUnavailableError
+from .executor import ExecutorBackend
 
 _MSG_UNAVAILABLE = (
     "the 'interpreters' backend needs Python 3.14 or later "

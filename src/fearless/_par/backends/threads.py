@@ -3,18 +3,18 @@
 Nothing is pickled and results are the very objects the function returned.
 On free-threaded CPython the threads run Python code in parallel; with the
 GIL they overlap only while they wait (I/O, C code that releases the GIL).
+Relies on the backend interface (``.base``) only.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
 import threading
 import weakref
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any
 
-from ._par_backend import Backend, Task, cpu_count
+from ..task import Outcome, Task
+from .base import Backend, cpu_count, reset_after_fork
 
 _local = threading.local()
 
@@ -54,7 +54,7 @@ class ThreadsBackend(Backend):
         # Start afresh; the old executor is dropped unused.
         self._executor = self._new_executor()
 
-    def submit(self, task: Task) -> Future[tuple[Any, ...]]:
+    def submit(self, task: Task) -> Future[Outcome]:
         return self._executor.submit(task)
 
     # stop(): the protocol's default cancels queued chunks; running ones saw
@@ -73,15 +73,8 @@ _backends: weakref.WeakSet[ThreadsBackend] = weakref.WeakSet()
 
 
 def _after_fork_in_child() -> None:
-    with contextlib.suppress(RuntimeError):  # the set changed size: a thread lost by fork
-        for backend in list(_backends):
-            backend._forked()
+    reset_after_fork(_backends)
 
 
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_after_fork_in_child)
-
-
-def in_any_worker() -> bool:
-    """Whether the calling thread belongs to some fearless thread pool."""
-    return getattr(_local, "owner", None) is not None

@@ -1173,6 +1173,19 @@ def test_every_declared_key_names_a_lock_of_the_run() -> None:
     assert not_locks == {}
 
 
+def test_the_declared_thread_bodies_exist() -> None:
+    # A step inside one of them is a thread starting or ending, not an API call.
+    import importlib
+
+    from fearless._testing.declarations import THREAD_BODIES
+
+    for module_name, qualname in THREAD_BODIES:
+        found: Any = importlib.import_module(module_name)
+        for part in qualname.split("."):
+            found = getattr(found, part)
+        assert found.__code__.co_qualname == qualname
+
+
 @pytest.mark.parametrize(
     "module_name", ["fearless", "fearless.atomic", "fearless.mpsc", "fearless.testing"]
 )

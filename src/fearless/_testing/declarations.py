@@ -18,6 +18,9 @@ One table, :data:`PRIMITIVES`, declares for every class fearless exports
   objects commute); ``None``, or a path that does not end at a simulated
   lock (an ``Arc`` already dropped), names it by its type.
 
+:data:`THREAD_BODIES` names the code that runs a spawned thread's function,
+so that a step there is reported as the thread starting or ending.
+
 ``tests/test_testing.py`` checks that every public operation of every
 exported class is declared one way or the other, and that every key path
 ends at a simulated lock during a run, so that a new method or a renamed
@@ -30,7 +33,7 @@ from __future__ import annotations
 
 from typing import Final, NamedTuple
 
-__all__ = ["NOT_PRIMITIVES", "PRIMITIVES", "PROTOCOL_METHODS", "Primitive"]
+__all__ = ["NOT_PRIMITIVES", "PRIMITIVES", "PROTOCOL_METHODS", "THREAD_BODIES", "Primitive"]
 
 
 class Primitive(NamedTuple):
@@ -126,3 +129,8 @@ PRIMITIVES: Final[dict[str, Primitive]] = {
 #: Exported classes that are not shared-state primitives (parallel maps run
 #: their own threads or processes; explorations do not control them).
 NOT_PRIMITIVES: Final = frozenset({"ParIter", "ThreadPool", "ProcessPool", "ParInfo"})
+
+#: The code that runs a spawned thread's function, as (module, qualified
+#: name): a step whose outermost fearless frame is one of these is the thread
+#: starting or ending, not an API call (see ``report.api_call``).
+THREAD_BODIES: Final = frozenset({("fearless._thread", "_Packet.__call__")})

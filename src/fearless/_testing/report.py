@@ -7,7 +7,7 @@ into the trace a :class:`ScheduleFailure` shows; :func:`encode_schedule`
 and :func:`decode_schedule` turn a run's decisions into the ``replay=``
 string and back. :class:`Exploration` and the failures are what
 :func:`fearless.testing.explore` returns and raises. This module relies on
-nothing of the scheduler's but its types.
+nothing of the scheduler's but its types, and on :mod:`.declarations`.
 """
 
 from __future__ import annotations
@@ -23,6 +23,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from types import FrameType
 from typing import TYPE_CHECKING, Final, Literal, NamedTuple
+
+from .declarations import THREAD_BODIES
 
 if TYPE_CHECKING:
     from .scheduler import SimThread
@@ -52,6 +54,7 @@ _FEARLESS_DIR: Final = os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 #: The tour's examples are installed inside the package, but they are user code.
 EXAMPLES_DIR: Final = _FEARLESS_DIR + "_examples" + os.sep
 _REPLAY_VERSION: Final = "1"
+_THREAD_BODIES: Final = frozenset(qualname for _, qualname in THREAD_BODIES)
 
 
 def is_fearless(filename: str) -> bool:
@@ -113,7 +116,7 @@ def api_call(frame: FrameType | None) -> tuple[str | None, FrameType | None]:
     while frame is not None and _is_library_frame(frame):
         code = frame.f_code
         if not _is_explorer(code.co_filename):
-            if code.co_name == "__call__" and code.co_qualname == "_Packet.__call__":
+            if code.co_qualname in _THREAD_BODIES:
                 bootstrap = True  # spawn's thread body: not an API call
             else:
                 api = frame

@@ -326,6 +326,7 @@ class AtomicBool(NotCopyable):
             True,
             _to_bool,
             by_value=False,
+            value_type="bool",
             doc="""Store ``f(value)`` unless ``f`` returns None; a compare-exchange loop.
 
             ``f`` runs without any lock held and may run more than once under
@@ -517,6 +518,7 @@ class AtomicRef(NotCopyable, Generic[T]):
             None,
             None,
             by_value=False,
+            value_type="T",
             doc="""Store ``f(obj)`` unless ``f`` returns None; a compare-exchange loop.
 
             ``f`` runs without any lock held and may run more than once under
@@ -833,6 +835,7 @@ class AtomicFloat(NotCopyable):
             math.inf,
             _to_float,
             by_value=False,
+            value_type="float",
             doc="""Store ``f(value)`` unless ``f`` returns None; a compare-exchange loop.
 
             ``f`` runs without any lock held and may run more than once under

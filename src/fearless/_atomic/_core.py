@@ -348,6 +348,7 @@ def _fetch_update_method(
     convert: Callable[[Any], Any] | None,
     *,
     by_value: bool,
+    value_type: str,
     doc: str,
 ) -> Callable[..., Any]:
     """Every atomic's ``fetch_update``: Rust's compare-exchange loop, written once.
@@ -357,8 +358,10 @@ def _fetch_update_method(
     (nothing is stored). ``convert`` None stores any object as is
     (:class:`AtomicRef`). The loop's compare-exchange compares by identity
     (an object replaced by an equal one is a change: ``f`` runs once more),
-    and also with ``==`` when ``by_value`` (integers). ``doc`` is the
-    method's docstring.
+    and also with ``==`` when ``by_value`` (integers). ``value_type`` names
+    the type of the values in the method's annotations (``"int"``), and
+    ``doc`` is its docstring: both as the class declares them for the type
+    checker (``tests/test_atomic_declarations.py`` checks they agree).
     """
     any_order, load_order = _ANY, _LOAD
     tuple_new, result, type_ = _new_result, _Result, type
@@ -392,6 +395,12 @@ def _fetch_update_method(
             prev = current
 
     fetch_update.__doc__ = doc
+    fetch_update.__annotations__ = {
+        "f": f"Callable[[{value_type}], {value_type} | None]",
+        "set_order": "Ordering",
+        "fetch_order": "Ordering",
+        "return": f"CompareExchangeResult[{value_type}]",
+    }
     return fetch_update
 
 

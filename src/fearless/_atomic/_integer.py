@@ -429,6 +429,7 @@ def _integer_methods(name: str, bounds: tuple[int, int] | None) -> dict[str, Cal
             hi,
             to_int,
             by_value=True,
+            value_type="int",
             doc="""Store ``f(value)`` unless ``f`` returns None; a compare-exchange loop.
 
             Reads the value, calls ``f`` on it *without holding any lock*, then

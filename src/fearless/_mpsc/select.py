@@ -14,7 +14,7 @@ from collections import deque
 from collections.abc import Callable
 from functools import partial
 from itertools import repeat
-from typing import Any, Generic, NamedTuple, TypeVar, overload
+from typing import Any, Generic, NamedTuple, Protocol, TypeVar, overload
 
 from .. import _seam
 from .._deadline import Deadline, check_timeout
@@ -55,19 +55,38 @@ class Selected(NamedTuple, Generic[T]):
     value: T
 
 
+class Selectable(Protocol):
+    """All that ``select`` uses of a receiver (:class:`Receiver` declares the same two).
+
+    ``_busy`` is the receiver's busy marker (``_mpsc.waiting._Busy``: the
+    thread receiving on it, first one wins); ``_live()`` is its channel, or
+    :class:`~fearless.ConsumedError` once it is closed. Everything else
+    ``select`` does, it does to the channels (``_mpsc.flavors._Chan``).
+    """
+
+    @property
+    def _busy(self) -> _Busy: ...
+
+    def _live(self) -> _Chan: ...
+
+
+#: Checked by the type checker: a Receiver is Selectable.
+_RECEIVER_IS_SELECTABLE: type[Selectable] = Receiver
+
+
 # The loops below are functions of their own, called inside select's
 # ``try``: CPython 3.12+ leaves the back edge of some loops out of the
 # enclosing ``try``'s exception table (see ``waiting._snooze``), and an
 # interrupt raised there would skip select's ``finally``.
 
 
-def _mark_all(receivers: tuple[Receiver[object], ...], busies: list[_Busy], me: int) -> None:
+def _mark_all(sources: tuple[Selectable, ...], busies: list[_Busy], me: int) -> None:
     """Mark every receiver busy for this thread; raise if one is receiving elsewhere."""
     for busy in busies:
         busy[me] = None
-    for receiver in receivers:
-        if not _mark_busy(receiver._busy, me):
-            receiver._live()
+    for source in sources:
+        if not _mark_busy(source._busy, me):
+            source._live()
             raise ConcurrentRecvError(_MSG_CONCURRENT)
 
 
@@ -174,10 +193,11 @@ def select(*receivers: Receiver[Any], timeout: float | None = None) -> Selected[
     start = _seam.backend.rotation() % count
     order = [*range(start, count), *range(start)]
     me = get_ident()
-    busies: list[_Busy] = [receiver._busy for receiver in receivers]
-    for receiver in receivers:
-        if me in receiver._busy:  # a receive on this thread already (a finaliser)
-            receiver._live()
+    sources: tuple[Selectable, ...] = receivers
+    busies: list[_Busy] = [source._busy for source in sources]
+    for source in sources:
+        if me in source._busy:  # a receive on this thread already (a finaliser)
+            source._live()
             raise ConcurrentRecvError(_MSG_CONCURRENT)
     # Unmarking is one C call (no interrupt or RecursionError can cut it in
     # half): dict.pop(me, None) on every receiver, driven by deque().
@@ -185,9 +205,9 @@ def select(*receivers: Receiver[Any], timeout: float | None = None) -> Selected[
         deque, map(dict.pop, busies, repeat(me), repeat(None)), 0
     )
     try:
-        _mark_all(receivers, busies, me)
+        _mark_all(sources, busies, me)
         while True:
-            chans = [receiver._live() for receiver in receivers]
+            chans = [source._live() for source in sources]
             for i in order:
                 try:
                     value = chans[i].pop()

@@ -111,9 +111,6 @@ class _SenderSide(_Chan):
     def disconnected(self) -> bool:
         return not self.senders
 
-    def receiver_gone(self) -> bool:
-        return self.waiter is _DISCONNECTED
-
     def counts(self) -> str:
         if self.waiter is _DISCONNECTED:
             return "receiver gone"

@@ -47,6 +47,7 @@ class _ArrayChan(_SenderSide):
         self.send_waiters: deque[_AnyWaiter] = deque()
 
     def pop(self) -> Any:
+        # Receiver._iter_array (handles.py) has an inlined copy: keep in step.
         try:
             value = self.popleft()
         except IndexError:

@@ -44,6 +44,7 @@ from ._errors import DeadlockError
 from ._mutex import (
     Mutex,
     MutexGuard,
+    acquire_in_slices,
     guard_lock,
     guard_poison,
     guard_recheck,
@@ -53,8 +54,6 @@ from ._mutex import (
 from ._util import NotCopyable
 
 T = TypeVar("T")
-
-_INF = float("inf")
 
 _MSG_TWO_MUTEXES = (
     "condvar is being waited on with a different mutex by another thread; use one Condvar per Mutex"
@@ -401,21 +400,8 @@ if hasattr(os, "register_at_fork"):
 
 
 def _sleep(waiter: _seam.RawLock, wait: float) -> bool:
-    """Block on ``waiter`` for ``wait`` seconds at most; whether it was released.
-
-    In slices: between them this thread runs Python code, so a Ctrl-C from
-    ``_thread.interrupt_main()`` (which wakes no blocked C call) and
-    finalisers queued for this thread run promptly.
-    """
-    deadline = Deadline(wait)
-    slice_ = _seam.backend.slice
-    while True:
-        remaining = deadline.remaining()
-        step = slice_ if remaining < 0 else min(remaining, slice_)
-        if waiter.acquire(True, -1 if step == _INF else step):
-            return True
-        if deadline.expired():
-            return False
+    """Block on ``waiter`` for ``wait`` seconds at most; whether it was released."""
+    return acquire_in_slices(waiter.acquire, Deadline(wait))
 
 
 def _wake_first(waiters: deque[_seam.RawLock]) -> bool:

@@ -12,6 +12,7 @@ poison and consumption mean and say, and on ``_deadline`` for timeouts.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 from types import TracebackType
 from typing import Any, Generic, NamedTuple, Self, TypeVar, final
 
@@ -270,17 +271,7 @@ class Mutex(NotCopyable, Generic[T]):
                 return True
             if deadline.expired():
                 return False
-        # Block in slices: between them this thread runs Python code, so a
-        # Ctrl-C sent by _thread.interrupt_main() (which wakes no blocked C
-        # call) and finalisers queued for it run promptly.
-        slice_ = _seam.backend.slice
-        while True:
-            remaining = deadline.remaining()
-            step = slice_ if remaining < 0 else min(remaining, slice_)
-            if self._acquire(True, -1 if step == _INF else step):
-                return True
-            if deadline.expired():
-                return False
+        return acquire_in_slices(self._acquire, deadline)
 
     def _refuse(self, guard: MutexGuard[T]) -> None:
         """The raw lock is held but the mutex is poisoned or consumed: give it back."""
@@ -453,6 +444,24 @@ class Mutex(NotCopyable, Generic[T]):
                 raise
             except RuntimeError:
                 pass
+
+
+def acquire_in_slices(acquire: Callable[[bool, float], bool], deadline: Deadline) -> bool:
+    """Block on ``acquire`` until it succeeds (True) or ``deadline`` passes (False).
+
+    In slices of ``_seam.backend.slice`` seconds: between them this thread
+    runs Python code, so a Ctrl-C sent by ``_thread.interrupt_main()``
+    (which wakes no blocked C call) and finalisers queued for it run
+    promptly. Used by ``Mutex`` and ``Condvar``.
+    """
+    slice_ = _seam.backend.slice
+    while True:
+        remaining = deadline.remaining()
+        step = slice_ if remaining < 0 else min(remaining, slice_)
+        if acquire(True, -1 if step == _INF else step):
+            return True
+        if deadline.expired():
+            return False
 
 
 _new_guard: Any = object.__new__

@@ -478,22 +478,13 @@ class RwLock(_RwLockCore[T]):
             >>> lock.is_poisoned()
             False
         """
-        me = _get_ident()
-        lock = self._lock
-        if lock.locked():
-            self._spin()
-        with lock:
-            self._holder = me
-            try:
-                _poison.refuse_if_consumed(self._trouble, _SAYS)
-                self._trouble = 0
-                self._regate()
-            finally:
-                try:
-                    if self._deferred:
-                        self._apply_deferred()
-                finally:
-                    self._holder = None
+
+        def clear() -> None:
+            _poison.refuse_if_consumed(self._trouble, _SAYS)
+            self._trouble = 0
+            self._regate()
+
+        self._run_locked(_get_ident(), clear)
 
     # -- consuming ----------------------------------------------------------
 
@@ -518,29 +509,19 @@ class RwLock(_RwLockCore[T]):
             >>> RwLock([1, 2]).into_inner()
             [1, 2]
         """
-        me = _get_ident()
-        lock = self._lock
-        if lock.locked():
-            self._spin()
-        with lock:
-            self._holder = me
-            try:
-                if self._deferred:
-                    self._apply_deferred()
-                trouble = self._trouble
-                _poison.refuse_if_consumed(trouble, _SAYS)
-                if self._writer is not None or self._readers or self._upgrader is not None:
-                    raise WouldBlockError(_MSG_LOCKED_INTO_INNER)
-                value = self._data
-                self._trouble = _CONSUMED
-                self._gate = _CONSUMED
-                del self._data
-            finally:
-                try:
-                    if self._deferred:
-                        self._apply_deferred()
-                finally:
-                    self._holder = None
+
+        def take() -> tuple[int, T]:
+            trouble = self._trouble
+            _poison.refuse_if_consumed(trouble, _SAYS)
+            if self._writer is not None or self._readers or self._upgrader is not None:
+                raise WouldBlockError(_MSG_LOCKED_INTO_INNER)
+            value = self._data
+            self._trouble = _CONSUMED
+            self._gate = _CONSUMED
+            del self._data
+            return trouble, value
+
+        trouble, value = self._run_locked(_get_ident(), take)
         return _poison.into_inner(trouble, value, _SAYS)
 
     # -- introspection ------------------------------------------------------
@@ -567,21 +548,7 @@ class RwLock(_RwLockCore[T]):
             # A finaliser inside this thread's own operation on this lock:
             # nobody else can change the state meanwhile.
             return self._snapshot()
-        lock = self._lock
-        if lock.locked():
-            self._spin()
-        with lock:
-            self._holder = me
-            try:
-                if self._deferred:
-                    self._apply_deferred()
-                return self._snapshot()
-            finally:
-                try:
-                    if self._deferred:
-                        self._apply_deferred()
-                finally:
-                    self._holder = None
+        return self._run_locked(me, self._snapshot)
 
     def __repr__(self) -> str:
         # Never blocks (Rust's Debug uses try_read): the value is shown when
@@ -591,31 +558,25 @@ class RwLock(_RwLockCore[T]):
             return "RwLock(<locked>)"  # a finaliser inside this thread's own operation
         guard: RwLockReadGuard[T] = _new_guard(RwLockReadGuard)
         guard._owner = me
-        lock = self._lock
+
+        def peek() -> int:
+            # A read guard if one can be had at once (_LOCKED if not).
+            trouble = self._trouble
+            readers = self._readers
+            if not trouble & _CONSUMED:
+                if me in readers:
+                    readers[me] += 1
+                elif self._upgrader == me or self._readable():
+                    readers[me] = 1
+                else:
+                    trouble |= _LOCKED
+                if not trouble & _LOCKED:
+                    guard._value = self._data
+                    guard._rwlock = self
+            return trouble
+
         try:
-            if lock.locked():
-                self._spin()
-            with lock:
-                self._holder = me
-                try:
-                    trouble = self._trouble
-                    readers = self._readers
-                    if not trouble & _CONSUMED:
-                        if me in readers:
-                            readers[me] += 1
-                        elif self._upgrader == me or self._readable():
-                            readers[me] = 1
-                        else:
-                            trouble |= _LOCKED
-                        if not trouble & _LOCKED:
-                            guard._value = self._data
-                            guard._rwlock = self
-                finally:
-                    try:
-                        if self._deferred:
-                            self._apply_deferred()
-                    finally:
-                        self._holder = None
+            trouble = self._run_locked(me, peek)
             if trouble & (_CONSUMED | _LOCKED):
                 return _poison.describe("RwLock", trouble, None)
             return _poison.describe("RwLock", trouble, repr(guard._value))

@@ -39,6 +39,7 @@ from ._rwlock_guards import RwLockReadGuard, RwLockUpgradableReadGuard, RwLockWr
 from ._util import NotCopyable
 
 T = TypeVar("T")
+_R = TypeVar("_R")
 _G = TypeVar(
     "_G", bound="RwLockReadGuard[Any] | RwLockWriteGuard[Any] | RwLockUpgradableReadGuard[Any]"
 )
@@ -556,14 +557,32 @@ class _RwLockCore(NotCopyable, Generic[T]):
         """Release ``guard`` without poisoning if it holds the lock."""
         if not _held(guard):
             return
+
+        def release() -> None:
+            if _held(guard):
+                self._release(guard, False)
+
+        self._run_locked(guard._owner, release)
+
+    def _run_locked(self, me: int, step: Callable[[], _R]) -> _R:
+        """Run ``step`` in a critical section of thread ``me``; what it returns.
+
+        The shape of every critical section that may run Python code (see
+        ``__init__``): ``_holder`` is recorded first, so that a finaliser
+        running inside on this thread does not wait for the internal lock,
+        and the guards such finalisers dropped are released before and
+        after ``step``. For the paths that may pay for a call; the fast
+        paths, the guards' exits and the slow path keep the shape inline.
+        """
         lock = self._lock
         if lock.locked():
             self._spin()
         with lock:
-            self._holder = guard._owner
+            self._holder = me
             try:
-                if _held(guard):
-                    self._release(guard, False)
+                if self._deferred:
+                    self._apply_deferred()
+                return step()
             finally:
                 try:
                     if self._deferred:
@@ -609,35 +628,40 @@ class _RwLockCore(NotCopyable, Generic[T]):
         grant is complete before the next step that could be interrupted.
         """
         waiters = self._read_waiters
-        readers = self._readers
         while waiters:
-            waiter = waiters[-1]
-            if waiter.abandoned:
+            if waiters[-1].abandoned:
                 del waiters[-1]
-                continue
-            guard = waiter.guard
-            readers[waiter.ident] = 1
-            guard._value = self._data
-            guard._rwlock = self
-            waiter.granted = True
-            del waiters[-1]
-            # Keep no reference to the guard: if its thread drops it right
-            # away, its finaliser must run there, not here.
-            waiter.guard = guard = None
-            waiter.lock.release()
+            else:
+                self._grant(waiters, -1, _READ)
         waiters = self._upgradable_waiters
         while waiters and waiters[0].abandoned:
             del waiters[0]
         if self._upgrader is None and waiters:
-            waiter = waiters[0]
-            guard = waiter.guard
+            self._grant(waiters, 0, _UPGRADABLE)
+
+    def _grant(self, waiters: list[_Waiter], index: int, kind: int) -> None:
+        """Hand ``kind`` of the lock to ``waiters[index]``, in one step with no call.
+
+        Internal lock held. Registers the waiter's thread, makes its guard
+        held, takes it out of line and wakes it: complete before the next
+        point where an exception could arrive. Keeps no reference to the
+        guard: if its thread drops it right away, its finaliser must run
+        there, not here.
+        """
+        waiter = waiters[index]
+        guard = waiter.guard
+        if kind == _READ:
+            self._readers[waiter.ident] = 1
+        elif kind == _WRITE:
+            self._writer = waiter.ident
+        else:
             self._upgrader = waiter.ident
-            guard._value = self._data
-            guard._rwlock = self
-            waiter.granted = True
-            del waiters[0]
-            waiter.guard = guard = None  # see above
-            waiter.lock.release()
+        guard._value = self._data
+        guard._rwlock = self
+        waiter.granted = True
+        del waiters[index]
+        waiter.guard = guard = None
+        waiter.lock.release()
 
     def _grant_upgrade(
         self, ident: int, writer: RwLockWriteGuard[T], source: RwLockUpgradableReadGuard[T]
@@ -672,20 +696,12 @@ class _RwLockCore(NotCopyable, Generic[T]):
                     self._grant_upgrade(upgrading.ident, writer, source)
                     upgrading.granted = True
                     self._upgrading = None
-                    # Keep no reference to the guards (see _admit_readers).
+                    # Keep no reference to the guards (see _grant).
                     upgrading.guard = upgrading.source = writer = source = None
                     upgrading.lock.release()
             elif waiters:
                 if not self._readers and self._upgrader is None:
-                    waiter = waiters[0]
-                    guard = waiter.guard
-                    self._writer = waiter.ident
-                    guard._value = self._data
-                    guard._rwlock = self
-                    waiter.granted = True
-                    del waiters[0]
-                    waiter.guard = guard = None  # see _admit_readers
-                    waiter.lock.release()
+                    self._grant(waiters, 0, _WRITE)
             else:
                 self._admit_readers()
         self._regate()
@@ -747,15 +763,7 @@ class _RwLockCore(NotCopyable, Generic[T]):
         if self._holder != owner:
             # Else: inside this thread's own critical section on this lock,
             # whose end releases it.
-            lock = self._lock
-            if lock.locked():
-                self._spin()
-            with lock:
-                self._holder = owner
-                try:
-                    self._apply_deferred()
-                finally:
-                    self._holder = None
+            self._run_locked(owner, _nothing)
         _warn(
             f"{name} was never released; it was released when garbage-collected "
             f"(use 'with lock.{how}() as guard:' or call guard.unlock())",
@@ -784,6 +792,10 @@ def _count(queue: list[_Waiter]) -> int:
 def _held(guard: Any) -> bool:
     """Whether ``guard`` holds its lock (a guard made but never granted does not)."""
     return getattr(guard, "_rwlock", None) is not None
+
+
+def _nothing() -> None:
+    """A critical section's step that only releases the dropped guards."""
 
 
 _RECOVER: tuple[Callable[[_RwLockCore[Any]], Callable[[], Any]], ...] = (

@@ -6,6 +6,7 @@ import inspect
 import subprocess
 import sys
 import types
+from pathlib import Path
 
 import pytest
 
@@ -116,3 +117,17 @@ def test_submodules_are_attributes_imported_on_first_use() -> None:
 def test_unknown_attributes_still_raise() -> None:
     with pytest.raises(AttributeError, match=r"^module 'fearless' has no attribute 'Mutx'$"):
         fearless.Mutx  # type: ignore[attr-defined]  # noqa: B018
+
+
+def test_every_subpackage_is_installed() -> None:
+    # setuptools installs only the packages pyproject.toml lists; one left
+    # out works from a checkout (PYTHONPATH=src) and breaks every install.
+    import tomllib
+
+    root = Path(__file__).resolve().parent.parent
+    listed = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]
+    src = root / "src"
+    found = {
+        ".".join(i.parent.relative_to(src).parts) for i in (src / "fearless").rglob("__init__.py")
+    }
+    assert set(listed) == found | {"fearless._examples"}

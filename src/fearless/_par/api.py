@@ -12,6 +12,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Generator, Iterable
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING, Any, Literal, TypeAlias, TypeVar, final
 
 from .._runtime import gil_enabled
@@ -163,15 +164,11 @@ def par_imap(
         [1, 2, 3]
     """
     workers, chunksize = validate(fn, workers, chunksize, backend)
-    return _imap(
-        fn,
-        items,
-        ordered=ordered,
-        workers=workers,
-        chunksize=chunksize,
-        backend=backend,
-        progress=progress,
+    # Lazy: the engine starts (and peeks at the first item) at the first next().
+    start_chunks = partial(
+        _map_chunks, fn, items, backend, workers, chunksize, ordered=ordered, progress=progress
     )
+    return _imap(start_chunks)
 
 
 def _map_chunks(
@@ -196,17 +193,8 @@ def _map_chunks(
     )
 
 
-def _imap(
-    fn: Callable[[T], R],
-    items: Iterable[T],
-    *,
-    ordered: bool,
-    workers: int | None,
-    chunksize: int | None,
-    backend: object,
-    progress: object,
-) -> Generator[R, None, None]:
-    chunks = _map_chunks(fn, items, backend, workers, chunksize, ordered=ordered, progress=progress)
+def _imap(start_chunks: Callable[[], Generator[list[R], None, None]]) -> Generator[R, None, None]:
+    chunks = start_chunks()
     try:
         for chunk in chunks:
             yield from chunk

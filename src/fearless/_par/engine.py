@@ -487,33 +487,13 @@ class _Call:
             del error, failures, failure
 
 
-def _execute(
-    backend: Backend,
-    pipeline: Pipeline,
-    items: Iterable[Any],
-    first: tuple[Any, ...],
-    rest: Iterator[Any],
-    *,
-    workers: int | None,
-    chunksize: int | None,
-    ordered: bool,
-    progress: object,
-) -> Generator[Any, None, None]:
-    """Run ``pipeline`` over the items chunk by chunk; yield each chunk's partial result.
+def _execute(call: _Call, ordered: bool) -> Generator[Any, None, None]:
+    """Run ``call``'s pipeline over the items chunk by chunk; yield each chunk's partial result.
 
     ``ordered`` yields partials in input order, else as chunks finish. See
     :class:`_Call` for the steps.
     """
-    call = _Call(
-        backend,
-        pipeline,
-        items,
-        first,
-        rest,
-        workers=workers,
-        chunksize=chunksize,
-        progress=progress,
-    )
+    backend = call.backend
     interrupts = call.interrupts
     # Ctrl-C is held back while this runs in the main thread, and delivered
     # where the call can stop cleanly: while waiting, or at a yield (where
@@ -583,18 +563,17 @@ def start(
         break
     if not first:
         return _nothing()
-    chosen = resolve(backend, workers, pipeline, first)
-    return _execute(
-        chosen,
+    call = _Call(
+        resolve(backend, workers, pipeline, first),
         pipeline,
         items,
         first if not isinstance(items, (list, tuple, range)) else (),
         rest,
         workers=workers,
         chunksize=chunksize,
-        ordered=ordered,
         progress=progress,
     )
+    return _execute(call, ordered)
 
 
 def finish(chunks: Generator[Any, None, None], combine: Callable[[Iterator[Any]], R]) -> R:

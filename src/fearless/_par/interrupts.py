@@ -32,17 +32,12 @@ class HeldInterrupts:
     Taking hold can itself be interrupted: a Python call is a point where
     an interrupt gets in, and ``signal.signal`` runs pending handlers before
     it switches. Where a cleanup must not be cut short, the ``except`` block
-    takes hold with the C function itself as its first call, once more if
-    the displaced handler raised, and reports to :meth:`took`::
-
-        try:
-            displaced = set_signal(SIGINT, held.record)
-            raised = False
-        except (ValueError, TypeError):  # not the main thread; a handler from C
-            displaced, raised = None, False
-        except BaseException:  # the old handler ran first: one Ctrl-C
-            displaced, raised = set_signal(SIGINT, held.record), True
-        held.took(displaced, raised)
+    takes hold with the C function itself (:data:`set_signal`) as its first
+    call, once more if the displaced handler raised, and reports to
+    :meth:`took`: see the ``except`` block of
+    ``fearless._par.engine._execute``, the one model (``fearless._par.api._join``
+    holds a copy). It cannot be a function: calling it would be a point where
+    an interrupt gets in.
     """
 
     __slots__ = ("_held", "_previous", "_wake", "record")

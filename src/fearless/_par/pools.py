@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Generator, Iterable
-from types import TracebackType
 from typing import Self, TypeVar, final
 
 from .api import ProgressSpec, _join, par_imap, par_map
@@ -134,12 +133,7 @@ class _Pool(PoolBase):
         self._use()
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self.close()
 
     def __repr__(self) -> str:

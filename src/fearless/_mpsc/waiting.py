@@ -79,14 +79,12 @@ def _mark_busy(busy: _Busy, me: int) -> bool:
 # -- waiters ------------------------------------------------------------------
 
 
-class _Waiter:
-    """A blocked thread: a held raw lock, and a claim that one waker may take."""
+class _Claimable:
+    """A one-shot claim: ``claims`` holds one token, and ``list.pop`` is atomic."""
 
-    __slots__ = ("claims", "lock")
+    __slots__ = ("claims",)
 
     def __init__(self) -> None:
-        self.lock = _seam.allocate_lock()
-        self.lock.acquire()
         self.claims: list[None] = [None]
 
     def claim(self) -> bool:
@@ -97,27 +95,31 @@ class _Waiter:
             return False
         return True
 
+
+class _Waiter(_Claimable):
+    """A blocked thread: a held raw lock, and a claim that one waker may take."""
+
+    __slots__ = ("lock",)
+
+    def __init__(self) -> None:
+        self.lock = _seam.allocate_lock()
+        self.lock.acquire()
+        self.claims = [None]
+
     def wake(self) -> None:
         """Wake the waiter; only whoever claimed it may call this, once."""
         self.lock.release()
 
 
-class _AsyncWaiter:
+class _AsyncWaiter(_Claimable):
     """A parked coroutine: a claim, and a future resolved on its event loop."""
 
-    __slots__ = ("claims", "future", "loop")
+    __slots__ = ("future", "loop")
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop
         self.future: asyncio.Future[None] | None = None
-        self.claims: list[None] = [None]
-
-    def claim(self) -> bool:
-        try:
-            self.claims.pop()
-        except IndexError:
-            return False
-        return True
+        self.claims = [None]
 
     def wake(self) -> None:
         # Not contextlib.suppress: a finaliser may call this at interpreter

@@ -4,13 +4,15 @@
 ``_mpsc.timers`` -- offers the receiving side (``pop``, ``has_message``,
 ``disconnected``, ``ready_in``, ``close_receiver``, ``describe`` and the
 published ``waiter``). :class:`_SenderSide` adds the counted senders of a
-real channel, under a reentrant lock from the seam. The flavours:
+real channel, under a reentrant lock from the seam; :class:`_Queued`, the
+deque that ``list`` and ``array`` keep their messages in. The flavours:
 ``list`` (unbounded), ``array`` (bounded) and ``zero`` (rendezvous).
 Relies on ``_mpsc.waiting`` and the seam.
 """
 
 from __future__ import annotations
 
+from collections import deque
 from typing import TYPE_CHECKING, Any
 
 from ... import _seam
@@ -116,3 +118,31 @@ class _SenderSide(_Chan):
             return "receiver gone"
         senders = self.senders
         return f"{senders} sender{'' if senders == 1 else 's'}"
+
+
+class _Queued(_SenderSide):
+    """A flavour whose messages wait in a deque, ``buf`` (``list`` and ``array``)."""
+
+    __slots__ = ("append", "buf")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.buf: deque[Any] = deque()
+        self.append = self.buf.append
+
+    def has_message(self) -> bool:
+        return bool(self.buf)
+
+    def notify(self) -> None:
+        """After an append: wake the receiver, or release the message if it is gone."""
+        waiter = self.waiter
+        if waiter is _DISCONNECTED:
+            self.buf.clear()
+        elif waiter is not None and waiter.claim():
+            waiter.wake()
+
+    def close_receiver(self, _DISCONNECTED: Any = _DISCONNECTED) -> None:
+        waiter, self.waiter = self.waiter, _DISCONNECTED
+        self.buf.clear()
+        if waiter is not None and waiter is not _DISCONNECTED and waiter.claim():
+            waiter.wake()

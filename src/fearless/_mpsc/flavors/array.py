@@ -2,7 +2,7 @@
 
 A sender pops a permit before appending; the receiver gives one back after
 taking a message and wakes a waiting sender. Relies on
-:class:`~fearless._mpsc.flavors._SenderSide` and ``_mpsc.waiting``.
+:class:`~fearless._mpsc.flavors._Queued` and ``_mpsc.waiting``.
 ``Receiver._iter_array`` (in ``_mpsc.handles``) inlines :meth:`_ArrayChan.pop`.
 """
 
@@ -28,19 +28,17 @@ from ..waiting import (
     _wake_all,
     _wake_one,
 )
-from . import _SenderSide
+from . import _Queued
 
 
-class _ArrayChan(_SenderSide):
+class _ArrayChan(_Queued):
     """Bounded with room for ``cap >= 1`` messages (Rust's ``sync_channel(cap)``)."""
 
-    __slots__ = ("append", "buf", "cap", "permits", "popleft", "send_waiters", "take_permit")
+    __slots__ = ("cap", "permits", "popleft", "send_waiters", "take_permit")
 
     def __init__(self, cap: int) -> None:
         super().__init__()
         self.cap = cap
-        self.buf: deque[Any] = deque()
-        self.append = self.buf.append
         self.popleft = self.buf.popleft
         self.permits: deque[None] = deque(itertools.repeat(None, cap))
         self.take_permit = self.permits.pop
@@ -63,18 +61,8 @@ class _ArrayChan(_SenderSide):
             _wake_one(self.send_waiters)
         return value
 
-    def has_message(self) -> bool:
-        return bool(self.buf)
-
     def can_send(self) -> bool:
         return bool(self.permits) or self.waiter is _DISCONNECTED
-
-    def notify(self) -> None:
-        waiter = self.waiter
-        if waiter is _DISCONNECTED:
-            self.buf.clear()
-        elif waiter is not None and waiter.claim():
-            waiter.wake()
 
     def try_send(self, value: Any) -> bool:
         """Send without blocking; False when full. Raises SendError."""
@@ -144,12 +132,9 @@ class _ArrayChan(_SenderSide):
                 _forget(self.send_waiters, waiter)
 
     def close_receiver(
-        self, _DISCONNECTED: Any = _DISCONNECTED, _wake_all: Any = _wake_all
+        self, _wake_all: Any = _wake_all, _close: Any = _Queued.close_receiver
     ) -> None:
-        waiter, self.waiter = self.waiter, _DISCONNECTED
-        self.buf.clear()
-        if waiter is not None and waiter is not _DISCONNECTED and waiter.claim():
-            waiter.wake()
+        _close(self)  # defaults, not super(): finalisers call this at shutdown too
         _wake_all(self.send_waiters)
 
     def describe(self) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import inspect
 import itertools
 import math
 import operator
@@ -38,6 +39,7 @@ from fearless._par import (
     ParIter,
     ProcessPool,
     ThreadPool,
+    api,
     engine,
     join,
     par_imap,
@@ -1131,3 +1133,19 @@ def test_results_waiting_for_a_slow_chunk_are_bounded() -> None:
     results.close()
     assert sorted(started)[:8] == list(range(8))
     assert len(started) <= 16, f"{len(started)} items started while item 0 ran"
+
+
+def _hold_block(source: str) -> list[str]:
+    """The lines of the inlined Ctrl-C hold in ``source``, indentation removed."""
+    lines = [line.strip() for line in source.splitlines()]
+    first = lines.index("displaced = set_signal(SIGINT, interrupts.record)") - 1
+    last = lines.index("interrupts.took(displaced, raised)")
+    return lines[first : last + 1]
+
+
+def test_join_holds_ctrl_c_with_the_same_code_as_the_engine() -> None:
+    # fearless._par.api._join holds an inlined copy of the engine's hold (it
+    # cannot be a function: calling one lets an interrupt in): keep in step.
+    engine_block = _hold_block(inspect.getsource(engine._execute))
+    assert len(engine_block) == 8
+    assert _hold_block(inspect.getsource(api._join)) == engine_block

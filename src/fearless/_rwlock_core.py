@@ -327,7 +327,13 @@ class _RwLockCore(NotCopyable, Generic[T]):
                     if _seam.forked_away and self._lost_thread():
                         raise DeadlockError(_MSG_FORKED)
                     waiter = _Waiter(me, guard, source)
-                    queue = self._line_up(waiter, kind)
+                    # Inline, not in _queue_for: no point between queueing the
+                    # waiter and the handler below knowing where it is queued.
+                    queue = self._queue_for(kind)
+                    if queue is None:
+                        self._upgrading = waiter
+                    else:
+                        queue.append(waiter)
                 finally:
                     try:
                         if self._deferred:
@@ -429,24 +435,18 @@ class _RwLockCore(NotCopyable, Generic[T]):
         guard._rwlock = self
         return True
 
-    def _line_up(self, waiter: _Waiter, kind: int) -> list[_Waiter] | None:
-        """Queue ``waiter`` for ``kind`` of the lock (internal lock held); its queue.
+    def _queue_for(self, kind: int) -> list[_Waiter] | None:
+        """Where a waiter for ``kind`` of the lock queues; None for an upgrade (``_upgrading``).
 
-        A writer, or an upgrade, raises the gate: new readers wait behind it.
+        Internal lock held. A writer, or an upgrade, raises the gate first:
+        new readers wait behind it.
         """
         if kind == _READ:
-            queue = self._read_waiters
-        elif kind == _WRITE:
-            self._gate = self._trouble | _BUSY
-            queue = self._write_waiters
-        elif kind == _UPGRADABLE:
-            queue = self._upgradable_waiters
-        else:
-            self._gate = self._trouble | _BUSY
-            self._upgrading = waiter
-            return None
-        queue.append(waiter)
-        return queue
+            return self._read_waiters
+        if kind == _UPGRADABLE:
+            return self._upgradable_waiters
+        self._gate = self._trouble | _BUSY
+        return self._write_waiters if kind == _WRITE else None
 
     def _lost_thread(self) -> bool:
         """Whether a holder or a waiter is a thread lost by ``os.fork()`` (lock held)."""

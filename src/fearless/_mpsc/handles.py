@@ -26,7 +26,7 @@ from .._errors import (
 )
 from .._handle import DropOnce
 from .._util import NoPublicConstructor
-from .flavors import _Chan, _SenderSide
+from .flavors import _NOTHING, _Chan, _SenderSide
 from .flavors.array import _ArrayChan
 from .flavors.list import _ListChan
 from .flavors.zero import _ZeroChan
@@ -500,30 +500,27 @@ class Receiver(_ChannelEnd[_Chan], Generic[T_co], metaclass=NoPublicConstructor)
                 return value
         return self._recv_slow(timeout)  # type: ignore[no-any-return]
 
+    def _refuse_concurrent(self) -> NoReturn:
+        """Another receive holds the busy marker: ConsumedError if closed, else this."""
+        self._live()
+        raise ConcurrentRecvError(_MSG_CONCURRENT)
+
     def _recv_slow(self, timeout: float | None) -> Any:
         deadline = Deadline(check_timeout(timeout))
         busy = self._busy
         me = get_ident()
         if me in busy:  # a receive on this thread already (from a finaliser)
-            self._live()
-            raise ConcurrentRecvError(_MSG_CONCURRENT)
+            self._refuse_concurrent()
         try:
             busy[me] = None  # inside the try: no interrupt can separate it from the finally
             if not _mark_busy(busy, me):
-                self._live()
-                raise ConcurrentRecvError(_MSG_CONCURRENT)
+                self._refuse_concurrent()
             snoozes = _seam.backend.snoozes
             while True:
                 chan = self._live()
-                try:
-                    return chan.pop()
-                except IndexError:
-                    pass
-                if chan.disconnected():
-                    try:
-                        return chan.pop()
-                    except IndexError:
-                        raise RecvError(_MSG_RECV_DISCONNECTED) from None
+                value = chan.take()
+                if value is not _NOTHING:
+                    return value
                 if deadline.expired():
                     raise RecvTimeoutError(_MSG_RECV_TIMEOUT.format(timeout))
                 if snoozes:
@@ -691,25 +688,17 @@ class Receiver(_ChannelEnd[_Chan], Generic[T_co], metaclass=NoPublicConstructor)
         busy = self._busy
         me = get_ident()
         if me in busy:  # another task of this thread's loop is receiving
-            self._live()
-            raise ConcurrentRecvError(_MSG_CONCURRENT)
+            self._refuse_concurrent()
         try:
             busy[me] = None
             if not _mark_busy(busy, me):
-                self._live()
-                raise ConcurrentRecvError(_MSG_CONCURRENT)
+                self._refuse_concurrent()
             loop = asyncio.get_running_loop()
             while True:
                 chan = self._live()
-                try:
-                    return chan.pop()
-                except IndexError:
-                    pass
-                if chan.disconnected():
-                    try:
-                        return chan.pop()
-                    except IndexError:
-                        raise RecvError(_MSG_RECV_DISCONNECTED) from None
+                value = chan.take()
+                if value is not _NOTHING:
+                    return value
                 waiter = _AsyncWaiter(loop)
                 try:
                     chan.waiter = waiter

@@ -232,26 +232,22 @@ def _wake_receiver(chan: _Chan, _DISCONNECTED: Any = _DISCONNECTED) -> None:
         waiter.wake()
 
 
-def _wake_one(waiters: deque[_AnyWaiter]) -> None:
-    """Wake the first waiter in ``waiters`` that is still waiting."""
+def _wake_one(waiters: deque[_AnyWaiter]) -> bool:
+    """Wake the first waiter in ``waiters`` that is still waiting; False if none was."""
     while True:
         try:
             waiter = waiters.popleft()
         except IndexError:
-            return
+            return False
         if waiter.claim():
             waiter.wake()
-            return
+            return True
 
 
-def _wake_all(waiters: deque[_AnyWaiter]) -> None:
-    while True:
-        try:
-            waiter = waiters.popleft()
-        except IndexError:
-            return
-        if waiter.claim():
-            waiter.wake()
+def _wake_all(waiters: deque[_AnyWaiter], _wake_one: Any = _wake_one) -> None:
+    # _wake_one bound as a default: finalisers call this at interpreter shutdown.
+    while _wake_one(waiters):
+        pass
 
 
 def _forget(waiters: deque[_AnyWaiter], waiter: _AnyWaiter) -> None:

@@ -16,12 +16,16 @@ from collections import deque
 from typing import TYPE_CHECKING, Any
 
 from ... import _seam
-from ..._errors import ConsumedError, DeadlockError
-from ..messages import _MSG_FORKED
+from ..._errors import ConsumedError, DeadlockError, RecvError
+from ..messages import _MSG_FORKED, _MSG_RECV_DISCONNECTED
 from ..waiting import _DISCONNECTED, _wake_receiver
 
 if TYPE_CHECKING:
     from ..handles import _SenderEnd
+
+
+#: What :meth:`_Chan.take` returns when no message is queued yet.
+_NOTHING: Any = object()
 
 
 class _Chan:
@@ -43,6 +47,23 @@ class _Chan:
     def disconnected(self) -> bool:
         """Whether every sender is gone (timers never disconnect)."""
         return False
+
+    def take(self, _NOTHING: Any = _NOTHING) -> Any:
+        """The next message; ``_NOTHING`` if none yet; ``RecvError`` if none ever will come.
+
+        What a blocking receive tries each time round (the fast paths call
+        ``pop`` directly).
+        """
+        try:
+            return self.pop()
+        except IndexError:
+            pass
+        if self.disconnected():
+            try:
+                return self.pop()
+            except IndexError:
+                raise RecvError(_MSG_RECV_DISCONNECTED) from None
+        return _NOTHING
 
     def ready(self) -> bool:
         return self.has_message() or self.disconnected()

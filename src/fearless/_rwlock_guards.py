@@ -112,6 +112,13 @@ class _Guard(NotCopyable):
     def _gone(self) -> GuardReleasedError:
         raise NotImplementedError
 
+    def __repr__(self) -> str:
+        # The guard classes are final: the name is the public one.
+        try:
+            return f"<{type(self).__name__} value={self._value!r}>"
+        except AttributeError:
+            return f"<{type(self).__name__} (released)>"
+
     def __enter__(self) -> Self:
         try:
             _ = self._value
@@ -247,12 +254,6 @@ class RwLockReadGuard(_Guard, Generic[T_co], metaclass=NoPublicConstructor):
         if self._rwlock is None:
             raise self._gone()
         self.__exit__(None, None, None)
-
-    def __repr__(self) -> str:
-        try:
-            return f"<RwLockReadGuard value={self._value!r}>"
-        except AttributeError:
-            return "<RwLockReadGuard (released)>"
 
 
 @final
@@ -453,12 +454,6 @@ class RwLockWriteGuard(_Guard, Generic[T], metaclass=NoPublicConstructor):
                     rwlock._holder = None
         return reader
 
-    def __repr__(self) -> str:
-        try:
-            return f"<RwLockWriteGuard value={self._value!r}>"
-        except AttributeError:
-            return "<RwLockWriteGuard (released)>"
-
 
 @final
 class RwLockUpgradableReadGuard(_Guard, Generic[T], metaclass=NoPublicConstructor):
@@ -622,9 +617,3 @@ class RwLockUpgradableReadGuard(_Guard, Generic[T], metaclass=NoPublicConstructo
         writer._then = None
         rwlock._upgrade(self, writer, timeout)
         return writer
-
-    def __repr__(self) -> str:
-        try:
-            return f"<RwLockUpgradableReadGuard value={self._value!r}>"
-        except AttributeError:
-            return "<RwLockUpgradableReadGuard (released)>"

@@ -312,6 +312,9 @@ class _RwLockCore(NotCopyable, Generic[T]):
         lock = self._lock
         try:
             wait = check_timeout(timeout)
+            # Inlined copy of _run_locked's shape: keep in step. Inline
+            # because the handler below must know the waiter from the
+            # moment it is queued, which a step's return value cannot say.
             if lock.locked():
                 self._spin()
             with lock:

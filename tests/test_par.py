@@ -556,6 +556,39 @@ def test_a_dead_worker_names_its_item_and_the_pool_recovers() -> None:
     assert par_map(square, range(4), backend="processes") == [0, 1, 4, 9]
 
 
+def test_a_pool_broken_just_before_a_submit_names_the_dead_workers_item() -> None:
+    # A worker can die between the backend's look at its pool and the next
+    # submit: the pool then refuses the task (BrokenProcessPool). Seen once
+    # under load as a raw BrokenProcessPool out of par_map. The refused task
+    # now fails like the pool's own, so the caller gets WorkerDiedError.
+    from concurrent.futures import BrokenExecutor
+
+    from fearless._par.backends.processes import ProcessesBackend
+    from fearless._par.task import Pipeline, Stage, Task, Terminal, Token
+
+    backend = ProcessesBackend(1)
+    try:
+        pipeline = Pipeline(((Stage.MAP, die_on_2, None),), Terminal.COLLECT)
+        dying = backend.submit(Task(pipeline, 2, [2], Token()))
+        error = dying.exception(timeout=TIMEOUT)
+        assert isinstance(error, BrokenExecutor)
+        broken = backend._executor  # broken, and not replaced: _current() is skipped
+        assert broken is not None
+        backend._current = lambda: broken  # type: ignore[method-assign]
+        refused = backend.submit(Task(pipeline, 3, [3], Token()))
+        late = refused.exception(timeout=0)
+        assert isinstance(late, BrokenExecutor)
+        died = backend.explain(refused, late, 3, 1)
+        assert isinstance(died, WorkerDiedError)
+        assert str(died) == (
+            "a worker process died (exit code 7) while running item 2; "
+            "the pool starts new workers on next use"
+        )
+    finally:
+        del backend._current
+        backend.shutdown()
+
+
 def test_a_sigkilled_worker_names_its_item() -> None:
     msg = r"^a worker process died \(exit code -9\) while running item 1; "
     with ProcessPool(2) as pool, pytest.raises(WorkerDiedError, match=msg):

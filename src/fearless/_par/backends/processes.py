@@ -199,7 +199,14 @@ class ProcessesBackend:
     def submit(self, task: Task) -> Future[Outcome]:
         with self._lock:
             executor = self._current()
-            future = executor.submit(task)
+            try:
+                future = executor.submit(task)
+            except BrokenExecutor as error:
+                # A worker died after _current() looked: the pool refuses
+                # new work. Fail this task as the pool fails its own, so
+                # that explain() names the item the dead worker was running.
+                future = Future()
+                future.set_exception(error)
             # Remember which pool ran it: a broken pool is replaced at the
             # next submit, maybe before this future's failure is explained.
             setattr(future, _POOL_ATTR, (self._slots, self._processes, weakref.ref(executor)))

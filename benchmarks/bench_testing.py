@@ -399,7 +399,7 @@ def ilt_search(ilt: Any, strategy: str) -> Callable[[int], Found]:
     return search
 
 
-def failure_table(ilt: Any) -> None:
+def failure_table(ilt: Any) -> None:  # noqa: PLR0912 - one table row per peer outcome
     searches: dict[str, Callable[[int], Found]] = {
         "fearless random": fearless_search("random"),
         "fearless pct": fearless_search("pct"),

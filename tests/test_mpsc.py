@@ -924,7 +924,7 @@ OPS = st.lists(
     programs=st.lists(OPS, min_size=1, max_size=4),
     recv_style=st.sampled_from(["iter", "recv", "try_recv", "select", "timeout"]),
 )
-def test_nothing_lost_nothing_duplicated_per_sender_fifo(
+def test_nothing_lost_nothing_duplicated_per_sender_fifo(  # noqa: PLR0912, PLR0915 - one property: its program and its checks together
     kind: str, programs: list[list[str]], recv_style: str
 ) -> None:
     if kind == "unbounded":

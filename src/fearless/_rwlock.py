@@ -188,7 +188,7 @@ class RwLock(_RwLockCore[T]):
             raise
         return self._acquire_slow(guard, _READ, timeout, False)
 
-    def try_read(self) -> RwLockReadGuard[T]:
+    def try_read(self) -> RwLockReadGuard[T]:  # noqa: PLR0912 - inline fast path: a call would let an interrupt in
         """Take a read guard if one is available right now, without blocking.
 
         Returns:

@@ -288,7 +288,7 @@ class _RwLockCore(NotCopyable, Generic[T]):
 
     # -- the slow path ------------------------------------------------------
 
-    def _acquire_slow(
+    def _acquire_slow(  # noqa: PLR0912, PLR0915 - queueing and its handler share one frame (interrupt safety)
         self, guard: _G, kind: int, timeout: float | None, ignore_poison: bool, source: Any = None
     ) -> _G:
         """Make ``guard`` hold the lock (``kind`` of it), waiting in line if needed.
@@ -374,7 +374,7 @@ class _RwLockCore(NotCopyable, Generic[T]):
             raise TimeoutError(_MSG_TIMEOUT[kind].format(timeout))
         return guard
 
-    def _may_enter(
+    def _may_enter(  # noqa: PLR0912 - the admission table: one branch per request kind and state
         self, guard: Any, kind: int, me: int, ignore_poison: bool, source: Any = None
     ) -> bool:
         """Refuse, or register ``guard`` if it may enter now (internal lock held).

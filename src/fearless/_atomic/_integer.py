@@ -45,7 +45,7 @@ from ._core import (
 )
 
 
-def _integer_methods(name: str, bounds: tuple[int, int] | None) -> dict[str, Callable[..., Any]]:
+def _integer_methods(name: str, bounds: tuple[int, int] | None) -> dict[str, Callable[..., Any]]:  # noqa: PLR0915 - one closure per operation, made together so each runs with no call layer
     """The operations of one integer atomic type, compiled for its range.
 
     ``bounds`` is ``(MIN, MAX)`` for a fixed-width type (results wrap into

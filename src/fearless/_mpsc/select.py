@@ -141,7 +141,7 @@ def select(
 ) -> Selected[T1 | T2 | T3 | T4 | T5]: ...
 @overload
 def select(*receivers: Receiver[T], timeout: float | None = None) -> Selected[T]: ...
-def select(*receivers: Receiver[Any], timeout: float | None = None) -> Selected[Any]:
+def select(*receivers: Receiver[Any], timeout: float | None = None) -> Selected[Any]:  # noqa: PLR0912 - scan, register and wait share one frame (interrupt safety)
     """Receive from whichever of ``receivers`` has a message first (crossbeam's ``select!``).
 
     Blocks until one of them has a message, then takes exactly one

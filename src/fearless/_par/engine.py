@@ -105,7 +105,7 @@ def _picklable(*objects: object) -> bool:
     return True
 
 
-def resolve(
+def resolve(  # noqa: PLR0912 - one branch per kind of backend
     backend: object, workers: int | None, pipeline: Pipeline, first: tuple[Any, ...]
 ) -> Backend:
     """The backend a call runs on; ``first`` is ``(first_item,)`` or ``()``."""

@@ -152,7 +152,7 @@ class PartialOrder:
                 return True
         return False
 
-    def _races(
+    def _races(  # noqa: PLR0912, PLR0915 - the dependence rules, one branch per kind of step
         self,
         points: list[tuple[tuple[int, ...], int]],
         footprints: list[set[object]],

@@ -234,7 +234,7 @@ class Scheduler:
 
     # -- switch points -------------------------------------------------------------
 
-    def switch(self, operation: str, frame: FrameType | None = None) -> None:
+    def switch(self, operation: str, frame: FrameType | None = None) -> None:  # noqa: PLR0912 - the explorer's hot switch point, kept in one frame
         """A switch point in the running thread, before ``operation``."""
         if self.aborting:
             return

@@ -262,7 +262,7 @@ def running(sched: Scheduler) -> Iterator[None]:
 
 
 @contextmanager
-def controlling() -> Iterator[None]:
+def controlling() -> Iterator[None]:  # noqa: PLR0915 - patches and restores everything in one with block
     """Route ``threading``, ``time.sleep`` and the lock-free operations to the active run.
 
     Installed once per exploration (changing a class's attributes is slow

@@ -218,6 +218,10 @@ def test_par_iter_chains_match_the_sequential_pipeline(
             y for x in xs for y in plus_one_squared(x)
         )
         assert it.filter(is_even).count() == sum(1 for x in xs if is_even(x))
+        assert it.filter_map(half_if_even).collect() == sequential_filter_map(half_if_even, xs)
+        assert it.map(square).filter_map(half_if_even).count() == len(
+            sequential_filter_map(half_if_even, map(square, xs))
+        )
         assert par_map(square, xs, workers=workers, chunksize=chunksize, backend=backend) == [
             square(x) for x in xs
         ]
@@ -968,28 +972,6 @@ def test_par_iter_filter_map_raises_like_map(name: FilterMapBackend) -> None:
     else:
         names = [frame.name for frame in traceback.extract_tb(filtered.__traceback__)]
         assert names[-1] == "half_or_fail_on_3"
-
-
-@pytest.mark.parametrize(("backend", "examples"), [("threads", 60), ("processes", 12)])
-def test_par_iter_filter_map_matches_the_sequential_loop(
-    backend: Literal["threads", "processes"], examples: int
-) -> None:
-    @settings(max_examples=examples, deadline=None)
-    @given(
-        xs=st.lists(st.integers(-1000, 1000), max_size=300),
-        chunksize=st.none() | st.integers(1, 64),
-        workers=st.integers(1, 3),
-    )
-    def check(xs: list[int], chunksize: int | None, workers: int) -> None:
-        it = par_iter(xs).with_backend(backend).with_workers(workers)
-        if chunksize is not None:
-            it = it.with_chunksize(chunksize)
-        assert it.filter_map(half_if_even).collect() == sequential_filter_map(half_if_even, xs)
-        assert it.map(square).filter_map(half_if_even).count() == len(
-            sequential_filter_map(half_if_even, map(square, xs))
-        )
-
-    check()
 
 
 def test_par_iter_filter_map_follows_auto_like_map() -> None:

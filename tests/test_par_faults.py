@@ -515,3 +515,64 @@ def test_ctrl_c_with_the_default_action_ends_the_program(tmp_path: Path, backend
     )
     assert result.returncode == -signal.SIGINT, (result.returncode, result.stderr)
     assert result.stdout == ""
+
+
+# -- a script without the main-module guard ---------------------------------------------------
+
+UNGUARDED = textwrap.dedent(
+    """
+    import sys
+    from fearless._par import ProcessPool
+
+    def square(x):
+        return x * x
+
+    # No `if __name__ == "__main__":` here: each worker runs this again.
+    with ProcessPool(2, start_method=sys.argv[1]) as pool:
+        print(pool.par_map(square, range(8)))
+    """
+)
+
+
+@pytest.mark.parametrize("start_method", ["forkserver", "spawn"])
+def test_an_unguarded_main_module_is_explained(tmp_path: Path, start_method: str) -> None:
+    script = tmp_path / "unguarded.py"
+    script.write_text(UNGUARDED)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+    proc = subprocess.run(
+        [sys.executable, str(script), start_method],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 1, proc.stderr
+    # The caller's error says what happened and what to do.
+    last = proc.stderr.strip().splitlines()[-1]
+    assert last.startswith(
+        "fearless.WorkerDiedError: a worker process died (exit code 1) while starting,"
+        " before it ran any item; each worker imports the main module first"
+    ), proc.stderr
+    assert 'put that code under `if __name__ == "__main__":`' in last
+    # Each worker refused before making shared memory or semaphores: none leak.
+    assert (
+        "RuntimeError: parallel work was started while a worker process was importing"
+        " the main module" in proc.stderr
+    )
+    assert "leaked" not in proc.stderr
+    assert proc.stdout == ""
+
+
+def test_a_pool_made_in_a_worker_importing_main_is_refused(tmp_path: Path) -> None:
+    # What the worker sees, tested in this process: a process that is still
+    # importing its parent's main module refuses to start a pool.
+    backend = ProcessesBackend(1, start_method="spawn")
+    process = backend._context.current_process()
+    process._inheriting = True  # type: ignore[attr-defined]
+    try:
+        with pytest.raises(RuntimeError, match=r"put the code that starts it under"):
+            backend.submit(None)  # type: ignore[arg-type]
+    finally:
+        del process._inheriting  # type: ignore[attr-defined]
+    assert backend._executor is None

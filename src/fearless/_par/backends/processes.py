@@ -36,6 +36,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import sys
 import threading
 import weakref
 from concurrent.futures import BrokenExecutor, Future
@@ -174,6 +175,16 @@ class ProcessesBackend:
         if executor is None:
             from concurrent.futures import ProcessPoolExecutor  # noqa: PLC0415 - slow import
 
+            if getattr(self._context.current_process(), "_inheriting", False):
+                # This is a worker importing the caller's unguarded main
+                # module. Refuse before making a pool's shared memory and
+                # semaphores, which a dying worker would leak.
+                raise RuntimeError(
+                    "parallel work was started while a worker process was importing the"
+                    " main module; put the code that starts it under"
+                    ' `if __name__ == "__main__":`'
+                )
+
             slots = self._context.RawArray("q", self.workers * _SLOT_SIZE)
             counter = self._context.Value("i", 0)
             reader, writer = self._context.Pipe(duplex=False)
@@ -267,6 +278,14 @@ class ProcessesBackend:
         if isinstance(manager, threading.Thread):
             manager.join(_JOIN_TIMEOUT)
         culprit = _culprit(slots, processes, task_start, task_len)
+        starting = _died_starting(slots, processes) if culprit is None else None
+        if starting is not None:
+            died = WorkerDiedError(
+                f"a worker process died (exit code {starting}) while starting, before it"
+                f" ran any item{_main_guard_hint()}"
+            )
+            died.__cause__ = error
+            return died
         if culprit is None:
             where = f"while running {describe_items(task_start, task_len)} or other items"
             code = ""
@@ -359,3 +378,39 @@ def _culprit(
         if index >= 0 and found is None:
             found = index, exitcode
     return found
+
+
+def _died_starting(slots: Any, processes: dict[int, Any]) -> int | None:
+    """The exit code of a worker that died before any worker had started, if one did.
+
+    A worker writes its pid into ``slots`` as the first thing it does (in
+    :func:`_init_worker`); a pool none of whose slots holds a pid has never
+    had a worker get that far.
+    """
+    if slots is None or any(slots[i] for i in range(0, len(slots), _SLOT_SIZE)):
+        return None
+    terminated = -int(signal.SIGTERM)
+    for process in list(processes.values()):
+        exitcode = process.exitcode
+        if exitcode is not None and exitcode != terminated:
+            return int(exitcode)
+    return None
+
+
+def _main_guard_hint() -> str:
+    """What to do about a worker that died starting, when the caller is a script.
+
+    A worker started by ``forkserver`` or ``spawn`` imports the caller's main
+    module first. If that module starts parallel work when imported (no
+    ``if __name__ == "__main__":`` guard), multiprocessing stops the worker
+    with a RuntimeError, printed on stderr, and the pool breaks.
+    """
+    main = sys.modules.get("__main__")
+    if getattr(main, "__file__", None) is None:
+        return "; the pool starts new workers on next use"
+    return (
+        "; each worker imports the main module first, so if that module starts"
+        " parallel work when it is imported, put that code under"
+        ' `if __name__ == "__main__":` (see "Safe importing of main module" in'
+        " the multiprocessing docs)"
+    )

@@ -106,14 +106,14 @@ class WouldBlockError(FearlessError):
     :class:`DeadlockError`.
 
     Example:
-        >>> from fearless import Mutex, WouldBlockError
+        >>> from fearless import Mutex
         >>> m = Mutex(0)
-        >>> with m.lock():
-        ...     try:
-        ...         m.try_lock()
-        ...     except WouldBlockError as e:
-        ...         print(e)
-        mutex is locked; try again later or call lock() to wait for it
+        >>> guard = m.lock()
+        >>> m.try_lock()                    # held by this very thread: no DeadlockError
+        Traceback (most recent call last):
+        ...
+        fearless.WouldBlockError: mutex is locked; try again later or call lock() to wait for it
+        >>> guard.unlock()
     """
 
 
@@ -231,14 +231,16 @@ class NotUniqueError(FearlessError, RuntimeError):
     ``into_inner()``, which hands the value to whichever handle is last.
 
     Example:
-        >>> from fearless import Arc, NotUniqueError
+        >>> from fearless import Arc
         >>> a = Arc(1)
         >>> b = a.clone()
-        >>> try:
-        ...     a.try_unwrap()
-        ... except NotUniqueError as e:
-        ...     print(e)
-        2 strong handles share this Arc; drop the others first, or use into_inner()
+        >>> a.try_unwrap()
+        Traceback (most recent call last):
+        ...
+        fearless.NotUniqueError: 2 strong handles share this Arc; drop the others first,
+        or use into_inner()
+        >>> a.strong_count()                # unchanged: still two owners
+        2
     """
 
 
@@ -340,17 +342,17 @@ class RecvError(FearlessError):
     a receiver stops here instead of raising.
 
     Example:
-        >>> from fearless.mpsc import RecvError, channel
+        >>> from fearless.mpsc import channel
         >>> tx, rx = channel[int]()
         >>> tx.send(1)
         >>> tx.close()
+        >>> list(rx)                        # iteration stops at the disconnection
+        [1]
         >>> rx.recv()
-        1
-        >>> try:
-        ...     rx.recv()
-        ... except RecvError as e:
-        ...     print(e)
-        every sender is gone and the channel is empty; no message will ever arrive
+        Traceback (most recent call last):
+        ...
+        fearless.mpsc.RecvError: every sender is gone and the channel is empty; no message
+        will ever arrive
     """
 
 

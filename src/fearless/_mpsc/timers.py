@@ -19,45 +19,56 @@ from .messages import _MSG_PERIOD
 # -- timer channels --------------------------------------------------------------------
 
 
-class _AfterChan(_Chan):
-    """Delivers one message, the time it was due, after a delay (crossbeam's ``after``)."""
+class _Timer(_Chan):
+    """A channel made of time: a message is due ``seconds`` after it was made, at ``due``."""
 
-    __slots__ = ("at", "box", "seconds")
+    __slots__ = ("due", "seconds")
 
     def __init__(self, seconds: float) -> None:
-        self.waiter = None
+        super().__init__()
         self.seconds = seconds
-        self.at = _seam.monotonic() + seconds
-        self.box = [self.at]
+        self.due = _seam.monotonic() + seconds
+
+    def has_message(self) -> bool:
+        return _seam.monotonic() >= self.due
+
+    def ready_in(self) -> float:
+        return max(0.0, self.due - _seam.monotonic())
+
+
+class _AfterChan(_Timer):
+    """Delivers one message, the time it was due, after a delay (crossbeam's ``after``)."""
+
+    __slots__ = ("box",)
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(seconds)
+        self.box = [self.due]
 
     def pop(self) -> float:
-        if self.box and _seam.monotonic() >= self.at:
+        if self.box and _seam.monotonic() >= self.due:
             value: float = self.box.pop()
             return value
         raise IndexError
 
     def has_message(self) -> bool:
-        return bool(self.box) and _seam.monotonic() >= self.at
+        return bool(self.box) and _seam.monotonic() >= self.due
 
     def ready_in(self) -> float:
-        if not self.box:
-            return -1
-        return max(0.0, self.at - _seam.monotonic())
+        return super().ready_in() if self.box else -1
 
     def describe(self) -> str:
         state = "delivered" if not self.box else f"due in ~{self.ready_in():.3g}s (snapshot)"
         return f"after({self.seconds!r}) timer, {state}"
 
 
-class _TickChan(_Chan):
-    """Delivers the due time every ``period`` seconds (crossbeam's ``tick``)."""
+class _TickChan(_Timer):
+    """Delivers the due time every ``seconds`` (crossbeam's ``tick``)."""
 
-    __slots__ = ("due", "lock", "period")
+    __slots__ = ("lock",)
 
-    def __init__(self, period: float) -> None:
-        self.waiter = None
-        self.period = period
-        self.due = _seam.monotonic() + period
+    def __init__(self, seconds: float) -> None:
+        super().__init__(seconds)
         self.lock = _seam.allocate_rlock()  # has __enter__/__exit__ on every backend
 
     def pop(self) -> float:
@@ -69,28 +80,19 @@ class _TickChan(_Chan):
             ready = now >= due
             if ready:
                 # As crossbeam: the next tick is one period after this delivery.
-                self.due = now + self.period
+                self.due = now + self.seconds
         if not ready:
             raise IndexError
         return due
 
-    def has_message(self) -> bool:
-        return _seam.monotonic() >= self.due
-
-    def ready_in(self) -> float:
-        return max(0.0, self.due - _seam.monotonic())
-
     def describe(self) -> str:
-        return f"tick({self.period!r}) timer, next due in ~{self.ready_in():.3g}s (snapshot)"
+        return f"tick({self.seconds!r}) timer, next due in ~{self.ready_in():.3g}s (snapshot)"
 
 
 class _NeverChan(_Chan):
     """Never delivers, never disconnects (crossbeam's ``never``)."""
 
     __slots__ = ()
-
-    def __init__(self) -> None:
-        self.waiter = None
 
     def pop(self) -> NoReturn:
         raise IndexError

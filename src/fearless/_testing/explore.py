@@ -12,6 +12,7 @@ Relies on every other module of this package.
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import math
 import sys
@@ -272,7 +273,7 @@ def explore(
         >>> result.complete       # every schedule ran, and passed
         True
     """
-    _validate(
+    settings = _Settings(
         fn,
         strategy=strategy,
         schedules=schedules,
@@ -289,34 +290,17 @@ def explore(
     if strategy == "hypothesis" and decisions is None:
         check_hypothesis()  # before anything runs
     with takeover.controlling():
-        return _explore(
-            fn,
-            strategy=strategy,
-            schedules=schedules,
-            seed=seed,
-            trace=trace,
-            max_steps=max_steps,
-            preemption_bound=preemption_bound,
-            depth=depth,
-            decisions=decisions,
-            stall_timeout=stall_timeout,
-        )
+        return _explore(settings, decisions)
 
 
-def _explore(
-    fn: Callable[[], object],
-    *,
-    strategy: Strategy,
-    schedules: int | None,
-    seed: int | None,
-    trace: bool,
-    max_steps: int,
-    preemption_bound: int | None,
-    depth: int,
-    decisions: list[int] | None,
-    stall_timeout: float,
-) -> Exploration:
-    runner = Runner(fn, trace=trace, max_steps=max_steps, stall_timeout=stall_timeout)
+def _explore(settings: _Settings, decisions: list[int] | None) -> Exploration:
+    strategy, schedules, seed = settings.strategy, settings.schedules, settings.seed
+    runner = Runner(
+        settings.fn,
+        trace=settings.trace,
+        max_steps=settings.max_steps,
+        stall_timeout=settings.stall_timeout,
+    )
     started = time.perf_counter()
     covered = Covered(False, None, None)
     if decisions is not None:
@@ -337,14 +321,14 @@ def _explore(
         n = schedules if schedules is not None else _DEFAULT_SCHEDULES[strategy]
         strategy_name = strategy
         if strategy == "exhaustive":
-            covered = exhaustively(runner, n, preemption_bound)
+            covered = exhaustively(runner, n, settings.preemption_bound)
         else:
             if strategy == "hypothesis":
                 by_hypothesis(runner, n, seed)
             elif strategy == "random":
                 randomly(runner, n, seed)
             else:
-                by_pct(runner, n, seed, depth)
+                by_pct(runner, n, seed, settings.depth)
             if runner.runs >= n:
                 covered = Covered(False, "schedules", None)
     return Exploration(
@@ -357,6 +341,24 @@ def _explore(
         stopped_by=covered.stopped_by,
         preemption_bound=covered.preemption_bound,
     )
+
+
+@dataclasses.dataclass(frozen=True)
+class _Settings:
+    """:func:`explore`'s arguments, checked once when made (``__post_init__``)."""
+
+    fn: Callable[[], object]
+    strategy: Strategy
+    schedules: int | None
+    seed: int | None
+    trace: bool
+    max_steps: int
+    preemption_bound: int | None
+    depth: int
+    stall_timeout: float
+
+    def __post_init__(self) -> None:
+        _validate(**vars(self))
 
 
 def _validate(

@@ -36,6 +36,9 @@ class _Chan:
     #: The receiver's published waiter, or None, or _DISCONNECTED.
     waiter: Any
 
+    def __init__(self) -> None:
+        self.waiter = None  # no receiver waits yet
+
     def pop(self) -> Any:
         """The next message; ``IndexError`` when there is none right now."""
         raise NotImplementedError
@@ -85,7 +88,7 @@ class _SenderSide(_Chan):
     __slots__ = ("lock", "senders")
 
     def __init__(self) -> None:
-        self.waiter = None
+        super().__init__()
         self.senders = 1
         self.lock = _seam.allocate_rlock()
 

@@ -49,7 +49,6 @@ Example:
 
 from __future__ import annotations
 
-from types import TracebackType
 from typing import ClassVar, Self
 
 from ._util import NotCopyable
@@ -70,12 +69,7 @@ class DropOnce(NotCopyable):
     def __enter__(self) -> Self:
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc_value: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         """Drop the handle at the end of the ``with`` block, unless it was dropped inside."""
         self._drop()
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable
-from types import TracebackType
 from typing import Any, Generic, NamedTuple, Self, TypeVar, final
 
 from . import _poison, _seam
@@ -553,12 +552,7 @@ class MutexGuard(NotCopyable, Generic[T], metaclass=NoPublicConstructor):
             raise GuardReleasedError(_MSG_RELEASED)
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, exc_type: type[BaseException] | None, exc: object, tb: object) -> None:
         mutex = self._mutex
         if mutex is None:
             return  # unlock() was called inside the block: nothing to release

@@ -12,7 +12,6 @@ methods in ``_rwlock_core``. Relies on ``_seam`` for thread identity and on
 
 from __future__ import annotations
 
-from types import TracebackType
 from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar, final
 
 from . import _seam
@@ -192,12 +191,7 @@ class RwLockReadGuard(_Guard, Generic[T_co], metaclass=NoPublicConstructor):
     def _gone(self) -> GuardReleasedError:
         return GuardReleasedError(_MSG_RELEASED)
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, exc_type: type[BaseException] | None, exc: object, tb: object) -> None:
         me = self._owner
         rwlock = self._rwlock
         if _get_ident() != me:
@@ -324,12 +318,7 @@ class RwLockWriteGuard(_Guard, Generic[T], metaclass=NoPublicConstructor):
     def _gone(self) -> GuardReleasedError:
         return GuardReleasedError(_MSG_RELEASED if self._then is None else _MSG_DOWNGRADED)
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, exc_type: type[BaseException] | None, exc: object, tb: object) -> None:
         me = self._owner
         rwlock = self._rwlock
         if _get_ident() != me:
@@ -517,12 +506,7 @@ class RwLockUpgradableReadGuard(_Guard, Generic[T], metaclass=NoPublicConstructo
     def _gone(self) -> GuardReleasedError:
         return GuardReleasedError(_MSG_RELEASED if self._then is None else _MSG_UPGRADED)
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, exc_type: type[BaseException] | None, exc: object, tb: object) -> None:
         me = self._owner
         rwlock = self._rwlock
         if _get_ident() != me:

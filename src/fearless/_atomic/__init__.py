@@ -3,8 +3,10 @@
 ``fearless.atomic`` re-exports the public names from here. What lives where:
 
 - :mod:`._core` -- :class:`Ordering` and the ordering checks, operand
-  conversion, :class:`CompareExchangeResult`, the lock every atomic owns,
-  the ``fetch_update`` loop every type shares, and :func:`fence`.
+  conversion and the slow paths that raise or convert,
+  :class:`CompareExchangeResult`, ``_Atomic`` (the cell every type derives
+  from: value, lock, copy refusal, ``repr``, no truth value), the
+  ``fetch_update`` loop every type shares, and :func:`fence`.
 - :mod:`._integer` -- :class:`AtomicInt` and the fixed-width types: every
   operation written once, in ``_integer_methods``, and compiled per width.
 - :mod:`._bool_float_ref` -- :class:`AtomicBool`, :class:`AtomicFloat`,

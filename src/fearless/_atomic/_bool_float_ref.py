@@ -8,8 +8,10 @@
   compared by identity.
 
 Each operation is a critical section on the atomic's lock with its checks
-inline (one ``in`` per ordering, ``type(v) is ...`` per operand). Relies on
-:mod:`._core` for the orderings, conversions, results, lock and the shared
+inline (one ``in`` per ordering, ``type(v) is ...`` per operand) and its
+own docstring; a failed check goes to ``_core``'s shared slow path. Relies
+on :mod:`._core` for the cell they derive from (``_Atomic``), the
+orderings, conversions, slow paths, results, lock and the shared
 ``fetch_update`` loop.
 """
 
@@ -18,12 +20,10 @@ from __future__ import annotations
 import math
 import struct
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Generic, NoReturn, final
+from typing import TYPE_CHECKING, Generic, final
 
-from .._util import NotCopyable
 from ._core import (
     _ANY,
-    _COPY_ADVICE,
     _LOAD,
     _STORE,
     CompareExchangeResult,
@@ -31,12 +31,14 @@ from ._core import (
     SeqCst,
     T,
     _allocate_lock,
+    _Atomic,
     _check_ordering,
     _check_orderings,
     _fetch_update_method,
     _new_result,
-    _no_truth_value,
     _Result,
+    _slow_operand,
+    _slow_operands,
     _to_bool,
     _to_float,
     _twin,
@@ -46,7 +48,7 @@ from ._core import (
 
 
 @final
-class AtomicBool(NotCopyable):
+class AtomicBool(_Atomic):
     """A boolean shared between threads (Rust's ``AtomicBool``).
 
     Holds ``True`` or ``False`` (anything else raises :class:`TypeError`).
@@ -77,21 +79,13 @@ class AtomicBool(NotCopyable):
         >>> t.join()
     """
 
-    __slots__ = ("__weakref__", "_lock", "_value")
-
-    _copy_advice = _COPY_ADVICE
+    __slots__ = ()
 
     _value: bool
 
     def __init__(self, value: bool = False) -> None:
         self._lock = _allocate_lock()
         self._value = _to_bool(value)
-
-    def __repr__(self) -> str:
-        return f"AtomicBool({self._value})"
-
-    def __bool__(self) -> NoReturn:
-        raise _no_truth_value(self)
 
     def load(self, order: Ordering = SeqCst) -> bool:
         """Read the value.
@@ -134,8 +128,7 @@ class AtomicBool(NotCopyable):
             AtomicBool(True)
         """
         if type(val) is not bool or order not in _STORE:  # type: ignore[redundant-expr]
-            _check_ordering(order, "store", "order")
-            _to_bool(val)
+            val = _slow_operand(val, order, "store", _to_bool)
         with self._lock:
             self._value = val
 
@@ -151,8 +144,7 @@ class AtomicBool(NotCopyable):
             True
         """
         if type(val) is not bool or order not in _ANY:  # type: ignore[redundant-expr]
-            _check_ordering(order, "any", "order")
-            _to_bool(val)
+            val = _slow_operand(val, order, "any", _to_bool)
         with self._lock:
             old = self._value
             self._value = val
@@ -191,9 +183,7 @@ class AtomicBool(NotCopyable):
             or success not in _ANY
             or failure not in _LOAD
         ):
-            _check_orderings((success, "any", "success"), (failure, "failure", "failure"))
-            _to_bool(current)
-            _to_bool(new)
+            current, new = _slow_operands(current, new, success, failure, _to_bool)
         with self._lock:
             old = self._value
             ok = old is current
@@ -229,8 +219,7 @@ class AtomicBool(NotCopyable):
             False
         """
         if type(val) is not bool or order not in _ANY:  # type: ignore[redundant-expr]
-            _check_ordering(order, "any", "order")
-            _to_bool(val)
+            val = _slow_operand(val, order, "any", _to_bool)
         with self._lock:
             old = self._value
             self._value = old & val
@@ -248,8 +237,7 @@ class AtomicBool(NotCopyable):
             True
         """
         if type(val) is not bool or order not in _ANY:  # type: ignore[redundant-expr]
-            _check_ordering(order, "any", "order")
-            _to_bool(val)
+            val = _slow_operand(val, order, "any", _to_bool)
         with self._lock:
             old = self._value
             self._value = old | val
@@ -267,8 +255,7 @@ class AtomicBool(NotCopyable):
             False
         """
         if type(val) is not bool or order not in _ANY:  # type: ignore[redundant-expr]
-            _check_ordering(order, "any", "order")
-            _to_bool(val)
+            val = _slow_operand(val, order, "any", _to_bool)
         with self._lock:
             old = self._value
             self._value = old ^ val
@@ -286,8 +273,7 @@ class AtomicBool(NotCopyable):
             False
         """
         if type(val) is not bool or order not in _ANY:  # type: ignore[redundant-expr]
-            _check_ordering(order, "any", "order")
-            _to_bool(val)
+            val = _slow_operand(val, order, "any", _to_bool)
         with self._lock:
             old = self._value
             self._value = not (old and val)
@@ -351,7 +337,7 @@ class AtomicBool(NotCopyable):
 
 
 @final
-class AtomicRef(NotCopyable, Generic[T]):
+class AtomicRef(_Atomic, Generic[T]):
     """A reference to any object, replaced atomically (Rust's ``AtomicPtr<T>``).
 
     ``load`` returns the object itself (no copy); ``compare_exchange``
@@ -377,21 +363,13 @@ class AtomicRef(NotCopyable, Generic[T]):
         False
     """
 
-    __slots__ = ("__weakref__", "_lock", "_value")
-
-    _copy_advice = _COPY_ADVICE
+    __slots__ = ()
 
     _value: T
 
     def __init__(self, value: T) -> None:
         self._lock = _allocate_lock()
         self._value = value
-
-    def __repr__(self) -> str:
-        return f"AtomicRef({self._value!r})"
-
-    def __bool__(self) -> NoReturn:
-        raise _no_truth_value(self)
 
     def load(self, order: Ordering = SeqCst) -> T:
         """Read the reference.
@@ -552,7 +530,7 @@ def _same_bits(a: float, b: float) -> bool:
 
 
 @final
-class AtomicFloat(NotCopyable):
+class AtomicFloat(_Atomic):
     """A 64-bit float shared between threads (the ``atomic_float`` crate's ``AtomicF64``).
 
     Holds a Python ``float`` (an IEEE 754 double; ints and other real
@@ -580,21 +558,13 @@ class AtomicFloat(NotCopyable):
         AtomicFloat(2.5)
     """
 
-    __slots__ = ("__weakref__", "_lock", "_value")
-
-    _copy_advice = _COPY_ADVICE
+    __slots__ = ()
 
     _value: float
 
     def __init__(self, value: float = 0.0) -> None:
         self._lock = _allocate_lock()
         self._value = value if type(value) is float else _to_float(value)
-
-    def __repr__(self) -> str:
-        return f"AtomicFloat({self._value!r})"
-
-    def __bool__(self) -> NoReturn:
-        raise _no_truth_value(self)
 
     def load(self, order: Ordering = SeqCst) -> float:
         """Read the value.
@@ -633,8 +603,7 @@ class AtomicFloat(NotCopyable):
             3.0
         """
         if type(val) is not float or order not in _STORE:
-            _check_ordering(order, "store", "order")
-            val = _to_float(val)
+            val = _slow_operand(val, order, "store", _to_float)
         with self._lock:
             self._value = val
 
@@ -648,8 +617,7 @@ class AtomicFloat(NotCopyable):
             1.0
         """
         if type(val) is not float or order not in _ANY:
-            _check_ordering(order, "any", "order")
-            val = _to_float(val)
+            val = _slow_operand(val, order, "any", _to_float)
         with self._lock:
             old = self._value
             self._value = val
@@ -692,8 +660,7 @@ class AtomicFloat(NotCopyable):
             or success not in _ANY
             or failure not in _LOAD
         ):
-            _check_orderings((success, "any", "success"), (failure, "failure", "failure"))
-            current, new = _to_float(current), _to_float(new)
+            current, new = _slow_operands(current, new, success, failure, _to_float)
         lock = self._lock
         with lock:
             old = self._value
@@ -741,8 +708,7 @@ class AtomicFloat(NotCopyable):
             1.75
         """
         if type(val) is not float or order not in _ANY:
-            _check_ordering(order, "any", "order")
-            val = _to_float(val)
+            val = _slow_operand(val, order, "any", _to_float)
         with self._lock:
             old = self._value
             self._value = old + val
@@ -760,8 +726,7 @@ class AtomicFloat(NotCopyable):
             0.75
         """
         if type(val) is not float or order not in _ANY:
-            _check_ordering(order, "any", "order")
-            val = _to_float(val)
+            val = _slow_operand(val, order, "any", _to_float)
         with self._lock:
             old = self._value
             self._value = old - val
@@ -787,8 +752,7 @@ class AtomicFloat(NotCopyable):
             2.5
         """
         if type(val) is not float or order not in _ANY:
-            _check_ordering(order, "any", "order")
-            val = _to_float(val)
+            val = _slow_operand(val, order, "any", _to_float)
         with self._lock:
             old = self._value
             if val > old or old != old:  # noqa: PLR0124 -- old != old: old is NaN
@@ -812,8 +776,7 @@ class AtomicFloat(NotCopyable):
             -1.0
         """
         if type(val) is not float or order not in _ANY:
-            _check_ordering(order, "any", "order")
-            val = _to_float(val)
+            val = _slow_operand(val, order, "any", _to_float)
         with self._lock:
             old = self._value
             if val < old or old != old:  # noqa: PLR0124 -- old != old: old is NaN

@@ -11,6 +11,10 @@
   a single C call.
 - ``_allocate_lock``: the seam's raw lock each atomic owns. Every operation
   is a ``with`` block on it (see that function for why ``with``).
+- :class:`_Atomic`: the cell every atomic type derives from (the value, its
+  lock, no copies, the ``repr``, no truth value), and the slow paths every
+  operation's one-line check falls back to (``_slow_operand``,
+  ``_slow_operands``).
 - :func:`_fetch_update_method`: the compare-exchange loop of every type's
   ``fetch_update``, written once.
 - :func:`fence`.
@@ -29,6 +33,7 @@ from collections.abc import Callable
 from typing import Any, Final, Generic, NamedTuple, NoReturn, TypeVar
 
 from .. import _seam
+from .._util import NotCopyable
 
 T = TypeVar("T")
 _F = TypeVar("_F", bound=Callable[..., Any])
@@ -182,6 +187,14 @@ def _check_orderings(*pairs: tuple[object, str, str]) -> None:
         _check_ordering(order, kind, param)
 
 
+def _slow_operands(
+    current: object, new: object, success: object, failure: object, convert: Callable[[object], T]
+) -> tuple[T, T]:
+    """The slow path of ``compare_exchange``: raise for an ordering, or convert both operands."""
+    _check_orderings((success, "any", "success"), (failure, "failure", "failure"))
+    return convert(current), convert(new)
+
+
 # -- values -------------------------------------------------------------------
 
 _short_repr = reprlib.Repr()
@@ -247,10 +260,14 @@ def _to_float(value: object) -> float:
     raise TypeError(f"AtomicFloat holds floats; got {_describe(value)}")
 
 
-def _no_truth_value(atomic: object) -> TypeError:
-    # ``__bool__`` raises it, typed NoReturn so that mypy flags ``if flag:``
-    # as unreachable code.
-    return TypeError(f"{type(atomic).__name__} has no truth value; call .load() to read its value")
+def _slow_operand(val: object, order: object, kind: str, convert: Callable[[object], T]) -> T:
+    """The slow path of a one-operand operation: raise for ``order``, or convert ``val``.
+
+    The hot path calls it when its one-line check failed: a wrong ordering,
+    or an operand that needs converting (or raises).
+    """
+    _check_ordering(order, kind, "order")
+    return convert(val)
 
 
 def _twin(fn: _F, name: str, doc: str | None = None) -> _F:
@@ -285,11 +302,34 @@ def _allocate_lock() -> _Lock:
     return _seam.allocate_lock()
 
 
-#: Why an atomic refuses copy.copy, copy.deepcopy and pickle, and what to do.
-_COPY_ADVICE: Final = (
-    "an atomic is one shared cell (a copy would share its lock, or break the link "
-    "between threads): share the atomic itself, or make a new one from .load()"
-)
+class _Atomic(NotCopyable):
+    """The cell every atomic type is: one value and the raw lock that guards it.
+
+    Each type's ``__init__`` sets ``_lock`` (from :func:`_allocate_lock`)
+    and ``_value`` (converted), and its operations are critical sections on
+    ``_lock``. What they all share is here: the slots, the refusal to be
+    copied or pickled, the ``repr`` and the missing truth value.
+    """
+
+    __slots__ = ("__weakref__", "_lock", "_value")
+
+    _copy_advice = (
+        "an atomic is one shared cell (a copy would share its lock, or break the link "
+        "between threads): share the atomic itself, or make a new one from .load()"
+    )
+
+    _lock: _Lock
+    _value: Any
+
+    def __repr__(self) -> str:
+        # A snapshot without the lock: one attribute read is atomic on
+        # every build, so repr never blocks.
+        return f"{type(self).__name__}({self._value!r})"
+
+    def __bool__(self) -> NoReturn:
+        # Typed NoReturn so that mypy flags ``if flag:`` as unreachable code.
+        raise TypeError(f"{type(self).__name__} has no truth value; call .load() to read its value")
+
 
 # -- results ------------------------------------------------------------------
 

@@ -20,26 +20,24 @@ from __future__ import annotations
 import math
 import struct
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, ClassVar, Final, NoReturn, final
+from typing import TYPE_CHECKING, Any, ClassVar, Final, final
 
-from .._util import NotCopyable
 from ._core import (
     _ANY,
-    _COPY_ADVICE,
     _LOAD,
     _STORE,
     CompareExchangeResult,
     Ordering,
     SeqCst,
     _allocate_lock,
+    _Atomic,
     _check_ordering,
-    _check_orderings,
     _fetch_update_method,
     _int_text,
-    _Lock,
     _new_result,
-    _no_truth_value,
     _Result,
+    _slow_operand,
+    _slow_operands,
     _to_int,
     _twin,
 )
@@ -70,11 +68,6 @@ def _integer_methods(name: str, bounds: tuple[int, int] | None) -> dict[str, Cal
 
     def to_int(value: object) -> int:
         return _to_int(value, name, bounds)
-
-    def check(val: object, order: object, kind: str = "any") -> int:
-        """The slow path of one-operand operations: raise, or convert ``val``."""
-        _check_ordering(order, kind, "order")
-        return to_int(val)
 
     def load(self: _AtomicInteger, order: Ordering = SeqCst) -> int:
         """Read the value.
@@ -127,7 +120,7 @@ def _integer_methods(name: str, bounds: tuple[int, int] | None) -> dict[str, Cal
             OverflowError: AtomicU8 holds integers from 0 to 255; got 256
         """
         if type_(val) is not int_ or not lo <= val <= hi or order not in store_order:
-            val = check(val, order, "store")
+            val = _slow_operand(val, order, "store", to_int)
         with self._lock:
             self._value = val
 
@@ -150,7 +143,7 @@ def _integer_methods(name: str, bounds: tuple[int, int] | None) -> dict[str, Cal
             2
         """
         if type_(val) is not int_ or not lo <= val <= hi or order not in any_order:
-            val = check(val, order)
+            val = _slow_operand(val, order, "any", to_int)
         with self._lock:
             old = self._value
             self._value = val
@@ -198,8 +191,7 @@ def _integer_methods(name: str, bounds: tuple[int, int] | None) -> dict[str, Cal
             or success not in any_order
             or failure not in load_order
         ):
-            _check_orderings((success, "any", "success"), (failure, "failure", "failure"))
-            current, new = to_int(current), to_int(new)
+            current, new = _slow_operands(current, new, success, failure, to_int)
         with self._lock:
             old = self._value
             ok = old == current
@@ -235,7 +227,7 @@ def _integer_methods(name: str, bounds: tuple[int, int] | None) -> dict[str, Cal
             4
         """
         if type_(val) is not int_ or not lo <= val <= hi or order not in any_order:
-            val = check(val, order)
+            val = _slow_operand(val, order, "any", to_int)
         with self._lock:
             old = self._value
             self._value = new = old + val
@@ -255,7 +247,7 @@ def _integer_methods(name: str, bounds: tuple[int, int] | None) -> dict[str, Cal
             255
         """
         if type_(val) is not int_ or not lo <= val <= hi or order not in any_order:
-            val = check(val, order)
+            val = _slow_operand(val, order, "any", to_int)
         with self._lock:
             old = self._value
             self._value = new = old - val
@@ -278,7 +270,7 @@ def _integer_methods(name: str, bounds: tuple[int, int] | None) -> dict[str, Cal
             '0b1000'
         """
         if type_(val) is not int_ or not lo <= val <= hi or order not in any_order:
-            val = check(val, order)
+            val = _slow_operand(val, order, "any", to_int)
         with self._lock:
             old = self._value
             self._value = old & val
@@ -296,7 +288,7 @@ def _integer_methods(name: str, bounds: tuple[int, int] | None) -> dict[str, Cal
             '0b1110'
         """
         if type_(val) is not int_ or not lo <= val <= hi or order not in any_order:
-            val = check(val, order)
+            val = _slow_operand(val, order, "any", to_int)
         with self._lock:
             old = self._value
             self._value = old | val
@@ -314,7 +306,7 @@ def _integer_methods(name: str, bounds: tuple[int, int] | None) -> dict[str, Cal
             '0b110'
         """
         if type_(val) is not int_ or not lo <= val <= hi or order not in any_order:
-            val = check(val, order)
+            val = _slow_operand(val, order, "any", to_int)
         with self._lock:
             old = self._value
             self._value = old ^ val
@@ -339,7 +331,7 @@ def _integer_methods(name: str, bounds: tuple[int, int] | None) -> dict[str, Cal
             -9
         """
         if type_(val) is not int_ or not lo <= val <= hi or order not in any_order:
-            val = check(val, order)
+            val = _slow_operand(val, order, "any", to_int)
         with self._lock:
             old = self._value
             self._value = new = ~(old & val)
@@ -361,7 +353,7 @@ def _integer_methods(name: str, bounds: tuple[int, int] | None) -> dict[str, Cal
             42
         """
         if type_(val) is not int_ or not lo <= val <= hi or order not in any_order:
-            val = check(val, order)
+            val = _slow_operand(val, order, "any", to_int)
         with self._lock:
             old = self._value
             if val > old:
@@ -380,7 +372,7 @@ def _integer_methods(name: str, bounds: tuple[int, int] | None) -> dict[str, Cal
             -3
         """
         if type_(val) is not int_ or not lo <= val <= hi or order not in any_order:
-            val = check(val, order)
+            val = _slow_operand(val, order, "any", to_int)
         with self._lock:
             old = self._value
             if val < old:
@@ -472,8 +464,8 @@ def _integer_methods(name: str, bounds: tuple[int, int] | None) -> dict[str, Cal
 _POINTER_BITS: Final = struct.calcsize("P") * 8
 
 
-class _AtomicInteger(NotCopyable):
-    """What :class:`AtomicInt` and the fixed-width types share: state, ``repr`` and types.
+class _AtomicInteger(_Atomic):
+    """What :class:`AtomicInt` and the fixed-width types share: construction, ``repr``, types.
 
     Each concrete subclass gets the operations :func:`_integer_methods`
     compiles for its range (see ``__init_subclass__``); so does this class,
@@ -483,11 +475,8 @@ class _AtomicInteger(NotCopyable):
     without is unbounded.
     """
 
-    __slots__ = ("__weakref__", "_lock", "_value")
+    __slots__ = ()
 
-    _copy_advice = _COPY_ADVICE
-
-    _lock: _Lock
     _value: int
     _bounds: ClassVar[tuple[int, int] | None] = None
 
@@ -504,12 +493,8 @@ class _AtomicInteger(NotCopyable):
         self._value = value
 
     def __repr__(self) -> str:
-        # A snapshot without the lock: one attribute read is atomic on
-        # every build, so repr never blocks.
+        # _Atomic's, but a value with too many digits for str() still shows.
         return f"{type(self).__name__}({_int_text(self._value)})"
-
-    def __bool__(self) -> NoReturn:
-        raise _no_truth_value(self)
 
     if TYPE_CHECKING:  # the signatures of what _integer_methods compiles
         # fmt: off

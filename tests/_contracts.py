@@ -163,6 +163,8 @@ class GuardKind:
     lock_repr_shows_value: bool
     #: Whether this guard shows in a ``statistics()`` snapshot of its lock.
     counted: Callable[[Any], bool] = field(repr=False)
+    #: The thread a ``statistics()`` snapshot names as its holder (None: shared, not named).
+    owner: Callable[[Any], int | None] | None = field(repr=False, default=None)
 
     @property
     def name(self) -> str:
@@ -188,6 +190,7 @@ GUARD_KINDS = {
         released=MSG_MUTEX_RELEASED,
         lock_repr_shows_value=False,
         counted=lambda m: m.statistics().locked,
+        owner=lambda m: m.statistics().owner,
     ),
     "RwLockReadGuard": GuardKind(
         cls=RwLockReadGuard,
@@ -208,6 +211,7 @@ GUARD_KINDS = {
         released=MSG_RWLOCK_RELEASED,
         lock_repr_shows_value=False,
         counted=lambda r: r.statistics().writer is not None,
+        owner=lambda r: r.statistics().writer,
     ),
     "RwLockUpgradableReadGuard": GuardKind(
         cls=UpgradableGuard,
@@ -218,6 +222,7 @@ GUARD_KINDS = {
         released=MSG_RWLOCK_RELEASED,
         lock_repr_shows_value=True,
         counted=lambda r: r.statistics().upgradable is not None,
+        owner=lambda r: r.statistics().upgradable,
     ),
     "RwLockWriteGuard-from-upgrade": GuardKind(
         cls=RwLockWriteGuard,
@@ -228,6 +233,7 @@ GUARD_KINDS = {
         released=MSG_RWLOCK_RELEASED,
         lock_repr_shows_value=False,
         counted=lambda r: r.statistics().writer is not None,
+        owner=lambda r: r.statistics().writer,
     ),
     "RwLockReadGuard-from-downgrade": GuardKind(
         cls=RwLockReadGuard,

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import copy
 import pickle
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -64,7 +65,11 @@ def test_with_returns_the_guard_and_holds_the_lock_until_exit(kind: GuardKind) -
         assert guard.value == [1]
         assert kind.counted(lock)
         assert on_other_thread(lambda: kind.counted(lock)), "statistics() seen elsewhere"
+        if kind.owner is not None:
+            assert kind.owner(lock) == threading.get_ident()
     assert not kind.counted(lock)
+    if kind.owner is not None:
+        assert kind.owner(lock) is None
     assert kind.family.free(lock)
 
 
@@ -167,10 +172,12 @@ def test_repr_shows_the_value_then_that_it_was_released(kind: GuardKind) -> None
 def test_reprs_never_block_on_a_guard_held_elsewhere(kind: GuardKind) -> None:
     lock = kind.make([1])
     with Held(lambda: kind.take(lock)) as held:
-        # Bounded: Worker.join fails the test if a repr blocks.
-        assert repr(held.guard) == f"<{kind.name} value=[1]>"
+        # On a third thread, joined with a bound: a repr that blocked would fail.
+        guard_repr, lock_repr = on_other_thread(lambda: (repr(held.guard), repr(lock)))
+        assert guard_repr == f"<{kind.name} value=[1]>"
         shown = "[1]" if kind.lock_repr_shows_value else "<locked>"
-        assert repr(lock) == f"{kind.family.name}({shown})"
+        assert lock_repr == f"{kind.family.name}({shown})"
+        assert repr(lock) == lock_repr
     assert repr(lock) == f"{kind.family.name}([1])"
 
 

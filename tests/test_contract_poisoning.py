@@ -10,7 +10,10 @@ with ``PoisonError``, holding nothing, until ``clear_poison()``; the error's
 ``into_inner()`` acquires anyway and returns what the refused call would
 have returned. ``into_inner()`` of a poisoned lock consumes it all the same
 and its error gives the value. Failures on other threads poison for every
-thread, including threads already blocked in an acquire.
+thread, including threads already blocked in an acquire; under
+``fearless.testing.explore`` every interleaving of a failing block and a
+later acquire (within two preemptions) shows the poison exactly to the
+acquires that came after the failure.
 """
 
 from __future__ import annotations
@@ -36,8 +39,10 @@ from fearless import (
     ConsumedError,
     GuardReleasedError,
     PoisonError,
+    scope,
     spawn,
 )
+from fearless.testing import explore
 
 
 class Boom(Exception):
@@ -295,3 +300,46 @@ def test_poison_set_on_one_thread_is_cleared_for_every_thread(family: LockFamily
     assert not lock.is_poisoned()
     with Held(lambda: family.acquires[family.exclusive](lock)) as held:
         assert held.guard.value == [1, 2]
+
+
+# -- explored: every interleaving of a failure and a later acquire ------------------
+
+
+@pytest.mark.parametrize(("kind", "name"), BLOCKED)
+def test_explored_poison_is_seen_by_exactly_the_acquires_after_the_failure(
+    kind: GuardKind, name: str
+) -> None:
+    outcomes: set[str] = set()
+    acquire = kind.family.acquires[name]
+
+    def program() -> None:
+        lock = kind.make([])
+
+        def fail() -> None:
+            with pytest.raises(Boom), kind.take(lock) as guard:
+                guard.value.append("failed")
+                raise Boom
+
+        def later() -> None:
+            try:
+                guard = acquire(lock)
+            except PoisonError as error:
+                with error.into_inner() as guard:
+                    assert guard.value == ["failed"], "poisoned before the failure"
+                    guard.value.append("saw poison")
+                return
+            with guard:
+                assert guard.value == [], "acquired after the failure without seeing the poison"
+                guard.value.append("clean")
+
+        with scope() as s:
+            s.spawn(fail)
+            s.spawn(later)
+        assert lock.is_poisoned()
+        with pytest.raises(PoisonError) as caught:
+            lock.into_inner()
+        outcomes.add(" then ".join(caught.value.into_inner()))
+
+    result = explore(program, strategy="exhaustive", preemption_bound=2)
+    assert result.stopped_by in (None, "preemption_bound")  # every schedule within the bound
+    assert outcomes == {"failed then saw poison", "clean then failed"}

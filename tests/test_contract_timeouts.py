@@ -9,7 +9,10 @@ subclass with the documented message, or ``True`` for a condvar), ``0``
 polls, ``None``/``inf``/a timeout beyond ``threading.TIMEOUT_MAX`` wait as
 long as it takes, a refused timeout registers nothing, and after any of
 these nothing is left behind: no waiter counted, the holder releases as
-usual, and the same request then succeeds at once.
+usual, and the same request then succeeds at once. Under
+``fearless.testing.explore`` (virtual time), every interleaving of a holder
+and a timed lock request shows the request giving up only while the lock
+was held, and leaving nothing held or registered.
 """
 
 from __future__ import annotations
@@ -23,10 +26,12 @@ from typing import Any
 
 import pytest
 
-from _contracts import Held
+from _contracts import MUTEX, RWLOCK, Held, LockFamily
 from _helpers import TIMEOUT, Worker, wait_until
-from fearless import Barrier, Condvar, Mutex, RwLock, spawn
+from fearless import Barrier, Condvar, Mutex, RwLock, scope, spawn
+from fearless.atomic import AtomicInt
 from fearless.mpsc import Empty, RecvTimeoutError, SendTimeoutError, channel, select, sync_channel
+from fearless.testing import explore
 
 
 def _nothing() -> None:
@@ -389,3 +394,69 @@ def test_no_timeout_waits_until_unblocked(make: Callable[[], Scenario], timeout:
         made.unblock()
         assert waiter.join() == made.unblocked
     made.follow()
+
+
+# -- explored: a timeout gives up only while the request really had to wait ----------
+
+
+def _upgrade_request(lock: Any, timeout: float) -> Any:
+    upgradable = lock.upgradable_read()
+    try:
+        return upgradable.upgrade(timeout=timeout)
+    except BaseException:
+        upgradable.unlock()
+        raise
+
+
+#: The lock's family, the guard a holder takes, and a request that must wait while it is held.
+EXPLORED: dict[str, tuple[LockFamily, str, Callable[[Any, float], Any]]] = {
+    "Mutex.lock-beside-lock": (MUTEX, "lock", lambda m, t: m.lock(timeout=t)),
+    "RwLock.read-beside-write": (RWLOCK, "write", lambda r, t: r.read(timeout=t)),
+    "RwLock.write-beside-read": (RWLOCK, "read", lambda r, t: r.write(timeout=t)),
+    "RwLock.upgradable_read-beside-upgradable": (
+        RWLOCK,
+        "upgradable_read",
+        lambda r, t: r.upgradable_read(timeout=t),
+    ),
+    "upgrade-beside-read": (RWLOCK, "read", _upgrade_request),
+}
+
+
+@pytest.mark.parametrize(("family", "holding", "wanted"), EXPLORED.values(), ids=EXPLORED.keys())
+def test_explored_a_timeout_gives_up_only_while_the_lock_is_held(
+    family: LockFamily, holding: str, wanted: Callable[[Any, float], Any]
+) -> None:
+    # Time is virtual: the timeout fires when every thread is blocked, i.e.
+    # while the holder waits for a message only the impatient thread sends.
+    outcomes: set[str] = set()
+
+    def program() -> None:
+        lock = family.make(0)
+        inside = AtomicInt(0)
+        tx, rx = channel[None]()
+
+        def holder() -> None:
+            with family.acquires[holding](lock):
+                inside.fetch_add(1)
+                rx.recv()
+                inside.fetch_sub(1)
+
+        def impatient() -> None:
+            try:
+                with wanted(lock, 1.0):
+                    assert inside.load() == 0, "got in beside the holder"
+                    outcomes.add("got in")
+            except TimeoutError:
+                assert inside.load() == 1, "timed out on a lock nobody held"
+                outcomes.add("timed out")
+            tx.send(None)
+
+        with scope() as s:
+            s.spawn(holder)
+            s.spawn(impatient)
+        assert family.idle(lock), "a timeout left the lock held"
+        assert family.waiting(lock) == 0, "a timeout left a waiter registered"
+
+    result = explore(program, strategy="exhaustive", preemption_bound=2)
+    assert result.stopped_by in (None, "preemption_bound")  # every schedule within the bound
+    assert outcomes == {"got in", "timed out"}

@@ -222,14 +222,18 @@ class Sender(_SenderEnd[_ListChan], Generic[T_contra], metaclass=NoPublicConstru
             ConsumedError: This sender was already closed.
 
         Example:
-            >>> from fearless.mpsc import RecvError, channel
+            >>> from fearless.mpsc import channel
             >>> tx, rx = channel[int]()
+            >>> tx2 = tx.clone()
             >>> tx.close()
-            >>> try:
-            ...     rx.recv()
-            ... except RecvError as e:
-            ...     print(e)
-            every sender is gone and the channel is empty; no message will ever arrive
+            >>> rx                                  # tx2 keeps the channel connected
+            <Receiver: ~0 queued (snapshot), 1 sender>
+            >>> tx2.close()
+            >>> rx.try_recv()
+            Traceback (most recent call last):
+            ...
+            fearless.mpsc.RecvError: every sender is gone and the channel is empty; no
+            message will ever arrive
         """
         if not self._drop():
             raise ConsumedError(_MSG_SENDER_CLOSED)

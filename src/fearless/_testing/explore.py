@@ -258,17 +258,15 @@ def explore(
         RuntimeError: Called from inside another exploration.
 
     Example:
-        >>> from fearless import Mutex, scope
+        >>> from fearless import scope
+        >>> from fearless.atomic import AtomicI64
         >>> from fearless.testing import explore
         >>> def test():
-        ...     counter = Mutex(0)
-        ...     def work():
-        ...         with counter.lock() as guard:
-        ...             guard.value += 1
+        ...     hits = AtomicI64(0)
         ...     with scope() as s:
-        ...         s.spawn(work)
-        ...         s.spawn(work)
-        ...     assert counter.into_inner() == 2
+        ...         s.spawn(hits.fetch_add, 1)
+        ...         s.spawn(hits.fetch_add, 1)
+        ...     assert hits.load() == 2
         >>> result = explore(test, strategy="exhaustive")
         >>> result.complete       # every schedule ran, and passed
         True

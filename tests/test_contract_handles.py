@@ -5,7 +5,8 @@ A handle is one share of something shared: ``Arc``, ``Weak``, ``Sender``,
 ``fearless._handle``), and ``JoinHandle`` (the one permission to join a
 thread). Each is used up once -- ``drop()``, ``close()`` or ``join()`` --
 after which every use raises ``ConsumedError`` with the kind's message,
-and so does using it up again; its ``repr`` says it was used up. The
+and so does using it up again (a scoped thread's handle is used up by its
+scope when the scope raised its failure); its ``repr`` says so. The
 drop-once handles also drop at the end of their ``with`` block and on any
 thread. None can be pickled; ``copy.copy`` is a clone where the kind is
 cloneable and refused otherwise, and ``copy.deepcopy`` makes a new ``Arc``,
@@ -26,7 +27,7 @@ from typing import Any
 import pytest
 
 from _helpers import TIMEOUT, Worker
-from fearless import Arc, ConsumedError, JoinHandle, Weak, spawn
+from fearless import Arc, ConsumedError, JoinHandle, Weak, scope, spawn
 from fearless._handle import DropOnce
 from fearless.mpsc import Receiver, Sender, SyncSender, channel, sync_channel
 
@@ -372,3 +373,26 @@ def test_join_handle_is_used_up_by_join_not_by_a_timeout() -> None:
     go.set()
     assert handle.join(timeout=TIMEOUT) is True
     assert repr(handle) == "<JoinHandle Event.wait: joined>"
+
+
+def _fail() -> None:
+    raise KeyError("in the thread")
+
+
+def test_a_scoped_handle_whose_failure_its_scope_raised_is_used_up() -> None:
+    # The scope raised the thread's failure: that used the handle up (the
+    # failure is not raised twice); a scoped thread that succeeded stays
+    # joinable after the block, like any handle.
+    with pytest.raises(ExceptionGroup) as group, scope() as s:
+        failed = s.spawn(_fail)
+        succeeded = s.spawn(_five)
+    assert [type(e) for e in group.value.exceptions] == [KeyError]
+    assert repr(failed) == "<JoinHandle _fail: joined>"
+    with pytest.raises(ConsumedError) as raised:
+        failed.join(timeout=TIMEOUT)
+    assert str(raised.value) == (
+        "this scoped thread failed and its scope already raised the exception; "
+        "join it inside the with block to handle the failure there"
+    )
+    assert succeeded.join(timeout=TIMEOUT) == 5
+    assert repr(succeeded) == "<JoinHandle _five: joined>"

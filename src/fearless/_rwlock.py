@@ -14,13 +14,15 @@ from __future__ import annotations
 from typing import TypeVar, final
 
 from . import _poison
-from ._errors import ConsumedError, DeadlockError, WouldBlockError
+from ._errors import DeadlockError, WouldBlockError
 from ._poison import CONSUMED as _CONSUMED
 from ._poison import POISONED as _POISONED
 from ._rwlock_core import (
     _BUSY,
+    _G,
     _LOCKED,
     _READ,
+    _RECOVER,
     _SAYS,
     _UPGRADABLE,
     _WRITE,
@@ -41,10 +43,11 @@ __all__ = [
 
 T = TypeVar("T")
 
-_MSG_WOULD_BLOCK_READ = (
-    "rwlock is write-locked or a writer is waiting; try again later or call read() to wait"
+#: What try_read() and try_write() say when they would block (by kind of request).
+_MSG_WOULD_BLOCK = (
+    "rwlock is write-locked or a writer is waiting; try again later or call read() to wait",
+    "rwlock is locked; try again later or call write() to wait for it",
 )
-_MSG_WOULD_BLOCK_WRITE = "rwlock is locked; try again later or call write() to wait for it"
 _MSG_LOCKED_INTO_INNER = "rwlock is locked; into_inner() needs every guard released first"
 
 
@@ -188,7 +191,7 @@ class RwLock(_RwLockCore[T]):
             raise
         return self._acquire_slow(guard, _READ, timeout, False)
 
-    def try_read(self) -> RwLockReadGuard[T]:  # noqa: PLR0912 - inline fast path: a call would let an interrupt in
+    def try_read(self) -> RwLockReadGuard[T]:
         """Take a read guard if one is available right now, without blocking.
 
         Returns:
@@ -214,53 +217,7 @@ class RwLock(_RwLockCore[T]):
             a writer holds it
         """
         guard: RwLockReadGuard[T] = _new_guard(RwLockReadGuard)
-        me = guard._owner = _get_ident()
-        if self._holder == me:
-            # A finaliser inside this thread's own operation on this lock.
-            raise WouldBlockError(_MSG_WOULD_BLOCK_READ)
-        lock = self._lock
-        try:
-            if lock.locked():
-                self._spin()
-            with lock:
-                self._holder = me
-                try:
-                    trouble = self._trouble
-                    if trouble & _CONSUMED:  # inline: no call on the success path
-                        raise ConsumedError(_SAYS.consumed)
-                    readers = self._readers
-                    if not (me in readers or self._upgrader == me or self._readable()):
-                        raise WouldBlockError(_MSG_WOULD_BLOCK_READ)
-                    if trouble:
-                        raise _poison.refusal(_POISONED, _SAYS, self._read_ignoring_poison)
-                    if me in readers:
-                        readers[me] += 1
-                    else:
-                        readers[me] = 1
-                    guard._value = self._data
-                    guard._rwlock = self
-                finally:
-                    try:
-                        if self._deferred:
-                            self._apply_deferred()
-                    finally:
-                        self._holder = None
-        except DeadlockError:
-            raise  # nothing taken (or the internal lock lost by os.fork())
-        except BaseException:
-            # Inline, not a call: nothing can come between the exception and
-            # the guard queued for release (if it holds anything).
-            with lock:
-                self._holder = me
-                try:
-                    self._deferred.append(guard)
-                finally:
-                    try:
-                        self._apply_deferred()
-                    finally:
-                        self._holder = None
-            raise
-        return guard
+        return self._try_take(guard, _READ)
 
     # -- writing ------------------------------------------------------------
 
@@ -358,10 +315,21 @@ class RwLock(_RwLockCore[T]):
         """
         guard: RwLockWriteGuard[T] = _new_guard(RwLockWriteGuard)
         guard._then = None
+        return self._try_take(guard, _WRITE)
+
+    def _try_take(self, guard: _G, kind: int) -> _G:  # noqa: PLR0912, PLR0915 - the section and its handler share one frame (interrupt safety)
+        """Make ``guard`` hold ``kind`` of the lock if it is free now: try_read(), try_write().
+
+        ``kind`` is ``_READ`` or ``_WRITE``. Never waits and never raises
+        ``DeadlockError``: whatever stands in the way is a ``WouldBlockError``
+        (a finaliser inside this thread's own operation on the lock
+        included). The critical section records ``_holder`` first (it calls);
+        the handler shares its frame, as in ``_acquire_slow``.
+        """
         me = guard._owner = _get_ident()
         if self._holder == me:
             # A finaliser inside this thread's own operation on this lock.
-            raise WouldBlockError(_MSG_WOULD_BLOCK_WRITE)
+            raise WouldBlockError(_MSG_WOULD_BLOCK[kind])
         lock = self._lock
         try:
             if lock.locked():
@@ -370,14 +338,19 @@ class RwLock(_RwLockCore[T]):
                 self._holder = me
                 try:
                     trouble = self._trouble
-                    if trouble & _CONSUMED:  # inline: no call on the success path
-                        raise ConsumedError(_SAYS.consumed)
-                    if self._writer is not None or self._readers or self._upgrader is not None:
-                        raise WouldBlockError(_MSG_WOULD_BLOCK_WRITE)
+                    _poison.refuse_if_consumed(trouble, _SAYS)
+                    if not self._free_for(kind, me):
+                        raise WouldBlockError(_MSG_WOULD_BLOCK[kind])
                     if trouble:
-                        raise _poison.refusal(_POISONED, _SAYS, self._write_ignoring_poison)
-                    self._gate = _BUSY
-                    self._writer = me
+                        raise _poison.refusal(_POISONED, _SAYS, _RECOVER[kind](self))
+                    readers = self._readers
+                    if kind == _WRITE:
+                        self._gate = _BUSY
+                        self._writer = me
+                    elif me in readers:
+                        readers[me] += 1
+                    else:
+                        readers[me] = 1
                     guard._value = self._data
                     guard._rwlock = self
                 finally:
@@ -402,6 +375,15 @@ class RwLock(_RwLockCore[T]):
                         self._holder = None
             raise
         return guard
+
+    def _free_for(self, kind: int, me: int) -> bool:
+        """Whether ``try_read``/``try_write`` (``kind``) by thread ``me`` may enter now (lock held).
+
+        Unlike ``_may_enter``, nothing here is a deadlock: a try never waits.
+        """
+        if kind == _READ:
+            return me in self._readers or self._upgrader == me or self._readable()
+        return self._writer is None and not self._readers and self._upgrader is None
 
     # -- upgradable reads -----------------------------------------------------
 

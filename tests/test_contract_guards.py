@@ -9,7 +9,8 @@ the ``with`` block's exit after an ``unlock()`` does nothing; only the
 owning thread may release it; its ``repr`` shows the value or that it was
 released and never blocks; it cannot be built, copied or pickled. The
 ``try_`` forms never block and never raise ``DeadlockError``. The kinds are
-listed in ``tests/_contracts.py`` (trio's ``generic_lock_test`` shape).
+listed in ``tests/_contracts.py`` (trio's ``generic_lock_test`` shape); a
+test checks that every public guard class is there.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from typing import Any
 
 import pytest
 
+import fearless
 from _contracts import (
     GUARD_COPY_ADVICE,
     GUARD_KINDS,
@@ -38,6 +40,12 @@ from _contracts import (
     raised_on_other_thread,
 )
 from fearless import DeadlockError, GuardReleasedError, WouldBlockError, WrongThreadError
+
+
+def test_every_public_guard_class_has_a_kind() -> None:
+    public = {getattr(fearless, name) for name in fearless.__all__}
+    guards = {obj for obj in public if isinstance(obj, type) and hasattr(obj, "unlock")}
+    assert guards == {kind.cls for kind in GUARD_KINDS.values()}
 
 
 def _released(kind: GuardKind, how: str) -> tuple[Any, Any]:

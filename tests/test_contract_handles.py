@@ -11,7 +11,8 @@ drop-once handles also drop at the end of their ``with`` block and on any
 thread. None can be pickled; ``copy.copy`` is a clone where the kind is
 cloneable and refused otherwise, and ``copy.deepcopy`` makes a new ``Arc``,
 clones a ``Weak``, and is refused for the rest, with the kind's advice.
-``tests/test_drop_once.py`` checks the shares each drop gives up.
+``tests/test_drop_once.py`` checks the shares each drop gives up; a test
+here checks that every public drop-once class is in the table.
 """
 
 from __future__ import annotations
@@ -26,8 +27,9 @@ from typing import Any
 
 import pytest
 
+import fearless
 from _helpers import TIMEOUT, Worker
-from fearless import Arc, ConsumedError, JoinHandle, Weak, scope, spawn
+from fearless import Arc, ConsumedError, JoinHandle, Weak, mpsc, scope, spawn
 from fearless._handle import DropOnce
 from fearless.mpsc import Receiver, Sender, SyncSender, channel, sync_channel
 
@@ -252,9 +254,10 @@ def consumed(kind: HandleKind) -> Any:
     return handle
 
 
-@each_drop_once_kind
-def test_the_drop_once_kinds_share_the_drop_once_base(kind: HandleKind) -> None:
-    assert issubclass(kind.cls, DropOnce)
+def test_every_public_drop_once_class_has_a_kind() -> None:
+    public = {getattr(module, name) for module in (fearless, mpsc) for name in module.__all__}
+    drop_once = {obj for obj in public if isinstance(obj, type) and issubclass(obj, DropOnce)}
+    assert drop_once == {kind.cls for kind in DROP_ONCE.values()}
 
 
 @each_handle_kind

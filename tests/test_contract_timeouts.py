@@ -12,11 +12,13 @@ these nothing is left behind: no waiter counted, the holder releases as
 usual, and the same request then succeeds at once. Under
 ``fearless.testing.explore`` (virtual time), every interleaving of a holder
 and a timed lock request shows the request giving up only while the lock
-was held, and leaving nothing held or registered.
+was held, and leaving nothing held or registered. A test checks that
+every public call with a ``timeout`` parameter has a scenario here.
 """
 
 from __future__ import annotations
 
+import inspect
 import math
 import threading
 from collections.abc import Callable, Iterator
@@ -26,9 +28,10 @@ from typing import Any
 
 import pytest
 
+import fearless
 from _contracts import MUTEX, RWLOCK, Held, LockFamily
 from _helpers import TIMEOUT, Worker, wait_until
-from fearless import Barrier, Condvar, Mutex, RwLock, scope, spawn
+from fearless import Barrier, Condvar, Mutex, RwLock, mpsc, scope, spawn
 from fearless.atomic import AtomicInt
 from fearless.mpsc import Empty, RecvTimeoutError, SendTimeoutError, channel, select, sync_channel
 from fearless.testing import explore
@@ -292,18 +295,43 @@ SCENARIOS: dict[str, Callable[[], Scenario]] = {
     "RwLock.upgradable_read-beside-upgradable": _rwlock(
         "upgradable_read", "upgradable_read", "an upgradable read"
     ),
-    "upgrade-beside-reader": _upgrade,
+    "RwLockUpgradableReadGuard.upgrade-beside-reader": _upgrade,
     "Condvar.wait": _condvar("wait"),
     "Condvar.wait_while": _condvar("wait_while"),
     "Barrier.wait": _barrier,
     "JoinHandle.join": _join,
     "Receiver.recv": _recv("recv"),
-    "select": _recv("select"),
+    "mpsc.select": _recv("select"),
     "SyncSender.send-full": _bounded_send,
     "SyncSender.send-rendezvous": _rendezvous_send,
 }
 
 each_scenario = pytest.mark.parametrize("make", SCENARIOS.values(), ids=SCENARIOS.keys())
+
+
+def _public_calls_taking_a_timeout() -> set[str]:
+    found = set()
+    for module in (fearless, mpsc):
+        for name in module.__all__:
+            obj = getattr(module, name)
+            owner = obj.__qualname__ if inspect.isclass(obj) else None
+            members = inspect.getmembers(obj) if owner else [(name, obj)]
+            for member, value in members:
+                if member.startswith("_") or not callable(value):
+                    continue
+                try:
+                    parameters = inspect.signature(value).parameters
+                except (TypeError, ValueError):
+                    continue
+                if "timeout" in parameters:
+                    prefix = owner or module.__name__.removeprefix("fearless.")
+                    found.add(f"{prefix}.{member}")
+    return found
+
+
+def test_every_public_call_taking_a_timeout_has_a_scenario() -> None:
+    covered = {name.split("-")[0] for name in SCENARIOS}
+    assert covered == _public_calls_taking_a_timeout()
 
 
 @contextmanager

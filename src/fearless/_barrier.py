@@ -13,6 +13,10 @@
 ...     thread.join(timeout=30)
 >>> sorted(leaders)                # exactly one leader per generation
 [False, False, True]
+
+Each thread that has to wait parks (``_park``) on a raw lock of its own,
+from the backend in force when the barrier was made; the last to arrive
+releases them all. Relies on ``_seam``, ``_park`` and ``_deadline``.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ import os
 from itertools import filterfalse
 from typing import NamedTuple, final
 
-from . import _seam
+from . import _park, _seam
 from ._deadline import Deadline, check_timeout
 from ._util import NoPublicConstructor, NotCopyable
 
@@ -85,8 +89,6 @@ def _wait_result(is_leader: bool) -> BarrierWaitResult:
 
 _LEADER = _wait_result(True)
 _FOLLOWER = _wait_result(False)
-
-_INF = float("inf")
 
 # How many times this process is removed from the first by os.fork(): an
 # arrival made under an older value was made in a parent process.
@@ -238,8 +240,7 @@ class Barrier(NotCopyable):
         # arrived at. Everything is built before the internal lock is taken,
         # so no allocation (and no garbage collection) happens under it.
         wait = check_timeout(timeout)
-        waiter = self._allocate_lock()
-        waiter.acquire()
+        waiter = _park.waiter(self._allocate_lock)
         entry = (_seam.get_ident(), _fork_epoch, waiter)
         fresh: list[tuple[int, int, _seam.RawLock]] = []
         lock = self._lock
@@ -265,17 +266,10 @@ class Barrier(NotCopyable):
                 for _, _, parked in waiters:
                     parked.release()
                 return _LEADER
-            deadline = Deadline(wait)
-            slice_ = _seam.backend.slice
-            while True:
-                remaining = deadline.remaining()
-                step = slice_ if remaining < 0 else min(remaining, slice_)
-                if waiter.acquire(True, -1 if step == _INF else step):
-                    return _FOLLOWER
-                if self._generation != generation:
-                    return _FOLLOWER  # released, or about to be
-                if deadline.expired():
-                    break
+            # Released by the leader, or (a release an interrupt cut off)
+            # the generation moved on: either way this thread made it.
+            if _park.park(waiter, Deadline(wait), lambda: self._generation != generation):
+                return _FOLLOWER
             with lock:
                 arrived = len(self._waiters)
                 if self._generation != generation:

@@ -27,7 +27,7 @@ The condvar reaches its mutex only through ``_mutex``'s small interface
 for it (``guard_lock``, ``guard_poison``, ``guard_unlock``,
 ``guard_relock``, ``guard_recheck``: Rust's friend
 functions ``guard_lock``/``guard_poison``); each waiter parks on a raw lock
-of its own from the seam's backend.
+of its own from the seam's backend (``_park``: ``waiter``, ``park``).
 """
 
 from __future__ import annotations
@@ -38,13 +38,12 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any, NamedTuple, TypeVar, final
 
-from . import _seam
+from . import _park, _seam
 from ._deadline import Deadline, check_timeout
 from ._errors import DeadlockError
 from ._mutex import (
     Mutex,
     MutexGuard,
-    acquire_in_slices,
     guard_lock,
     guard_poison,
     guard_recheck,
@@ -286,8 +285,7 @@ class Condvar(NotCopyable):
         """
         inside = self._inside
         waiters = self._waiters
-        waiter = self._allocate_lock()
-        waiter.acquire()
+        waiter = _park.waiter(self._allocate_lock)
         notified = False
         try:
             with self._lock:
@@ -299,7 +297,7 @@ class Condvar(NotCopyable):
             was_poisoned = guard_poison(mutex)
             guard_unlock(guard, mutex)  # the guard reads as released meanwhile
             # No loop in this frame (see Mutex._acquire_slow).
-            notified = _sleep(waiter, wait)
+            notified = _park.park(waiter, Deadline(wait))
         finally:
             try:
                 try:
@@ -397,11 +395,6 @@ def _forget_lost_waiters() -> None:
 
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_forget_lost_waiters)
-
-
-def _sleep(waiter: _seam.RawLock, wait: float) -> bool:
-    """Block on ``waiter`` for ``wait`` seconds at most; whether it was released."""
-    return acquire_in_slices(waiter.acquire, Deadline(wait))
 
 
 def _wake_first(waiters: deque[_seam.RawLock]) -> bool:

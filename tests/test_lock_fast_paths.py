@@ -1,6 +1,7 @@
 """The hand-inlined fast paths of Mutex and RwLock behave as the code they copy.
 
-``Mutex.lock`` copies ``Mutex._take``; ``MutexGuard.__exit__`` copies
+``Mutex.lock`` is checked against the shared steps it writes out inline
+(``_mutex._lock_into`` and the refusal); ``MutexGuard.__exit__`` copies
 ``MutexGuard.unlock`` plus poisoning; each RwLock guard's ``__exit__`` copies
 ``RwLock._release`` for its kind. The copies stay inline because lock and
 unlock are the library's hottest paths (no Python call there); these tests
@@ -24,9 +25,10 @@ from fearless import (
     PoisonError,
     RwLock,
 )
+from fearless._mutex import _MSG_DEADLOCK, _lock_into
 from fearless._poison import CONSUMED, POISONED
 
-# -- Mutex.lock and Mutex._take ----------------------------------------------------------
+# -- Mutex.lock and _mutex._lock_into ---------------------------------------------------
 
 
 def _fast_lock(m: Mutex[Any], timeout: float | None) -> MutexGuard[Any]:
@@ -34,10 +36,19 @@ def _fast_lock(m: Mutex[Any], timeout: float | None) -> MutexGuard[Any]:
 
 
 def _reference_lock(m: Mutex[Any], timeout: float | None) -> MutexGuard[Any]:
-    return m._take(timeout, POISONED | CONSUMED)
+    # lock() spelled with the steps try_lock() and PoisonError.into_inner()
+    # share (the mutexes here are free or held by this thread: no timeout).
+    if m._is_owned():
+        raise DeadlockError(_MSG_DEADLOCK)
+    guard: MutexGuard[Any] = object.__new__(MutexGuard)
+    guard._mutex = None
+    _lock_into(guard, m, True)
+    if m._trouble & (POISONED | CONSUMED):
+        m._refuse(guard)
+    return guard
 
 
-LOCKS = pytest.mark.parametrize("take", [_fast_lock, _reference_lock], ids=["lock", "_take"])
+LOCKS = pytest.mark.parametrize("take", [_fast_lock, _reference_lock], ids=["lock", "_lock_into"])
 
 
 @LOCKS

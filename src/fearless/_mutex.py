@@ -163,9 +163,13 @@ class Mutex(NotCopyable, Generic[T]):
             >>> counter
             Mutex(1)
         """
-        # Inlined copy of Mutex._take(timeout, _POISONED | _CONSUMED): keep
-        # in step (no Python call on the hot path; tests/test_lock_fast_paths.py
-        # checks both behave the same).
+        # No Python call on the hot path (tests/test_lock_fast_paths.py checks
+        # it behaves as the shared steps, _lock_into and the refusal). The
+        # guard exists before the acquire (built first, too, so the lock is
+        # held across as few bytecodes as possible). Whatever interrupts from
+        # there on (KeyboardInterrupt, RecursionError) is caught below and
+        # releases the lock if this call took it: release-if-held is one C
+        # call, so there is no window between learning and acting.
         if self._is_owned():
             raise DeadlockError(_MSG_DEADLOCK)
         guard: MutexGuard[T] = _new_guard(MutexGuard)
@@ -205,27 +209,13 @@ class Mutex(NotCopyable, Generic[T]):
             ...     print(guard.value)
             free
         """
-        if self._is_owned():
+        guard: MutexGuard[T] = _new_guard(MutexGuard)
+        guard._mutex = None
+        if self._is_owned() or not _lock_into(guard, self, False):
             _poison.refuse_if_consumed(self._trouble, _SAYS)
             raise WouldBlockError(_MSG_WOULD_BLOCK)
-        guard: MutexGuard[T] = _new_guard(MutexGuard)
-        guard._mutex = self
-        try:
-            if not self._acquire(False):
-                guard._mutex = None
-                _poison.refuse_if_consumed(self._trouble, _SAYS)
-                raise WouldBlockError(_MSG_WOULD_BLOCK)
-            if self._trouble:
-                self._refuse(guard)
-        except BaseException:
-            guard._mutex = None
-            try:
-                self._release()
-            except RecursionError:
-                guard._mutex = self  # the finaliser releases it
-            except RuntimeError:
-                pass  # not taken
-            raise
+        if self._trouble:
+            self._refuse(guard)
         return guard
 
     def _acquire_slow(self, timeout: float | None) -> None:
@@ -279,40 +269,20 @@ class Mutex(NotCopyable, Generic[T]):
         self._release()
         raise _poison.refusal(trouble, _SAYS, self._lock_ignoring_poison)
 
-    def _take(self, timeout: float | None, heeded: int) -> MutexGuard[T]:
-        """Lock and return a guard, refusing if ``_trouble & heeded``: what lock() does.
+    def _lock_ignoring_poison(self) -> MutexGuard[T]:
+        """What ``PoisonError.into_inner()`` returns for :meth:`lock`: a guard, whatever the poison.
 
-        :meth:`lock` is an inlined copy of ``_take(timeout, _POISONED |
-        _CONSUMED)``; ``PoisonError.into_inner()`` heeds consumption only.
-
-        The guard exists before the acquire (built first, too, so the lock
-        is held across as few bytecodes as possible). Whatever interrupts
-        from there on (KeyboardInterrupt, RecursionError) is caught below
-        and releases the lock if this call took it: release-if-held is one
-        C call, so there is no window between learning and acting.
+        Blocks, refusing only a consumed mutex (or a deadlock), through the
+        same step as :meth:`try_lock` and Condvar's re-take (:func:`_lock_into`).
         """
         if self._is_owned():
             raise DeadlockError(_MSG_DEADLOCK)
         guard: MutexGuard[T] = _new_guard(MutexGuard)
-        guard._mutex = self
-        try:
-            if timeout is not None or not self._acquire(False):
-                self._acquire_slow(timeout)
-            if self._trouble & heeded:
-                self._refuse(guard)
-        except BaseException:
-            guard._mutex = None
-            try:
-                self._release()
-            except RecursionError:
-                guard._mutex = self  # the finaliser releases it
-            except RuntimeError:
-                pass  # not taken: this thread did not hold it before the call
-            raise
+        guard._mutex = None
+        _lock_into(guard, self, True)
+        if self._trouble & _CONSUMED:
+            self._refuse(guard)
         return guard
-
-    def _lock_ignoring_poison(self) -> MutexGuard[T]:
-        return self._take(None, _CONSUMED)
 
     # -- poison -----------------------------------------------------------
 
@@ -707,24 +677,42 @@ def guard_relock(guard: MutexGuard[Any], mutex: Mutex[Any]) -> None:
     """After a wait: take the mutex back (whatever its poison) if the guard let it go.
 
     If anything is raised meanwhile (an interrupt, a mutex held by a thread
-    lost by fork...), the guard stays released and so does the mutex: the
-    handler releases what the re-take may have got, one C call after the
-    check.
+    lost by fork...), the guard stays released and so does the mutex (see
+    :func:`_lock_into`).
     """
     if guard._mutex is None:
-        try:
-            if not mutex._acquire(False):
-                mutex._acquire_slow(None)
-            guard._mutex = mutex
-        except BaseException:
-            if guard._mutex is None:
-                try:
-                    mutex._release()
-                except RecursionError:
-                    raise
-                except RuntimeError:
-                    pass  # not taken
-            raise
+        _lock_into(guard, mutex, True)
+
+
+def _lock_into(guard: MutexGuard[Any], mutex: Mutex[Any], blocking: bool) -> bool:
+    """Make the released ``guard`` hold ``mutex``, whatever its poison; False if it would block.
+
+    Not for a thread that holds the mutex already (its raw lock is
+    reentrant). The one way, besides :meth:`Mutex.lock`, that a guard comes
+    to hold a mutex: :meth:`Mutex.try_lock` (``blocking`` False),
+    ``PoisonError.into_inner()`` and Condvar's re-take after a wait
+    (:func:`guard_relock`). The guard is marked holding only once the raw
+    lock is taken; if anything is raised meanwhile (an interrupt, a mutex
+    held by a thread lost by fork...), the guard stays released and so does
+    the mutex: the handler releases what the acquire may have got, one C
+    call after the check.
+    """
+    try:
+        if not mutex._acquire(False):
+            if not blocking:
+                return False
+            mutex._acquire_slow(None)
+        guard._mutex = mutex
+    except BaseException:
+        if guard._mutex is None:
+            try:
+                mutex._release()
+            except RecursionError:
+                raise
+            except RuntimeError:
+                pass  # not taken
+        raise
+    return True
 
 
 def guard_recheck(guard: MutexGuard[Any], mutex: Mutex[Any], was_poisoned: int) -> None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import TypeVar, final
 
 from . import _poison
-from ._errors import DeadlockError, WouldBlockError
+from ._errors import ConsumedError, DeadlockError, WouldBlockError
 from ._poison import CONSUMED as _CONSUMED
 from ._poison import POISONED as _POISONED
 from ._rwlock_core import (
@@ -337,13 +337,19 @@ class RwLock(_RwLockCore[T]):
             with lock:
                 self._holder = me
                 try:
+                    # Inline, no call but _readable() on the success path.
                     trouble = self._trouble
-                    _poison.refuse_if_consumed(trouble, _SAYS)
-                    if not self._free_for(kind, me):
+                    if trouble & _CONSUMED:
+                        raise ConsumedError(_SAYS.consumed)
+                    readers = self._readers
+                    if kind == _READ:
+                        free = me in readers or self._upgrader == me or self._readable()
+                    else:
+                        free = self._writer is None and not readers and self._upgrader is None
+                    if not free:  # a try never waits: nothing here is a deadlock
                         raise WouldBlockError(_MSG_WOULD_BLOCK[kind])
                     if trouble:
                         raise _poison.refusal(_POISONED, _SAYS, _RECOVER[kind](self))
-                    readers = self._readers
                     if kind == _WRITE:
                         self._gate = _BUSY
                         self._writer = me
@@ -375,15 +381,6 @@ class RwLock(_RwLockCore[T]):
                         self._holder = None
             raise
         return guard
-
-    def _free_for(self, kind: int, me: int) -> bool:
-        """Whether ``try_read``/``try_write`` (``kind``) by thread ``me`` may enter now (lock held).
-
-        Unlike ``_may_enter``, nothing here is a deadlock: a try never waits.
-        """
-        if kind == _READ:
-            return me in self._readers or self._upgrader == me or self._readable()
-        return self._writer is None and not self._readers and self._upgrader is None
 
     # -- upgradable reads -----------------------------------------------------
 

@@ -11,6 +11,7 @@ they leave: the state after release, poisoning, and a waiter woken.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -24,6 +25,7 @@ from fearless import (
     MutexGuard,
     PoisonError,
     RwLock,
+    WouldBlockError,
 )
 from fearless._mutex import _MSG_DEADLOCK, _lock_into
 from fearless._poison import CONSUMED, POISONED
@@ -291,3 +293,46 @@ def test_rwlock_fast_paths_take_the_lock_as_the_slow_path_does(kind: str, situat
     assert _rwlock_outcome(lambda rw, k: getattr(rw, k)(), kind, situation) == _rwlock_outcome(
         _rwlock_reference_take, kind, situation
     )
+
+
+# -- Mutex.try_lock and Mutex._guard_if_free ---------------------------------------------
+
+
+@pytest.mark.parametrize("holder", ["nobody", "this thread", "another thread"])
+@pytest.mark.parametrize("poisoned", [False, True])
+def test_mutex_try_lock_takes_a_guard_when_guard_if_free_does(holder: str, poisoned: bool) -> None:
+    # try_lock() writes out _guard_if_free()'s steps, then refuses trouble.
+    m = Mutex(1)
+    if poisoned:
+        with pytest.raises(RuntimeError), m.lock():
+            raise RuntimeError
+    held = m._lock_ignoring_poison() if holder == "this thread" else None
+    release = threading.Event()
+
+    def hold() -> None:
+        with m._lock_ignoring_poison() as guard:
+            assert guard.value == 1
+            release.wait(TIMEOUT)
+
+    worker = Worker(hold) if holder == "another thread" else None
+    if worker is not None:
+        wait_until(lambda: m.statistics().locked, what="the other thread to hold the mutex")
+    guard = m._guard_if_free()
+    assert (guard is None) == (holder != "nobody")
+    if guard is not None:
+        guard.unlock()
+    if holder != "nobody":
+        with pytest.raises(WouldBlockError):
+            m.try_lock()
+    elif poisoned:
+        with pytest.raises(PoisonError):
+            m.try_lock()
+    else:
+        m.try_lock().unlock()
+    assert m.statistics().locked == (holder != "nobody")
+    release.set()
+    if worker is not None:
+        worker.join()
+    if held is not None:
+        held.unlock()
+    assert not m.statistics().locked

@@ -209,6 +209,8 @@ class Mutex(NotCopyable, Generic[T]):
             ...     print(guard.value)
             free
         """
+        # _guard_if_free() written out (a try is a lock path: one Python
+        # call, not two); tests/test_lock_fast_paths.py checks both agree.
         guard: MutexGuard[T] = _new_guard(MutexGuard)
         guard._mutex = None
         if self._is_owned() or not _lock_into(guard, self, False):
@@ -268,6 +270,20 @@ class Mutex(NotCopyable, Generic[T]):
         guard._mutex = None
         self._release()
         raise _poison.refusal(trouble, _SAYS, self._lock_ignoring_poison)
+
+    def _guard_if_free(self) -> MutexGuard[T] | None:
+        """A guard holding the mutex if it is free right now, whatever its poison; else None.
+
+        What ``repr`` and :meth:`into_inner` look through (Rust's ``Debug``
+        uses ``try_lock``); they decide what poison and consumption mean.
+        Never waits: None while any thread holds the mutex, this one
+        included.
+        """
+        guard: MutexGuard[T] = _new_guard(MutexGuard)
+        guard._mutex = None
+        if self._is_owned() or not _lock_into(guard, self, False):
+            return None
+        return guard
 
     def _lock_ignoring_poison(self) -> MutexGuard[T]:
         """What ``PoisonError.into_inner()`` returns for :meth:`lock`: a guard, whatever the poison.
@@ -342,27 +358,18 @@ class Mutex(NotCopyable, Generic[T]):
             >>> Mutex({"a": 1}).into_inner()
             {'a': 1}
         """
-        if self._is_owned():
+        guard = self._guard_if_free()
+        if guard is None:
             _poison.refuse_if_consumed(self._trouble, _SAYS)
             raise WouldBlockError(_MSG_LOCKED_INTO_INNER)
-        # Whatever interrupts, the finally releases the raw lock if this
-        # call took it (this thread did not hold it before).
         try:
-            if not self._acquire(False):
-                _poison.refuse_if_consumed(self._trouble, _SAYS)
-                raise WouldBlockError(_MSG_LOCKED_INTO_INNER)
             trouble = self._trouble
             _poison.refuse_if_consumed(trouble, _SAYS)
             value = self._data
             self._trouble = _CONSUMED
             del self._data
         finally:
-            try:
-                self._release()
-            except RecursionError:
-                raise
-            except RuntimeError:
-                pass
+            guard.unlock()
         return _poison.into_inner(trouble, value, _SAYS)
 
     # -- introspection ----------------------------------------------------
@@ -399,20 +406,13 @@ class Mutex(NotCopyable, Generic[T]):
         # Never blocks (Rust's Debug uses try_lock): a mutex held by anyone
         # shows as <locked>.
         trouble = self._trouble
-        if trouble & _CONSUMED or self._is_owned():
+        guard = None if trouble & _CONSUMED else self._guard_if_free()
+        if guard is None:
             return _poison.describe("Mutex", trouble, None)
         try:
-            if not self._acquire(False):
-                return _poison.describe("Mutex", trouble, None)
             return _poison.describe("Mutex", trouble, repr(self._data))
         finally:
-            # Release if this call took it, with no window for an interrupt.
-            try:
-                self._release()
-            except RecursionError:
-                raise
-            except RuntimeError:
-                pass
+            guard.unlock()
 
 
 def acquire_in_slices(acquire: Callable[[bool, float], bool], deadline: Deadline) -> bool:

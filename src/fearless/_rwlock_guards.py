@@ -53,7 +53,7 @@ _MSG_READ_ONLY = (
 _MSG_NO_DELETE = "a guard's value cannot be deleted; assign a new value instead"
 
 
-def _get_shared_value(guard: RwLockReadGuard[T] | RwLockUpgradableReadGuard[T]) -> T:
+def _get_shared_value(guard: _SharedGuard[T]) -> T:
     try:
         return guard._value
     except AttributeError:
@@ -126,8 +126,31 @@ class _Guard(NotCopyable):
         return self
 
 
+class _SharedGuard(_Guard, Generic[T_co]):
+    """What the read and upgradable read guards share: the value, read-only."""
+
+    __slots__ = ()
+
+    _value: T_co
+
+    if TYPE_CHECKING:
+
+        @property
+        def value(self) -> T_co:
+            """The protected value, read-only."""
+            ...
+
+    else:
+        value = property(
+            _get_shared_value,
+            _refuse_shared_assignment,
+            _refuse_shared_assignment,
+            _SHARED_VALUE_DOC,
+        )
+
+
 @final
-class RwLockReadGuard(_Guard, Generic[T_co], metaclass=NoPublicConstructor):
+class RwLockReadGuard(_SharedGuard[T_co], metaclass=NoPublicConstructor):
     """Shared read access to an :class:`RwLock`'s value.
 
     Returned by :meth:`RwLock.read`, :meth:`RwLock.try_read` and
@@ -172,21 +195,6 @@ class RwLockReadGuard(_Guard, Generic[T_co], metaclass=NoPublicConstructor):
     _rwlock: _RwLockCore[Any] | None
     _owner: int
     _value: Any
-
-    if TYPE_CHECKING:
-
-        @property
-        def value(self) -> T_co:
-            """The protected value, read-only."""
-            ...
-
-    else:
-        value = property(
-            _get_shared_value,
-            _refuse_shared_assignment,
-            _refuse_shared_assignment,
-            _SHARED_VALUE_DOC,
-        )
 
     def _gone(self) -> GuardReleasedError:
         return GuardReleasedError(_MSG_RELEASED)
@@ -445,7 +453,7 @@ class RwLockWriteGuard(_Guard, Generic[T], metaclass=NoPublicConstructor):
 
 
 @final
-class RwLockUpgradableReadGuard(_Guard, Generic[T], metaclass=NoPublicConstructor):
+class RwLockUpgradableReadGuard(_SharedGuard[T], metaclass=NoPublicConstructor):
     """Read access that can become write access without letting a writer in.
 
     ``parking_lot``'s ``RwLockUpgradableReadGuard``, returned by
@@ -487,21 +495,6 @@ class RwLockUpgradableReadGuard(_Guard, Generic[T], metaclass=NoPublicConstructo
     _owner: int
     _then: RwLockWriteGuard[T] | None  # the write guard upgrade() made
     _value: T
-
-    if TYPE_CHECKING:
-
-        @property
-        def value(self) -> T:
-            """The protected value, read-only."""
-            ...
-
-    else:
-        value = property(
-            _get_shared_value,
-            _refuse_shared_assignment,
-            _refuse_shared_assignment,
-            _SHARED_VALUE_DOC,
-        )
 
     def _gone(self) -> GuardReleasedError:
         return GuardReleasedError(_MSG_RELEASED if self._then is None else _MSG_UPGRADED)

@@ -659,21 +659,18 @@ class AtomicI64(_FixedWidth, bits=64, signed=True):
         value: The initial value, within the range; ``0`` by default.
 
     Example:
-        >>> import threading
+        >>> from fearless import scope
         >>> from fearless.atomic import AtomicI64, Ordering
         >>> counter = AtomicI64(0)
         >>> def work() -> None:
         ...     for _ in range(1000):
         ...         counter.fetch_add(1, Ordering.Relaxed)
-        >>> threads = [threading.Thread(target=work) for _ in range(4)]
-        >>> for t in threads:
-        ...     t.start()
-        >>> for t in threads:
-        ...     t.join()
-        >>> counter.load(Ordering.Relaxed)
-        4000
+        >>> with scope() as s:                 # joins the four threads
+        ...     handles = [s.spawn(work) for _ in range(4)]
         >>> counter
         AtomicI64(4000)
+        >>> counter.fetch_add(AtomicI64.MAX), counter.load()     # wraps like Rust's
+        (4000, -9223372036854771809)
     """
 
     __slots__ = ()

@@ -45,6 +45,7 @@ MODULES = [
     "fearless._par.backends.threads",
     "fearless._par.engine",
     "fearless._par.interrupts",
+    "fearless._park",
     "fearless._poison",
     "fearless._rwlock",
     "fearless._rwlock_core",

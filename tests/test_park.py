@@ -276,6 +276,9 @@ def test_snooze_looks_first_then_yields_while_not_ready() -> None:
     with _seam.install(backend):
         assert _park.snooze(lambda: False) is False
     assert backend.yields == 4
+    with _seam.install(backend):
+        assert _park.snooze(lambda: False, 2) is False  # a count of the caller's
+    assert backend.yields == 6
 
 
 @pytest.mark.parametrize("backoff", [_park.spin, _park.snooze])

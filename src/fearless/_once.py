@@ -21,6 +21,11 @@ attribute access.
 'computed'
 >>> cache.get_or_init(lambda: "ignored: already set")
 'computed'
+
+The three share :class:`_Initialiser`: the runner's identity and the
+threads parked (``_park``) until it finished, each on a raw lock of its own
+from the backend in force when the cell was made. Relies on ``_seam`` and
+``_park``.
 """
 
 from __future__ import annotations
@@ -29,7 +34,7 @@ import enum
 from collections.abc import Callable
 from typing import Any, Final, Generic, NamedTuple, TypeVar, final
 
-from . import _seam
+from . import _park, _seam
 from ._errors import DeadlockError, PoisonError
 from ._util import NoPublicConstructor, NotCopyable
 
@@ -60,8 +65,6 @@ _MSG_ONCE_LOST = (
     "callable anyway (or create the Once after forking)"
 )
 _MSG_NOT_CALLABLE = "{} needs a callable, got {} {!r}"
-
-_INF = float("inf")
 
 
 class _Uninit(enum.Enum):
@@ -125,20 +128,20 @@ class _Initialiser(NotCopyable):
         self._runner: int | None = None
         self._waiters: list[_seam.RawLock] = []
 
-    def _park(self, waiter: _seam.RawLock) -> None:
+    def _wait_for_runner(self, waiter: _seam.RawLock) -> None:
         """Wait until ``waiter`` is released or unregistered, or the runner was lost.
 
         Called by ``_enter`` inside its ``try``, which unregisters ``waiter``
         if this raises.
         """
-        slice_ = _seam.backend.slice
-        step = -1 if slice_ == _INF else slice_
-        while not waiter.acquire(True, step):
+
+        def woken() -> bool:
             if waiter not in self._waiters:
-                return  # woken; the runner's release may still be on its way
+                return True  # woken; the runner's release may still be on its way
             runner = self._runner
-            if runner is None or _seam.thread_gone(runner):
-                return
+            return runner is None or _seam.thread_gone(runner)
+
+        _park.park(waiter, _park.FOREVER, woken)
 
 
 @final
@@ -352,11 +355,9 @@ class Once(_Initialiser):
                         self._state = _POISONED
                     waiters = self._waiters
                     self._waiters = fresh
-            for waiter in waiters:
-                waiter.release()
+            _park.unpark_all(waiters)
             raise
-        for waiter in waiters:
-            waiter.release()
+        _park.unpark_all(waiters)
 
     def _enter(self, force: bool) -> bool:
         """Become the runner (True), or wait for the one there is (False when complete).
@@ -370,8 +371,7 @@ class Once(_Initialiser):
         waiter: _seam.RawLock | None = None
         try:
             while True:
-                new = self._allocate_lock()
-                new.acquire()
+                new = _park.waiter(self._allocate_lock)
                 fresh: list[_seam.RawLock] = []
                 with lock:
                     state = self._state
@@ -396,7 +396,7 @@ class Once(_Initialiser):
                         _MSG_ONCE_LOST if state == _LOST else _MSG_ONCE_POISONED,
                         _recover_nothing,
                     )
-                self._park(new)
+                self._wait_for_runner(new)
         except BaseException:
             if waiter is not None:
                 with lock:
@@ -467,8 +467,7 @@ class _Cell(_Initialiser):
         waiter: _seam.RawLock | None = None
         try:
             while True:
-                new = self._allocate_lock()
-                new.acquire()
+                new = _park.waiter(self._allocate_lock)
                 fresh: list[_seam.RawLock] = []
                 with lock:
                     value = self._value
@@ -483,7 +482,7 @@ class _Cell(_Initialiser):
                         return _UNINIT
                     waiter = new
                     self._waiters.append(new)
-                self._park(new)
+                self._wait_for_runner(new)
         except BaseException:
             if waiter is not None:
                 with lock:
@@ -519,11 +518,9 @@ class _Cell(_Initialiser):
                     self._runner = None
                     waiters = self._waiters
                     self._waiters = fresh
-            for waiter in waiters:
-                waiter.release()
+            _park.unpark_all(waiters)
             raise
-        for waiter in waiters:
-            waiter.release()
+        _park.unpark_all(waiters)
         return value
 
     def statistics(self) -> OnceStatistics:
@@ -658,11 +655,9 @@ class OnceLock(_Cell, Generic[T]):
                     self._runner = None
                     waiters = self._waiters
                     self._waiters = fresh
-            for waiter in waiters:
-                waiter.release()
+            _park.unpark_all(waiters)
             raise
-        for waiter in waiters:
-            waiter.release()
+        _park.unpark_all(waiters)
         return True
 
     def get_or_init(self, fn: Callable[[], T]) -> T:

@@ -143,16 +143,19 @@ def spin(ready: Callable[[], bool]) -> bool:
     return False
 
 
-def snooze(ready: Callable[[], bool]) -> bool:
-    """Give the processor away up to ``backend.snoozes`` times while not ``ready()``.
+def snooze(ready: Callable[[], bool], times: int | None = None) -> bool:
+    """Give the processor away up to ``times`` times while not ``ready()``.
+
+    ``times`` defaults to the backend's ``snoozes``.
 
     crossbeam's ``Backoff::snooze``: the other side of a channel usually
     makes progress within microseconds, and parking costs a wake-up on both
     sides. Looks first, then yields; whether ``ready()`` came true (False
     also when the snoozes ran out without a last look).
     """
-    yield_ = _seam.backend.snooze
-    for _ in range(_seam.backend.snoozes):
+    backend = _seam.backend
+    yield_ = backend.snooze
+    for _ in range(backend.snoozes if times is None else times):
         if ready():
             return True
         yield_()

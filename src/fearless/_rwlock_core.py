@@ -18,20 +18,20 @@ methods that the public methods (``_rwlock``) and the guards
 The read and write fast paths (``RwLock.read``/``write``) and the guards'
 exits are inline copies of parts of these, for speed; they say so where
 they stand. Relies on ``_seam`` (raw locks, thread identity, fork),
-``_poison`` (poison and consumed bits, messages) and ``_deadline``.
+``_park`` (a waiter's lock, one slice of parking, the spin before taking
+the internal lock), ``_poison`` (poison and consumed bits, messages) and
+``_deadline``.
 """
 
 from __future__ import annotations
 
-import _thread
-import math
 import sys
 import time
 import warnings
 from collections.abc import Callable
 from typing import Any, Generic, NamedTuple, TypeVar
 
-from . import _poison, _seam
+from . import _park, _poison, _seam
 from ._deadline import Deadline, check_timeout
 from ._errors import DeadlockError
 from ._poison import POISONED as _POISONED
@@ -171,9 +171,7 @@ class _Waiter:
         # Set by the waiting thread when an exception ends its wait: no
         # grant from then on, and a hand-over drops it from its queue.
         self.abandoned = False
-        lock = _seam.allocate_lock()
-        lock.acquire()
-        self.lock = lock
+        self.lock = _park.waiter()
 
 
 class _RwLockCore(NotCopyable, Generic[T]):
@@ -253,10 +251,8 @@ class _RwLockCore(NotCopyable, Generic[T]):
         :class:`~fearless.DeadlockError` instead of hanging.
         """
         lock = self._lock
-        for _ in range(_seam.backend.spins):
-            _seam.pause()
-            if not lock.locked():
-                return
+        if _park.spin(lambda: not lock.locked()):
+            return
         if _seam.forked_away:
             # Held for microseconds by a live thread; for ever by a lost one.
             deadline = _seam.monotonic() + _FORK_GRACE
@@ -520,13 +516,12 @@ class _RwLockCore(NotCopyable, Generic[T]):
         me = waiter.ident
         while True:
             remaining = deadline.remaining()
-            part = piece if remaining < 0 else min(remaining, piece)
-            last = part == remaining  # this piece ends at the deadline
             # No spinning here: a grant comes only after another thread's
             # whole critical section, and yielding meanwhile measured slower
             # on both builds (benchmarks/bench_rwlock.py).
-            if sleeper.acquire(True, -1 if part == math.inf else part):
+            if _park.park_slice(sleeper, remaining, piece):
                 return True
+            last = 0 <= remaining <= piece  # this piece ended at the deadline
             lock = self._lock
             if lock.locked():
                 self._spin()
@@ -731,7 +726,7 @@ class _RwLockCore(NotCopyable, Generic[T]):
     def _finalise(
         self,
         guard: Any,
-        _ident: Callable[[], int] = _thread.get_ident,
+        _ident: Callable[[], int] = _seam.get_ident,
         _warn: Callable[..., None] = warnings.warn,
     ) -> None:
         """A held guard's last reference is gone: release it (RAII), and warn.

@@ -38,6 +38,11 @@ of its own, made by ``init()`` on first use in that thread:
 []
 >>> seen.get()
 ['main']
+
+A spawned thread and its handle share a ``_Packet`` (Rust's ``Packet``):
+the outcome, and the joiners parked (``_park``) on raw locks of their own
+until the thread publishes it. Relies on ``_seam`` (threads, raw locks,
+fork), ``_park`` and ``_deadline``.
 """
 
 from __future__ import annotations
@@ -47,7 +52,7 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import Any, Generic, ParamSpec, Self, TypeVar, cast, final
 
-from . import _seam
+from . import _park, _seam
 from ._deadline import Deadline, check_timeout
 from ._errors import ConsumedError, DeadlockError, ScopeClosedError
 from ._util import NoPublicConstructor, NotCopyable
@@ -85,8 +90,6 @@ _MSG_JOIN_LOST = (
     "the parent, or start threads after forking (or use the 'forkserver' or "
     "'spawn' start methods)"
 )
-
-_INF = float("inf")
 
 
 def _report_failure(
@@ -179,6 +182,18 @@ class _Packet:
         self.state = self.allocate_lock()
         self.state.acquire()
 
+    def finished_or_lost(self) -> bool:
+        """Whether a joiner may stop waiting: the thread finished (True), or raise.
+
+        Raises:
+            DeadlockError: The thread was lost by ``os.fork()``.
+        """
+        if self.finished:
+            return True
+        if _seam.thread_gone(self.ident):
+            raise DeadlockError(_MSG_JOIN_LOST)
+        return False
+
     def __call__(self, _report: Any = _report_failure) -> None:
         """The body of the new thread."""
         self.ident = _seam.get_ident()
@@ -249,25 +264,16 @@ def _wait_finished(packet: _Packet, lock_timeout: float) -> bool:
     Raises:
         DeadlockError: The thread was lost by ``os.fork()``.
     """
-    waiter = packet.allocate_lock()
-    waiter.acquire()
+    waiter = _park.waiter(packet.allocate_lock)
     state = packet.state
     try:
         with state:
             if packet.finished:
                 return True
             packet.waiters.append(waiter)
-        deadline = Deadline(lock_timeout)
-        slice_ = _seam.backend.slice
-        while True:
-            if _seam.thread_gone(packet.ident):
-                raise DeadlockError(_MSG_JOIN_LOST)
-            remaining = deadline.remaining()
-            step = slice_ if remaining < 0 else min(remaining, slice_)
-            if waiter.acquire(True, -1 if step == _INF else step) or packet.finished:
-                return True
-            if deadline.expired():
-                return False
+        if _seam.thread_gone(packet.ident):
+            raise DeadlockError(_MSG_JOIN_LOST)
+        return _park.park(waiter, Deadline(lock_timeout), packet.finished_or_lost)
     finally:
         with state:
             if waiter in packet.waiters:

@@ -1,12 +1,14 @@
 """How a channel operation waits: waiters, parking, waking, the receiver's busy marker.
 
-A :class:`_Waiter` is a held raw lock from the seam plus a one-shot claim;
-:func:`_park` blocks on it in slices until woken, ready, or past the
-deadline; :func:`_wake_one` / :func:`_wake_all` / :func:`_wake_receiver`
-claim and release waiters. :class:`_AsyncWaiter` and :func:`_park_async`
-do the same for coroutines. :class:`_Busy` marks the thread receiving on a
-receiver. Relies on the seam (``_seam``) and ``_deadline`` only; the
-package docstring (``fearless._mpsc``) explains the protocol.
+A :class:`_Waiter` is a held raw lock (``fearless._park.waiter``) plus a
+one-shot claim; :func:`_park` blocks on it through ``fearless._park.park``
+until woken, ready, or past the deadline, and :func:`_snooze` backs off
+first through ``fearless._park.snooze``; :func:`_wake_one` /
+:func:`_wake_all` / :func:`_wake_receiver` claim and release waiters.
+:class:`_AsyncWaiter` and :func:`_park_async` do the same for coroutines.
+:class:`_Busy` marks the thread receiving on a receiver. Relies on
+``_park``, the seam (``_seam``) and ``_deadline`` only; the package
+docstring (``fearless._mpsc``) explains the protocol.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from collections.abc import Callable
 from contextlib import suppress
 from typing import TYPE_CHECKING, Any
 
+from .. import _park as _parking
 from .. import _seam
 from .._deadline import Deadline
 
@@ -102,8 +105,7 @@ class _Waiter(_Claimable):
     __slots__ = ("lock",)
 
     def __init__(self) -> None:
-        self.lock = _seam.allocate_lock()
-        self.lock.acquire()
+        self.lock = _parking.waiter()
         self.claims = [None]
 
     def wake(self) -> None:
@@ -150,10 +152,8 @@ def _snooze(chan: _Chan, deadline: Deadline, snoozes: int) -> None:
     ``CALL``, which is covered. ``tests/test_mpsc_faults.py`` checks the
     functions of these modules for such gaps.
     """
-    snooze = _seam.backend.snooze
-    while snoozes and not chan.has_message() and not deadline.expired():
-        snoozes -= 1
-        snooze()
+    if snoozes:
+        _parking.snooze(lambda: chan.has_message() or deadline.expired(), snoozes)
 
 
 def _never_ready_in() -> float:
@@ -171,20 +171,11 @@ def _park(
     On return the waiter is claimed (by a waker, or by this function, which
     retracts it), so nobody will touch it again.
     """
-    lock = waiter.lock
-    while True:
-        if ready() or deadline.expired():
-            waiter.claim()
-            return
-        wait = _seam.backend.slice
-        remaining = deadline.remaining()
-        if 0 <= remaining < wait:
-            wait = remaining
-        timer = ready_in()
-        if 0 <= timer < wait:
-            wait = timer
-        if lock.acquire(True, wait):
-            return
+    if not (ready() or deadline.expired()):
+        _parking.park(waiter.lock, deadline, ready, ready_in)
+    # Ready, past the deadline, or released by a waker (which claimed it
+    # first: then this claim changes nothing).
+    waiter.claim()
 
 
 async def _park_async(

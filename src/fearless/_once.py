@@ -636,29 +636,16 @@ class OnceLock(_Cell, Generic[T]):
         """
         if self._value is not _UNINIT:
             return False
-        me = _seam.get_ident()
-        if self._runner == me and not _seam.thread_gone(me):
-            raise DeadlockError(_MSG_ONCE_LOCK_REENTRANT)
-        fresh: list[_seam.RawLock] = []
-        try:
-            if self._enter() is not _UNINIT:
-                return False
-            with self._lock:
-                self._value = value
-                self._runner = None
-                waiters = self._waiters
-                self._waiters = fresh
-        except BaseException:
-            waiters = fresh
-            with self._lock:
-                if self._runner == me:
-                    self._runner = None
-                    waiters = self._waiters
-                    self._waiters = fresh
-            _park.unpark_all(waiters)
-            raise
-        _park.unpark_all(waiters)
-        return True
+        stored = False
+
+        def store() -> T:
+            # Runs only in the runner, the one thread that fills the cell.
+            nonlocal stored
+            stored = True
+            return value
+
+        self._initialise(store, _MSG_ONCE_LOCK_REENTRANT)
+        return stored
 
     def get_or_init(self, fn: Callable[[], T]) -> T:
         """The value, computing it with ``fn()`` if the cell is empty.

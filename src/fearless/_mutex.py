@@ -4,9 +4,13 @@ What lives here: :class:`Mutex` (a reentrant raw lock from the seam, the
 data, and the ``_trouble`` bits of :mod:`fearless._poison`), its
 :class:`MutexGuard`, and the small interface :class:`~fearless.Condvar`
 reaches a mutex through (``guard_lock``, ``guard_poison`` and friends, at
-the end: Rust's friend functions of the same names). Relies on ``_seam``
-for the raw lock, waiting and thread identity, on ``_poison`` for what
-poison and consumption mean and say, and on ``_deadline`` for timeouts.
+the end: Rust's friend functions of the same names). ``lock()`` is written
+inline; every other way a guard comes to hold its mutex (``try_lock``,
+``PoisonError.into_inner()``, Condvar's re-take, ``repr`` and
+``into_inner`` through ``_guard_if_free``) is one step, ``_lock_into``.
+Relies on ``_seam`` for the raw lock, waiting and thread identity, on
+``_poison`` for what poison and consumption mean and say, and on
+``_deadline`` for timeouts.
 """
 
 from __future__ import annotations

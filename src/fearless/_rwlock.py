@@ -3,8 +3,9 @@
 What lives here: the public :class:`RwLock` -- its requests (``read``,
 ``write``, ``upgradable_read`` and their ``try_`` forms), poison,
 ``into_inner``, statistics and ``repr`` -- and the re-exported guards and
-statistics. The uncontended ``read()`` and ``write()`` run inline here;
-everything that waits, hands over or releases lives in ``_rwlock_core``
+statistics. The uncontended ``read()`` and ``write()`` run inline here,
+``try_read()`` and ``try_write()`` share one critical section
+(``_try_take``); everything that waits, hands over or releases lives in ``_rwlock_core``
 (the lock's base class, which owns the state), the guards in
 ``_rwlock_guards``. Relies on ``_poison`` for poison and consumed state.
 """

@@ -10,6 +10,7 @@ when a check fails.
 
 from __future__ import annotations
 
+import gc
 import sys
 from collections.abc import Callable
 from types import FrameType
@@ -62,18 +63,27 @@ def test_a_width_is_its_bits_and_signedness(cls: Any, bits: int, signed: bool) -
 
 
 def _python_calls(op: Callable[[], object]) -> list[str]:
-    """The names of the Python functions ``op()`` calls, ``op`` itself excluded."""
+    """The names of the Python functions ``op()`` calls, ``op`` itself excluded.
+
+    The garbage collector is off meanwhile: a collection may start in any
+    allocation and run callbacks (Hypothesis installs one) or finalisers,
+    which are not calls of ``op``'s.
+    """
     called: list[str] = []
 
     def profile(frame: FrameType, event: str, arg: object) -> None:
         if event == "call":
             called.append(frame.f_code.co_name)
 
+    collecting = gc.isenabled()
+    gc.disable()
     sys.setprofile(profile)
     try:
         op()
     finally:
         sys.setprofile(None)
+        if collecting:
+            gc.enable()
     return called[1:]
 
 

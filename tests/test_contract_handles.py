@@ -30,7 +30,7 @@ import pytest
 import fearless
 from _helpers import TIMEOUT, Worker
 from fearless import Arc, ConsumedError, JoinHandle, Weak, mpsc, scope, spawn
-from fearless._handle import DropOnce
+from fearless._handle import DropOnce, Handle
 from fearless.mpsc import Receiver, Sender, SyncSender, channel, sync_channel
 
 ARC_ADVICE = (
@@ -258,6 +258,14 @@ def test_every_public_drop_once_class_has_a_kind() -> None:
     public = {getattr(module, name) for module in (fearless, mpsc) for name in module.__all__}
     drop_once = {obj for obj in public if isinstance(obj, type) and issubclass(obj, DropOnce)}
     assert drop_once == {kind.cls for kind in DROP_ONCE.values()}
+
+
+def test_every_public_handle_class_has_a_kind() -> None:
+    # Handle is the base: given up once, at the latest by garbage collection;
+    # DropOnce adds the with block (JoinHandle has none).
+    public = {getattr(module, name) for module in (fearless, mpsc) for name in module.__all__}
+    handles = {obj for obj in public if isinstance(obj, type) and issubclass(obj, Handle)}
+    assert handles == {kind.cls for kind in HANDLE_KINDS.values()}
 
 
 @each_handle_kind

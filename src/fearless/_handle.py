@@ -1,19 +1,27 @@
-"""One drop-once handle base: what ``Arc``, ``Weak`` and the channel ends share.
+"""The handle bases: what ``Arc``, ``Weak``, the channel ends and ``JoinHandle`` share.
 
 A handle owns one share of something -- a strong or weak count of an
-``Arc`` allocation, one sender of a channel, a channel's only receiver --
-and gives it up exactly once: by its own method (``drop()``, ``close()``),
-at the end of its ``with`` block (unless it was dropped inside), or when
-it is garbage-collected. A dropped handle raises
-:class:`~fearless.ConsumedError` with the class's ``_dropped`` message.
-Copying and pickling are refused (:class:`~fearless._util.NotCopyable`,
-with the class's ``_copy_advice``) unless a subclass says what a copy
-means (``copy.copy`` of an ``Arc`` or a sender is a clone).
+``Arc`` allocation, one sender of a channel, a channel's only receiver,
+the permission to join a thread -- and gives it up exactly once: by its
+own method (``drop()``, ``close()``, ``join()``), or when it is
+garbage-collected. Copying and pickling are refused
+(:class:`~fearless._util.NotCopyable`, with the class's ``_copy_advice``)
+unless a subclass says what a copy means (``copy.copy`` of an ``Arc`` or a
+sender is a clone).
+
+- :class:`Handle` is that contract: ``__del__`` gives the share up.
+  ``JoinHandle`` is one: garbage collection detaches its thread (and
+  reports a failure nobody will join), and DESIGN.md gives it no ``with``
+  block and no ``close()``, as Rust's ``JoinHandle`` has no scoped drop.
+- :class:`DropOnce` adds the ``with`` block, which gives the share up at
+  its end unless it was given up inside: ``Arc``, ``Weak``, ``Sender``,
+  ``SyncSender`` and ``Receiver``. A dropped one raises
+  :class:`~fearless.ConsumedError` with the class's ``_dropped`` message.
 
 A subclass provides:
 
 - ``_dropped``: the message of the :class:`~fearless.ConsumedError` it raises
-  once dropped;
+  once the share is given up;
 - ``_drop() -> bool``: give the share up now; False if it was given up
   already. It also runs from ``__del__`` at interpreter shutdown, when
   module globals may be None: it uses only attributes and what it binds
@@ -54,17 +62,33 @@ from typing import ClassVar, Self
 from ._util import NotCopyable
 
 
-class DropOnce(NotCopyable):
-    """A handle given up once: by its method, its ``with`` block, or garbage collection."""
+class Handle(NotCopyable):
+    """A share given up once: by its method, or at the latest by garbage collection."""
 
     __slots__ = ()
 
-    #: The ``ConsumedError`` message for a dropped handle of this kind.
+    #: The ``ConsumedError`` message for a handle whose share is given up.
     _dropped: ClassVar[str]
 
     def _drop(self) -> bool:
         """Give the share up now; False if it was given up already."""
         raise NotImplementedError
+
+    def __del__(self) -> None:
+        # A live handle that is garbage-collected gives its share up. This
+        # runs at interpreter shutdown too, when module globals may be None:
+        # _drop uses only attributes and default arguments (see the module
+        # docstring).
+        try:
+            self._drop()
+        except AttributeError:  # construction never finished: nothing to give up
+            return
+
+
+class DropOnce(Handle):
+    """A :class:`Handle` that its ``with`` block also drops."""
+
+    __slots__ = ()
 
     def __enter__(self) -> Self:
         return self
@@ -72,12 +96,3 @@ class DropOnce(NotCopyable):
     def __exit__(self, *exc_info: object) -> None:
         """Drop the handle at the end of the ``with`` block, unless it was dropped inside."""
         self._drop()
-
-    def __del__(self) -> None:
-        # A live handle that is garbage-collected drops itself. This runs at
-        # interpreter shutdown too, when module globals may be None: _drop
-        # uses only attributes and default arguments (see the module docstring).
-        try:
-            self._drop()
-        except AttributeError:  # construction never finished: nothing to give up
-            return

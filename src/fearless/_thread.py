@@ -55,6 +55,7 @@ from typing import Any, Generic, ParamSpec, Self, TypeVar, cast, final
 from . import _park, _seam
 from ._deadline import Deadline, check_timeout
 from ._errors import ConsumedError, DeadlockError, ScopeClosedError
+from ._handle import Handle
 from ._util import NoPublicConstructor, NotCopyable
 
 P = ParamSpec("P")
@@ -281,7 +282,7 @@ def _wait_finished(packet: _Packet, lock_timeout: float) -> bool:
 
 
 @final
-class JoinHandle(NotCopyable, Generic[R_co], metaclass=NoPublicConstructor):
+class JoinHandle(Handle, Generic[R_co], metaclass=NoPublicConstructor):
     """An owned permission to join a thread (Rust's ``JoinHandle<T>``).
 
     Returned by :func:`spawn` and :meth:`Scope.spawn`; handles cannot be
@@ -329,6 +330,7 @@ class JoinHandle(NotCopyable, Generic[R_co], metaclass=NoPublicConstructor):
 
     __slots__ = ("__weakref__", "_packet")
 
+    _dropped = _MSG_JOINED
     _copy_advice = (
         "a JoinHandle is the one permission to join its thread: pass the handle "
         "itself, or join() it and copy the result"
@@ -449,20 +451,18 @@ class JoinHandle(NotCopyable, Generic[R_co], metaclass=NoPublicConstructor):
             state = "finished"
         return f"<JoinHandle {packet.label}: {state}>"
 
-    def __del__(
+    def _drop(
         self, _report: Any = _report_failure, _seam: Any = _seam, _getattr: Any = getattr
-    ) -> None:
-        # Rust keeps the panic payload of a dropped handle silently; Python
-        # reports a thread's unhandled exception, so do that: now if the
-        # thread already failed, or when it fails later. What it uses is
-        # bound as default arguments: at interpreter shutdown this runs after
-        # the module's globals were cleared.
-        try:
-            packet = self._packet
-        except AttributeError:  # never finished construction
-            return
+    ) -> bool:
+        # Garbage collection detaches the thread (Handle.__del__). Rust keeps
+        # the panic payload of a dropped handle silently; Python reports a
+        # thread's unhandled exception, so do that: now if the thread
+        # already failed, or when it fails later. What it uses is bound as
+        # default arguments: at interpreter shutdown this runs after the
+        # module's globals were cleared.
+        packet = self._packet  # AttributeError: construction never finished
         if packet.ident in (_getattr(_seam, "forked_away", None) or ()):
-            return  # a thread os.fork() lost: its failure belongs to the parent
+            return False  # a thread os.fork() lost: its failure belongs to the parent
         with packet.state:
             consumed, finished = packet.consumed, packet.finished
             if not consumed and not finished:
@@ -470,6 +470,7 @@ class JoinHandle(NotCopyable, Generic[R_co], metaclass=NoPublicConstructor):
         error = packet.error
         if not consumed and finished and error is not None:
             _report(packet.thread, error)
+        return not consumed
 
 
 def spawn(fn: Callable[P, R], /, *args: P.args, **kwargs: P.kwargs) -> JoinHandle[R]:

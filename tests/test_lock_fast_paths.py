@@ -295,6 +295,115 @@ def test_rwlock_fast_paths_take_the_lock_as_the_slow_path_does(kind: str, situat
     )
 
 
+# -- RwLock._may_enter's consumed test and _poison.refuse_if_consumed --------------------
+
+
+@pytest.mark.parametrize("kind", ["read", "write", "upgradable_read"])
+@pytest.mark.parametrize("consumed", [False, True])
+def test_rwlock_admission_refuses_a_consumed_lock_as_refuse_if_consumed_does(
+    kind: str, consumed: bool
+) -> None:
+    # _may_enter tests the consumed bit inline and calls the shared refusal
+    # only when it is set: both must refuse, or both let the request on.
+    from fearless import _poison
+    from fearless._rwlock_core import _READ, _SAYS, _UPGRADABLE, _WRITE, _get_ident, _new_guard
+    from fearless._rwlock_guards import (
+        RwLockReadGuard,
+        RwLockUpgradableReadGuard,
+        RwLockWriteGuard,
+    )
+
+    rw = RwLock([1])
+    if consumed:
+        rw.into_inner()
+    cls, code = {
+        "read": (RwLockReadGuard, _READ),
+        "write": (RwLockWriteGuard, _WRITE),
+        "upgradable_read": (RwLockUpgradableReadGuard, _UPGRADABLE),
+    }[kind]
+    guard = _new_guard(cls)
+    me = guard._owner = _get_ident()
+    if kind != "read":
+        guard._then = None
+
+    def outcome(step: Callable[[], object]) -> tuple[Any, ...]:
+        try:
+            step()
+        except ConsumedError as exc:
+            return (ConsumedError, str(exc))
+        return (None, None)
+
+    expected = outcome(lambda: _poison.refuse_if_consumed(rw._trouble, _SAYS))
+    with rw._lock:
+        got = outcome(lambda: rw._may_enter(guard, code, me, False))
+    assert got == expected
+    if not consumed:
+        assert guard._rwlock is rw  # let in: the lock was free
+        guard.unlock()
+        assert rw.into_inner() == [1]
+
+
+# -- RwLock._admit_readers's grants and RwLock._grant -------------------------------------
+
+
+def _admit_by_grant(rw: RwLock[Any]) -> None:
+    # _admit_readers's reader loop spelled with _grant, the step it copies.
+    from fearless._rwlock_core import _READ
+
+    waiters = rw._read_waiters
+    while waiters:
+        if waiters[-1].abandoned:
+            del waiters[-1]
+        else:
+            rw._grant(waiters, -1, _READ)
+
+
+def _admitted(admit: Callable[[RwLock[Any]], None]) -> tuple[Any, ...]:
+    from fearless._rwlock_core import _new_guard, _Waiter
+    from fearless._rwlock_guards import RwLockReadGuard
+
+    rw = RwLock([1])
+    queued = []
+    for ident, abandoned in [(101, False), (102, True), (103, False)]:
+        guard = _new_guard(RwLockReadGuard)
+        guard._owner = ident
+        guard._rwlock = None
+        waiter = _Waiter(ident, guard)
+        waiter.abandoned = abandoned
+        queued.append((waiter, guard))
+        rw._read_waiters.append(waiter)
+    with rw._lock:
+        admit(rw)
+    outcome = (
+        dict(rw._readers),
+        list(rw._read_waiters),
+        [
+            (
+                waiter.granted,
+                waiter.guard is None,
+                not waiter.lock.locked(),
+                getattr(guard, "_value", None),
+                guard._rwlock is rw,
+            )
+            for waiter, guard in queued
+        ],
+    )
+    for _, guard in queued:  # hand the grants back
+        if guard._rwlock is rw:
+            with rw._lock:
+                rw._release(guard, False)
+    assert rw._readers == {}
+    return outcome
+
+
+def test_rwlock_admit_readers_grants_as_grant_does() -> None:
+    assert _admitted(lambda rw: rw._admit_readers()) == _admitted(_admit_by_grant)
+    readers, left, grants = _admitted(lambda rw: rw._admit_readers())
+    assert readers == {101: 1, 103: 1}
+    assert left == []
+    assert [g[0] for g in grants] == [True, False, True]
+
+
 # -- Mutex.try_lock and Mutex._guard_if_free ---------------------------------------------
 
 

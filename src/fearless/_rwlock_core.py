@@ -33,6 +33,7 @@ from typing import Any, Generic, NamedTuple, TypeVar
 from . import _park, _poison, _seam
 from ._deadline import Deadline, check_timeout
 from ._errors import DeadlockError
+from ._poison import CONSUMED as _CONSUMED
 from ._poison import POISONED as _POISONED
 from ._rwlock_guards import RwLockReadGuard, RwLockUpgradableReadGuard, RwLockWriteGuard
 from ._util import NotCopyable
@@ -380,7 +381,10 @@ class _RwLockCore(NotCopyable, Generic[T]):
         Returns whether it was registered; raises the refusals.
         """
         trouble = self._trouble
-        _poison.refuse_if_consumed(trouble, _SAYS)
+        # Inlined copy of _poison.refuse_if_consumed's test: keep in step
+        # (the call only when the bit is set: admission is on the contended path).
+        if trouble & _CONSUMED:
+            _poison.refuse_if_consumed(trouble, _SAYS)
         readers = self._readers
         if kind == _READ:
             if self._writer == me:
@@ -628,11 +632,22 @@ class _RwLockCore(NotCopyable, Generic[T]):
         grant is complete before the next step that could be interrupted.
         """
         waiters = self._read_waiters
+        readers = self._readers
         while waiters:
-            if waiters[-1].abandoned:
+            waiter = waiters[-1]
+            if waiter.abandoned:
                 del waiters[-1]
-            else:
-                self._grant(waiters, -1, _READ)
+                continue
+            # Inlined copy of _grant(waiters, -1, _READ): keep in step. One
+            # call per waiting reader would slow the contended hand-over.
+            guard = waiter.guard
+            readers[waiter.ident] = 1
+            guard._value = self._data
+            guard._rwlock = self
+            waiter.granted = True
+            del waiters[-1]
+            waiter.guard = guard = None
+            waiter.lock.release()
         waiters = self._upgradable_waiters
         while waiters and waiters[0].abandoned:
             del waiters[0]

@@ -236,14 +236,11 @@ class Condvar(NotCopyable):
             ``False`` once it returned false (Rust's ``wait_timeout_while``).
 
         Raises:
-            GuardReleasedError: The guard was already released.
-            WrongThreadError: The guard belongs to another thread.
-            DeadlockError: Another thread is waiting on this condvar with a
-                different mutex.
-            PoisonError: The mutex was poisoned while this thread waited;
-                see :meth:`wait`.
-            ValueError: ``timeout`` is negative.
-            TypeError: ``guard`` is not a ``MutexGuard``.
+            What :meth:`wait` raises, in the same cases: ``GuardReleasedError``,
+            ``WrongThreadError``, ``DeadlockError``, ``PoisonError`` (the guard
+            released), ``ValueError`` (a negative ``timeout``) and
+            ``TypeError``. An exception from ``predicate`` propagates, the
+            guard still holding the mutex.
 
         Example:
             >>> from fearless import Condvar, Mutex

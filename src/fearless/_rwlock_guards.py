@@ -238,9 +238,10 @@ class RwLockReadGuard(_SharedGuard[T_co], metaclass=NoPublicConstructor):
     def unlock(self) -> None:
         """Release the read lock now, before the end of the ``with`` block.
 
-        Rust's ``drop(guard)``. Using the guard afterwards raises
-        :class:`~fearless.GuardReleasedError`; the ``with`` block's exit
-        then does nothing.
+        Like :meth:`MutexGuard.unlock <fearless.MutexGuard.unlock>` (Rust's
+        ``drop(guard)``): any later use of the guard raises
+        :class:`~fearless.GuardReleasedError`, and the ``with`` block's exit
+        does nothing.
 
         Raises:
             GuardReleasedError: The guard was already released.
@@ -370,9 +371,10 @@ class RwLockWriteGuard(_Guard, Generic[T], metaclass=NoPublicConstructor):
     def unlock(self) -> None:
         """Release the write lock now, before the end of the ``with`` block.
 
-        Rust's ``drop(guard)``; it never poisons. Using the guard afterwards
-        raises :class:`~fearless.GuardReleasedError`; the ``with`` block's
-        exit then does nothing.
+        Like :meth:`MutexGuard.unlock <fearless.MutexGuard.unlock>` (Rust's
+        ``drop(guard)``), and it never poisons: any later use of the guard
+        raises :class:`~fearless.GuardReleasedError`, and the ``with``
+        block's exit does nothing.
 
         Raises:
             GuardReleasedError: The guard was already released.
@@ -381,12 +383,15 @@ class RwLockWriteGuard(_Guard, Generic[T], metaclass=NoPublicConstructor):
         Example:
             >>> from fearless import RwLock
             >>> lock = RwLock(0)
-            >>> with lock.write() as guard:
-            ...     guard.value = 1
-            ...     guard.unlock()
-            ...     with lock.try_read() as reader:
-            ...         reader.value
-            1
+            >>> try:
+            ...     with lock.write() as guard:
+            ...         guard.value = 1
+            ...         guard.unlock()     # the write is in, the lock free
+            ...         raise ValueError("after the unlock")
+            ... except ValueError:
+            ...     pass
+            >>> lock.is_poisoned(), lock
+            (False, RwLock(1))
         """
         if self._rwlock is None:
             raise self._gone()

@@ -104,7 +104,7 @@ def test_a_deadline_ends_the_wait() -> None:
 def test_a_zero_deadline_looks_once_without_blocking() -> None:
     lock = Recording()
     lock.held = True
-    assert _park.park(lock, Deadline(0.0)) is False  # type: ignore[arg-type]
+    assert _park.park(lock, Deadline(0.0)) is False
     assert lock.timeouts == [0.0]
 
 
@@ -126,7 +126,7 @@ def test_an_infinite_wait_blocks_in_slices_and_reads_no_clock() -> None:
     lock = Recording(released_after=3)
     lock.held = True
     with _seam.install(NoClock(slice_=0.25)):
-        assert _park.park(lock, _park.FOREVER) is True  # type: ignore[arg-type]
+        assert _park.park(lock, _park.FOREVER) is True
     assert lock.timeouts == [0.25, 0.25, 0.25]
 
 
@@ -134,7 +134,7 @@ def test_an_infinite_slice_is_passed_on_as_forever() -> None:
     lock = Recording(released_after=1)
     lock.held = True
     with _seam.install(NoClock(slice_=math.inf)):
-        assert _park.park(lock, _park.FOREVER) is True  # type: ignore[arg-type]
+        assert _park.park(lock, _park.FOREVER) is True
     assert lock.timeouts == [-1]
 
 
@@ -142,7 +142,7 @@ def test_the_last_slice_ends_at_the_deadline() -> None:
     lock = Recording(released_after=1)
     lock.held = True
     with _seam.install(Slices(slice_=math.inf)):
-        assert _park.park(lock, Deadline(5.0)) is True  # type: ignore[arg-type]
+        assert _park.park(lock, Deadline(5.0)) is True
     assert 4.0 < lock.timeouts[0] <= 5.0
 
 
@@ -156,7 +156,7 @@ def test_woken_is_asked_after_every_slice_and_can_end_the_wait() -> None:
         return len(asked) == 3
 
     with _seam.install(NoClock(slice_=0.01)):
-        assert _park.park(lock, _park.FOREVER, woken) is True  # type: ignore[arg-type]
+        assert _park.park(lock, _park.FOREVER, woken) is True
     assert asked == [1, 2, 3]
 
 
@@ -168,7 +168,7 @@ def test_woken_is_asked_before_the_deadline_and_its_exception_propagates() -> No
         raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        _park.park(lock, Deadline(0.0), woken)  # type: ignore[arg-type]
+        _park.park(lock, Deadline(0.0), woken)
     assert lock.timeouts == [0.0]
 
 
@@ -177,7 +177,7 @@ def test_wake_in_shortens_a_slice_and_never_lengthens_it() -> None:
     lock.held = True
     timers = iter([0.01, -1, 7.0])
     with _seam.install(NoClock(slice_=0.5)):
-        assert _park.park(lock, _park.FOREVER, None, lambda: next(timers)) is True  # type: ignore[arg-type]
+        assert _park.park(lock, _park.FOREVER, None, lambda: next(timers)) is True
     assert lock.timeouts == [0.01, 0.5, 0.5]
 
 

@@ -16,10 +16,9 @@ Relies on ``_seam`` for the raw lock, waiting and thread identity, on
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable
 from typing import Any, Generic, NamedTuple, Self, TypeVar, final
 
-from . import _poison, _seam
+from . import _park, _poison, _seam
 from ._deadline import Deadline, check_timeout
 from ._errors import (
     DeadlockError,
@@ -33,7 +32,6 @@ from ._util import NoPublicConstructor, NotCopyable
 
 T = TypeVar("T")
 
-_INF = float("inf")
 
 #: What a poisoned or consumed mutex says (``Mutex._trouble`` holds the bits).
 _SAYS = _poison.messages("mutex", "while holding it")
@@ -266,7 +264,8 @@ class Mutex(NotCopyable, Generic[T]):
                 return True
             if deadline.expired():
                 return False
-        return acquire_in_slices(self._acquire, deadline)
+        # Then block in slices (see fearless._park), the raw lock itself the waiter.
+        return _park.park(self._lock, deadline)
 
     def _refuse(self, guard: MutexGuard[T]) -> None:
         """The raw lock is held but the mutex is poisoned or consumed: give it back."""
@@ -417,24 +416,6 @@ class Mutex(NotCopyable, Generic[T]):
             return _poison.describe("Mutex", trouble, repr(self._data))
         finally:
             guard.unlock()
-
-
-def acquire_in_slices(acquire: Callable[[bool, float], bool], deadline: Deadline) -> bool:
-    """Block on ``acquire`` until it succeeds (True) or ``deadline`` passes (False).
-
-    In slices of ``_seam.backend.slice`` seconds: between them this thread
-    runs Python code, so a Ctrl-C sent by ``_thread.interrupt_main()``
-    (which wakes no blocked C call) and finalisers queued for it run
-    promptly. Used by ``Mutex`` and ``Condvar``.
-    """
-    slice_ = _seam.backend.slice
-    while True:
-        remaining = deadline.remaining()
-        step = slice_ if remaining < 0 else min(remaining, slice_)
-        if acquire(True, -1 if step == _INF else step):
-            return True
-        if deadline.expired():
-            return False
 
 
 _new_guard: Any = object.__new__

@@ -48,13 +48,21 @@ backend's ``slice``/``spins``/``snoozes``, ``pause``/``snooze``) and
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from typing import Protocol
 
 from . import _seam
 from ._deadline import Deadline
 
-__all__ = ["FOREVER", "park", "park_slice", "snooze", "spin", "unpark_all", "waiter"]
+__all__ = ["FOREVER", "Acquirable", "park", "park_slice", "snooze", "spin", "unpark_all", "waiter"]
 
 _INF = float("inf")
+
+
+class Acquirable(Protocol):
+    """What :func:`park` blocks on: a raw lock or rlock of the seam's."""
+
+    def acquire(self, blocking: bool = ..., timeout: float = ..., /) -> bool: ...
+
 
 #: The deadline of a wait with no timeout: reads no clock, never expires.
 FOREVER = Deadline(-1)
@@ -82,7 +90,7 @@ def park_slice(waiter: _seam.RawLock, remaining: float, slice_: float) -> bool:
 
 
 def park(
-    waiter: _seam.RawLock,
+    waiter: Acquirable,
     deadline: Deadline,
     woken: Callable[[], bool] | None = None,
     wake_in: Callable[[], float] | None = None,

@@ -62,6 +62,8 @@ _POOL_ATTR = "_fearless_pool"
 _LIFELINE_ATTR = "_fearless_lifeline"
 #: Exit code of a worker whose caller is gone (sysexits' EX_SOFTWARE).
 ORPHAN_EXIT_CODE = 70
+#: Exit code of a worker the broken pool stopped (how it stops the survivors).
+_TERMINATED = -int(signal.SIGTERM)
 
 #: The write ends of every live pool's lifeline, by id. A child made by
 #: os.fork() (the "fork" start method, or the user's own fork) closes them
@@ -365,12 +367,11 @@ def _culprit(
     """The item index and exit code of the worker that died running this task, if known."""
     if slots is None:
         return None
-    terminated = -int(signal.SIGTERM)  # how the pool stops the survivors
     by_pid = {int(slots[i]): int(slots[i + 1]) for i in range(0, len(slots), _SLOT_SIZE)}
     found: tuple[int, int] | None = None
     for process in list(processes.values()):
         exitcode = process.exitcode
-        if exitcode is None or exitcode == terminated:
+        if exitcode is None or exitcode == _TERMINATED:
             continue
         index = by_pid.get(process.pid, -1)
         if task_start <= index < task_start + task_len:
@@ -389,10 +390,9 @@ def _died_starting(slots: Any, processes: dict[int, Any]) -> int | None:
     """
     if slots is None or any(slots[i] for i in range(0, len(slots), _SLOT_SIZE)):
         return None
-    terminated = -int(signal.SIGTERM)
     for process in list(processes.values()):
         exitcode = process.exitcode
-        if exitcode is not None and exitcode != terminated:
+        if exitcode is not None and exitcode != _TERMINATED:
             return int(exitcode)
     return None
 

@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import contextlib
+import multiprocessing.connection
 import operator
 import os
 import queue
@@ -169,6 +170,29 @@ def test_a_killed_caller_leaves_no_process_behind(
             proc.stdout.close()
 
 
+def _exit_codes(processes: list[Any]) -> list[int]:
+    """Each process's exit code, once every one of them is gone.
+
+    A process is gone when its sentinel is ready. Its exit code may still read
+    ``None`` for a moment after that: the pool's manager thread joins the same
+    ``Process`` objects, and when its ``waitpid`` reaps a worker first, ours
+    fails with ``ECHILD`` until the manager has stored the code it got
+    (``popen_fork.Popen.poll``; seen on 3.12 under load). So wait for the
+    sentinels, then for the codes, both bounded.
+    """
+    pending = [process.sentinel for process in processes]
+    deadline = time.monotonic() + TIMEOUT
+    while pending:
+        remaining = deadline - time.monotonic()
+        assert remaining > 0, f"workers still running {TIMEOUT}s after their lifeline was cut"
+        ready = multiprocessing.connection.wait(pending, remaining)
+        pending = [sentinel for sentinel in pending if sentinel not in ready]
+    while None in (codes := [process.exitcode for process in processes]):
+        assert time.monotonic() < deadline, f"no exit code for a worker that is gone: {codes}"
+        time.sleep(0.001)  # another thread is storing a code it reaped: back-off
+    return codes
+
+
 @pytest.mark.parametrize("start_method", ["forkserver", "spawn"])
 def test_workers_exit_when_their_lifeline_is_cut(start_method: str) -> None:
     # What a dying caller does to its workers, without killing this process.
@@ -182,10 +206,7 @@ def test_workers_exit_when_their_lifeline_is_cut(start_method: str) -> None:
         processes = list(backend._processes.values())
         assert processes
         _par_processes._cut_lifeline(executor)
-        for process in processes:
-            process.join(TIMEOUT)
-        codes = [process.exitcode for process in processes]
-        assert None not in codes, codes  # every worker is gone
+        codes = _exit_codes(processes)
         # The first to exit breaks the pool, whose manager may terminate the
         # rest: each code is the orphan's, or SIGTERM's.
         exited = {_par_processes.ORPHAN_EXIT_CODE}

@@ -27,7 +27,7 @@ from typing import NamedTuple, final
 
 from . import _park, _seam
 from ._deadline import Deadline, check_timeout
-from ._util import NoPublicConstructor, NotCopyable
+from ._util import Flag, NotCopyable
 
 
 class BarrierStatistics(NamedTuple):
@@ -49,7 +49,7 @@ class BarrierStatistics(NamedTuple):
 
 
 @final
-class BarrierWaitResult(metaclass=NoPublicConstructor):
+class BarrierWaitResult(Flag):
     """What :meth:`Barrier.wait` returns: whether this thread is the leader.
 
     Exactly one thread of each generation gets ``is_leader == True`` (in
@@ -62,9 +62,9 @@ class BarrierWaitResult(metaclass=NoPublicConstructor):
         BarrierWaitResult(is_leader=True)
     """
 
-    __slots__ = ("_is_leader",)
+    __slots__ = ()
 
-    _is_leader: bool
+    _flag_name = "is_leader"
 
     @property
     def is_leader(self) -> bool:
@@ -75,20 +75,11 @@ class BarrierWaitResult(metaclass=NoPublicConstructor):
             >>> Barrier(1).wait().is_leader
             True
         """
-        return self._is_leader
-
-    def __repr__(self) -> str:
-        return f"BarrierWaitResult(is_leader={self._is_leader})"
+        return self._flag
 
 
-def _wait_result(is_leader: bool) -> BarrierWaitResult:
-    result: BarrierWaitResult = BarrierWaitResult._create()
-    result._is_leader = is_leader
-    return result
-
-
-_LEADER = _wait_result(True)
-_FOLLOWER = _wait_result(False)
+_LEADER = BarrierWaitResult._of(True)
+_FOLLOWER = BarrierWaitResult._of(False)
 
 # How many times this process is removed from the first by os.fork(): an
 # arrival made under an older value was made in a parent process.

@@ -32,11 +32,11 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable
-from typing import Any, Final, Generic, NamedTuple, TypeVar, final
+from typing import Any, ClassVar, Final, Generic, NamedTuple, TypeVar, final
 
 from . import _park, _seam
 from ._errors import DeadlockError, PoisonError
-from ._util import NoPublicConstructor, NotCopyable
+from ._util import Flag, NotCopyable
 
 T = TypeVar("T")
 T_co = TypeVar("T_co", covariant=True)
@@ -73,11 +73,10 @@ class _Uninit(enum.Enum):
 
 _UNINIT: Final = _Uninit.UNINIT
 
-# Values of ``Once._state``.
-_INCOMPLETE = 0
-_COMPLETE = 1
-_POISONED = 2
-_LOST = 3  # poisoned: the callable ran in a thread that os.fork() did not copy
+# Values of ``_Initialiser._poison``: only a ``Once`` is ever poisoned.
+_HEALTHY = 0
+_POISONED = 1
+_LOST = 2  # poisoned: the callable ran in a thread that os.fork() did not copy
 
 
 class OnceStatistics(NamedTuple):
@@ -101,11 +100,16 @@ class OnceStatistics(NamedTuple):
 
 
 class _Initialiser(NotCopyable):
-    """What the three have in common: a runner and the threads waiting for it.
+    """What the three have in common: a result, a runner and the threads waiting for it.
 
-    ``_runner`` is the identity of the thread running the callable, or
-    None. The other threads park on a raw lock each, acquired once, that the
-    runner releases when it finished, either way.
+    ``_value`` is ``_UNINIT`` until a callable completed, then its result
+    (``None`` for a ``Once``), written once, last, under the internal lock:
+    readers that find it set need no lock. ``_runner`` is the identity of the
+    thread running the callable, or None. The other threads park on a raw
+    lock each, acquired once, that the runner releases when it finished,
+    either way. ``_poison`` says whether a ``Once`` is poisoned (and why);
+    a cell whose initialiser failed (or whose runner ``os.fork()`` lost) is
+    empty again, never poisoned: ``_poisons`` tells the two apart.
 
     Signal safety. A ``KeyboardInterrupt`` (or ``RecursionError``) may
     arrive after any call returns, so the bookkeeping is such that an
@@ -120,13 +124,143 @@ class _Initialiser(NotCopyable):
     that ``os.fork()`` lost) costs at most one slice.
     """
 
-    __slots__ = ("_allocate_lock", "_lock", "_runner", "_waiters")
+    __slots__ = ("_allocate_lock", "_init", "_lock", "_poison", "_runner", "_value", "_waiters")
+
+    _value: Any
+    #: The initialiser of a LazyLock, dropped once it succeeded (None otherwise).
+    _init: Any
+    #: Whether a callable that failed (or was lost by ``os.fork()``) poisons.
+    _poisons: ClassVar[bool]
 
     def __init__(self) -> None:
         self._allocate_lock = _seam.backend.allocate_lock
         self._lock = self._allocate_lock()
         self._runner: int | None = None
         self._waiters: list[_seam.RawLock] = []
+        self._value = _UNINIT
+        self._poison = _HEALTHY
+        self._init = None
+
+    def _run(self, fn: Callable[[], Any], reentrant_message: str, force: bool) -> Any:
+        """The result, running ``fn`` for it unless another thread does or did.
+
+        ``fn``'s result becomes ``_value``. Raises what ``_enter`` raises
+        (``force`` as there), or :class:`~fearless.DeadlockError` with
+        ``reentrant_message`` when called from inside the running ``fn``.
+        """
+        me = _seam.get_ident()
+        if self._runner == me and not _seam.thread_gone(me):  # only this thread can do so
+            raise DeadlockError(reentrant_message)
+        fresh: list[_seam.RawLock] = []
+        started = False
+        try:
+            value = self._enter(force)
+            if value is not _UNINIT:
+                return value
+            started = True
+            value = fn()
+            with self._lock:
+                self._poison = _HEALTHY
+                self._value = value  # published last, after it is complete
+                self._runner = None
+                waiters = self._waiters
+                self._waiters = fresh
+                self._init = None  # a LazyLock's fn is dropped once it succeeded
+        except BaseException:
+            # If this thread is still the runner: give up the role, and
+            # poison (where failures poison) if ``fn`` started: it raised, or
+            # an interrupt arrived before the outcome was recorded. One
+            # interrupted before ``fn`` started leaves everything as it was.
+            # Inline, in this frame: a call would be one more place for an
+            # interrupt (or RecursionError) to stop the clean-up.
+            waiters = fresh
+            with self._lock:
+                if self._runner == me:
+                    self._runner = None
+                    if started and self._poisons and self._value is _UNINIT:
+                        self._poison = _POISONED
+                    waiters = self._waiters
+                    self._waiters = fresh
+            _park.unpark_all(waiters)
+            raise
+        _park.unpark_all(waiters)
+        return value
+
+    def _enter(self, force: bool) -> Any:
+        """Return the result, or ``_UNINIT`` once this thread became the runner.
+
+        Waits while another thread runs a callable. Raises
+        :class:`~fearless.PoisonError` instead of running one when the
+        ``Once`` is poisoned, unless ``force`` (a cell always forces). A
+        runner lost by ``os.fork()`` counts as one that raised. An exception
+        leaves this thread unregistered as a waiter; if it arrived just after
+        this thread became the runner, the caller's handler sees ``_runner``
+        and undoes it.
+        """
+        me = _seam.get_ident()
+        lock = self._lock
+        waiter: _seam.RawLock | None = None
+        try:
+            while True:
+                new = _park.waiter(self._allocate_lock)
+                fresh: list[_seam.RawLock] = []
+                with lock:
+                    value = self._value
+                    if value is not _UNINIT:
+                        return value
+                    runner = self._runner
+                    if runner is not None and _seam.forked_away and _seam.thread_gone(runner):
+                        # The runner was lost by os.fork(): its callable never
+                        # completes. As if it had raised.
+                        if self._poisons:
+                            self._poison = _LOST
+                        self._runner = runner = None
+                        self._waiters = fresh  # waiters check in at their next slice
+                    poison = self._poison
+                    if runner is None:
+                        if force or poison == _HEALTHY:
+                            self._runner = me
+                            return _UNINIT
+                    else:
+                        waiter = new
+                        self._waiters.append(new)
+                if runner is None:
+                    raise PoisonError(
+                        _MSG_ONCE_LOST if poison == _LOST else _MSG_ONCE_POISONED,
+                        _recover_nothing,
+                    )
+                self._wait_for_runner(new)
+        except BaseException:
+            if waiter is not None:
+                with lock:
+                    if waiter in self._waiters:
+                        self._waiters.remove(waiter)
+            raise
+
+    def statistics(self) -> OnceStatistics:
+        """A snapshot of the state and of the threads waiting for it.
+
+        ``completed``: a callable (initialiser) completed, and none will run
+        again; ``running``: one is running now; ``waiting``: threads blocked
+        until it finished; ``poisoned``: a ``Once`` whose callable raised
+        (a cell never is: it is empty again).
+
+        Example:
+            >>> from fearless import Once, OnceLock
+            >>> Once().statistics()
+            OnceStatistics(completed=False, running=False, waiting=0, poisoned=False)
+            >>> cell: OnceLock[int] = OnceLock()
+            >>> cell.set(7)
+            True
+            >>> cell.statistics()
+            OnceStatistics(completed=True, running=False, waiting=0, poisoned=False)
+        """
+        return OnceStatistics(
+            completed=self._value is not _UNINIT,
+            running=self._runner is not None,
+            waiting=len(self._waiters),
+            poisoned=self._poison != _HEALTHY,
+        )
 
     def _wait_for_runner(self, waiter: _seam.RawLock) -> None:
         """Wait until ``waiter`` is released or unregistered, or the runner was lost.
@@ -145,7 +279,7 @@ class _Initialiser(NotCopyable):
 
 
 @final
-class OnceState(metaclass=NoPublicConstructor):
+class OnceState(Flag):
     """What :meth:`Once.call_once_force` passes to its callable.
 
     Example:
@@ -154,9 +288,9 @@ class OnceState(metaclass=NoPublicConstructor):
         OnceState(is_poisoned=False)
     """
 
-    __slots__ = ("_is_poisoned",)
+    __slots__ = ()
 
-    _is_poisoned: bool
+    _flag_name = "is_poisoned"
 
     @property
     def is_poisoned(self) -> bool:
@@ -167,10 +301,7 @@ class OnceState(metaclass=NoPublicConstructor):
             >>> Once().call_once_force(lambda state: print(state.is_poisoned))
             False
         """
-        return self._is_poisoned
-
-    def __repr__(self) -> str:
-        return f"OnceState(is_poisoned={self._is_poisoned})"
+        return self._flag
 
 
 @final
@@ -218,16 +349,13 @@ class Once(_Initialiser):
         True
     """
 
-    __slots__ = ("__weakref__", "_state")
+    __slots__ = ("__weakref__",)
 
+    _poisons = True
     _copy_advice = (
         "a Once records that something happened, once per program: "
         "share the same Once between threads"
     )
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._state = _INCOMPLETE
 
     @property
     def is_completed(self) -> bool:
@@ -245,7 +373,7 @@ class Once(_Initialiser):
             >>> once.is_completed
             True
         """
-        return self._state == _COMPLETE
+        return self._value is not _UNINIT
 
     def call_once(self, fn: Callable[[], object]) -> None:
         """Call ``fn()`` if no callable completed yet; otherwise do nothing.
@@ -280,8 +408,12 @@ class Once(_Initialiser):
         """
         if not callable(fn):
             raise TypeError(_MSG_NOT_CALLABLE.format("call_once()", type(fn).__name__, fn))
-        if self._state != _COMPLETE:
-            self._call(fn, None)
+        if self._value is _UNINIT:
+
+            def call() -> None:  # the Once keeps nothing fn returns
+                fn()
+
+            self._run(call, _MSG_ONCE_REENTRANT, False)
 
     def call_once_force(self, fn: Callable[[OnceState], object]) -> None:
         """Like :meth:`call_once`, but run ``fn`` even if the ``Once`` is poisoned.
@@ -312,121 +444,19 @@ class Once(_Initialiser):
         """
         if not callable(fn):
             raise TypeError(_MSG_NOT_CALLABLE.format("call_once_force()", type(fn).__name__, fn))
-        if self._state != _COMPLETE:
-            self._call(None, fn)
+        if self._value is _UNINIT:
 
-    def _call(
-        self, fn: Callable[[], object] | None, forced: Callable[[OnceState], object] | None
-    ) -> None:
-        """Run the callable if no other did; wait for a running one."""
-        me = _seam.get_ident()
-        if self._runner == me and not _seam.thread_gone(me):  # only this thread can do so
-            raise DeadlockError(_MSG_ONCE_REENTRANT)
-        fresh: list[_seam.RawLock] = []
-        started = False
-        try:
-            if not self._enter(forced is not None):
-                return
-            if forced is not None:
-                state: OnceState = OnceState._create()
-                state._is_poisoned = self._state != _INCOMPLETE
-                started = True
-                forced(state)
-            elif fn is not None:
-                started = True
-                fn()
-            with self._lock:
-                self._state = _COMPLETE
-                self._runner = None
-                waiters = self._waiters
-                self._waiters = fresh
-        except BaseException:
-            # Poison the Once if this thread is still its runner and its
-            # callable started (it raised, or an interrupt arrived before the
-            # outcome was recorded); one interrupted before the callable
-            # started leaves the Once as it was. Inline, in this frame: a
-            # call would be one more place for an interrupt (or
-            # RecursionError) to stop the clean-up.
-            waiters = fresh
-            with self._lock:
-                if self._runner == me:
-                    self._runner = None
-                    if started and self._state != _COMPLETE:
-                        self._state = _POISONED
-                    waiters = self._waiters
-                    self._waiters = fresh
-            _park.unpark_all(waiters)
-            raise
-        _park.unpark_all(waiters)
+            def call() -> None:  # runs only in the runner, which alone writes _poison now
+                fn(OnceState._of(self._poison != _HEALTHY))
 
-    def _enter(self, force: bool) -> bool:
-        """Become the runner (True), or wait for the one there is (False when complete).
-
-        An exception leaves this thread unregistered as a waiter; if it
-        arrived just after this thread became the runner, the caller's
-        handler sees ``_runner`` and undoes it.
-        """
-        me = _seam.get_ident()
-        lock = self._lock
-        waiter: _seam.RawLock | None = None
-        try:
-            while True:
-                new = _park.waiter(self._allocate_lock)
-                fresh: list[_seam.RawLock] = []
-                with lock:
-                    state = self._state
-                    if state == _COMPLETE:
-                        return False
-                    runner = self._runner
-                    if runner is not None and _seam.forked_away and _seam.thread_gone(runner):
-                        # The runner was lost by os.fork(): its callable never
-                        # completes. Poisoned, as if it had raised.
-                        self._state = state = _LOST
-                        self._runner = runner = None
-                        self._waiters = fresh  # waiters check in at their next slice
-                    if runner is None:
-                        if state == _INCOMPLETE or force:
-                            self._runner = me
-                            return True
-                    else:
-                        waiter = new
-                        self._waiters.append(new)
-                if runner is None:
-                    raise PoisonError(
-                        _MSG_ONCE_LOST if state == _LOST else _MSG_ONCE_POISONED,
-                        _recover_nothing,
-                    )
-                self._wait_for_runner(new)
-        except BaseException:
-            if waiter is not None:
-                with lock:
-                    if waiter in self._waiters:
-                        self._waiters.remove(waiter)
-            raise
-
-    def statistics(self) -> OnceStatistics:
-        """A snapshot of the ``Once``'s state and of the threads waiting for it.
-
-        Example:
-            >>> from fearless import Once
-            >>> Once().statistics()
-            OnceStatistics(completed=False, running=False, waiting=0, poisoned=False)
-        """
-        state = self._state
-        return OnceStatistics(
-            completed=state == _COMPLETE,
-            running=self._runner is not None,
-            waiting=len(self._waiters),
-            poisoned=state >= _POISONED,
-        )
+            self._run(call, _MSG_ONCE_REENTRANT, True)
 
     def __repr__(self) -> str:
-        state = self._state
-        if state == _COMPLETE:
+        if self._value is not _UNINIT:
             return "Once(<complete>)"
         if self._runner is not None:
             return "Once(<running>)"
-        return "Once(<poisoned>)" if state >= _POISONED else "Once(<incomplete>)"
+        return "Once(<poisoned>)" if self._poison != _HEALTHY else "Once(<incomplete>)"
 
 
 def _recover_nothing() -> None:
@@ -440,103 +470,9 @@ class _Cell(_Initialiser):
     ``LazyLock[T_co]`` covariant; each declares the type of ``_value``.
     """
 
-    __slots__ = ("_init", "_value")
+    __slots__ = ()
 
-    _value: Any
-    #: The initialiser of a LazyLock, dropped once it succeeded (None for a OnceLock).
-    _init: Any
-
-    def __init__(self) -> None:
-        super().__init__()
-        # Written once, under the internal lock, after the value is complete:
-        # readers that find it set need no lock.
-        self._value = _UNINIT
-        self._init = None
-
-    def _enter(self) -> Any:
-        """Return the value, or ``_UNINIT`` once this thread became the runner.
-
-        Waits while another thread runs an initialiser. An exception leaves
-        this thread unregistered as a waiter; if it arrived just after this
-        thread became the runner, the caller's handler sees ``_runner`` and
-        undoes it. A runner lost by ``os.fork()`` counts as one that failed:
-        the cell stays empty and this thread initialises it.
-        """
-        me = _seam.get_ident()
-        lock = self._lock
-        waiter: _seam.RawLock | None = None
-        try:
-            while True:
-                new = _park.waiter(self._allocate_lock)
-                fresh: list[_seam.RawLock] = []
-                with lock:
-                    value = self._value
-                    if value is not _UNINIT:
-                        return value
-                    runner = self._runner
-                    if runner is not None and _seam.forked_away and _seam.thread_gone(runner):
-                        self._runner = runner = None
-                        self._waiters = fresh  # waiters check in at their next slice
-                    if runner is None:
-                        self._runner = me
-                        return _UNINIT
-                    waiter = new
-                    self._waiters.append(new)
-                self._wait_for_runner(new)
-        except BaseException:
-            if waiter is not None:
-                with lock:
-                    if waiter in self._waiters:
-                        self._waiters.remove(waiter)
-            raise
-
-    def _initialise(self, fn: Callable[[], Any], reentrant_message: str) -> Any:
-        """The value, running ``fn`` for it if no other thread does or did."""
-        me = _seam.get_ident()
-        if self._runner == me and not _seam.thread_gone(me):  # only this thread can do so
-            raise DeadlockError(reentrant_message)
-        fresh: list[_seam.RawLock] = []
-        try:
-            value = self._enter()
-            if value is not _UNINIT:
-                return value
-            value = fn()
-            with self._lock:
-                # Published last, after the value is complete: readers that
-                # find it set need no lock.
-                self._value = value
-                self._runner = None
-                waiters = self._waiters
-                self._waiters = fresh
-                self._init = None  # a LazyLock's fn is dropped once it succeeded
-        except BaseException:
-            # The cell stays empty (the next caller retries) if this thread
-            # is still its runner. Inline, in this frame: see _Initialiser.
-            waiters = fresh
-            with self._lock:
-                if self._runner == me:
-                    self._runner = None
-                    waiters = self._waiters
-                    self._waiters = fresh
-            _park.unpark_all(waiters)
-            raise
-        _park.unpark_all(waiters)
-        return value
-
-    def statistics(self) -> OnceStatistics:
-        """A snapshot of the cell's state and of the threads waiting for it.
-
-        Example:
-            >>> from fearless import OnceLock
-            >>> OnceLock().statistics()
-            OnceStatistics(completed=False, running=False, waiting=0, poisoned=False)
-        """
-        return OnceStatistics(
-            completed=self._value is not _UNINIT,
-            running=self._runner is not None,
-            waiting=len(self._waiters),
-            poisoned=False,
-        )
+    _poisons = False  # the next caller runs its own initialiser
 
     def __repr__(self) -> str:
         value = self._value
@@ -644,7 +580,7 @@ class OnceLock(_Cell, Generic[T]):
             stored = True
             return value
 
-        self._initialise(store, _MSG_ONCE_LOCK_REENTRANT)
+        self._run(store, _MSG_ONCE_LOCK_REENTRANT, True)
         return stored
 
     def get_or_init(self, fn: Callable[[], T]) -> T:
@@ -680,7 +616,7 @@ class OnceLock(_Cell, Generic[T]):
         value = self._value
         if value is not _UNINIT:
             return value
-        initialised: T = self._initialise(fn, _MSG_ONCE_LOCK_REENTRANT)
+        initialised: T = self._run(fn, _MSG_ONCE_LOCK_REENTRANT, True)
         return initialised
 
 
@@ -781,5 +717,5 @@ class LazyLock(_Cell, Generic[T_co]):
         if fn is None:  # dropped: another thread stored the value just now
             value: T_co = self._value  # type: ignore[assignment]
             return value
-        forced: T_co = self._initialise(fn, _MSG_LAZY_LOCK_REENTRANT)
+        forced: T_co = self._run(fn, _MSG_LAZY_LOCK_REENTRANT, True)
         return forced

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import types
 from collections.abc import Mapping
-from typing import Any, NoReturn
+from typing import Any, ClassVar, NoReturn, Self
 
 
 class NoPublicConstructor(type):
@@ -29,6 +29,36 @@ class NoPublicConstructor(type):
 
     def _create(cls, *args: Any, **kwargs: Any) -> Any:
         return super().__call__(*args, **kwargs)
+
+
+class Flag(metaclass=NoPublicConstructor):
+    """A value holding one bool, which only fearless builds (``Flag._of(True)``).
+
+    The base of :class:`~fearless.BarrierWaitResult` and
+    :class:`~fearless.OnceState`: each subclass names the flag in
+    ``_flag_name`` and gives it a documented property; the ``repr`` shows it
+    as ``Name(flag=value)``.
+
+    Example:
+        >>> class Answer(Flag):
+        ...     _flag_name = "yes"
+        >>> Answer._of(True)
+        Answer(yes=True)
+    """
+
+    __slots__ = ("_flag",)
+
+    _flag: bool
+    _flag_name: ClassVar[str]
+
+    @classmethod
+    def _of(cls, flag: bool) -> Self:
+        value: Self = cls._create()
+        value._flag = flag
+        return value
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self._flag_name}={self._flag})"
 
 
 def fixup_module_metadata(module_name: str, namespace: Mapping[str, object]) -> None:

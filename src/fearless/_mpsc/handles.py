@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 from _thread import get_ident
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Any, Generic, NoReturn, Self, TypeVar, final, overload
+from typing import Any, Generic, NoReturn, Self, TypeVar, final, overload
 
 from .. import _seam
 from .._deadline import Deadline, check_timeout
@@ -107,15 +107,51 @@ class _SenderEnd(_ChannelEnd[S]):
 
     _copy_advice = _ADVICE_SENDER
 
-    if TYPE_CHECKING:
+    def clone(self) -> Self:
+        """Another sender for the same channel; the channel stays connected while any lives.
 
-        def clone(self) -> Self: ...
+        Raises:
+            ConsumedError: This sender was closed.
 
-    def _clone(self) -> Self:
+        Example:
+            >>> from fearless.mpsc import channel
+            >>> tx, rx = channel[int]()
+            >>> tx2 = tx.clone()
+            >>> tx.close()
+            >>> tx2.send(7)
+            >>> rx.recv()
+            7
+        """
         chan = self._live()
         new: Self = type(self)._create(None)
         chan.add_sender(self, new)
         return new
+
+    def close(self) -> None:
+        """Drop this sender (Rust's ``drop(tx)``); the last one disconnects the channel.
+
+        Raises:
+            ConsumedError: This sender was already closed.
+
+        Example:
+            >>> from fearless.mpsc import channel
+            >>> tx, rx = channel[int]()
+            >>> tx2 = tx.clone()
+            >>> tx.send(1)
+            >>> tx.close()
+            >>> rx                                  # tx2 keeps the channel connected
+            <Receiver: ~1 queued (snapshot), 1 sender>
+            >>> tx2.close()
+            >>> list(rx)                            # what was sent, then the end
+            [1]
+            >>> rx.try_recv()
+            Traceback (most recent call last):
+            ...
+            fearless.mpsc.RecvError: every sender is gone and the channel is empty; no
+            message will ever arrive
+        """
+        if not self._drop():
+            raise ConsumedError(self._dropped)
 
     def _drop(self) -> bool:
         chan = self._chan
@@ -197,46 +233,6 @@ class Sender(_SenderEnd[_ListChan], Generic[T_contra], metaclass=NoPublicConstru
         except BaseException as exc:  # an interrupt after the append: say it was sent
             exc.add_note(NOTE_SENT)
             raise
-
-    def clone(self) -> Sender[T_contra]:
-        """Another sender for the same channel; the channel stays connected while any lives.
-
-        Raises:
-            ConsumedError: This sender was closed.
-
-        Example:
-            >>> from fearless.mpsc import channel
-            >>> tx, rx = channel[int]()
-            >>> tx2 = tx.clone()
-            >>> tx.close()
-            >>> tx2.send(7)
-            >>> rx.recv()
-            7
-        """
-        return self._clone()
-
-    def close(self) -> None:
-        """Drop this sender (Rust's ``drop(tx)``); the last one disconnects the channel.
-
-        Raises:
-            ConsumedError: This sender was already closed.
-
-        Example:
-            >>> from fearless.mpsc import channel
-            >>> tx, rx = channel[int]()
-            >>> tx2 = tx.clone()
-            >>> tx.close()
-            >>> rx                                  # tx2 keeps the channel connected
-            <Receiver: ~0 queued (snapshot), 1 sender>
-            >>> tx2.close()
-            >>> rx.try_recv()
-            Traceback (most recent call last):
-            ...
-            fearless.mpsc.RecvError: every sender is gone and the channel is empty; no
-            message will ever arrive
-        """
-        if not self._drop():
-            raise ConsumedError(_MSG_SENDER_CLOSED)
 
 
 @final
@@ -375,38 +371,6 @@ class SyncSender(
             5
         """
         await self._live().send_async(value)
-
-    def clone(self) -> SyncSender[T_contra]:
-        """Another sender for the same channel.
-
-        Raises:
-            ConsumedError: This sender was closed.
-
-        Example:
-            >>> from fearless.mpsc import sync_channel
-            >>> tx, rx = sync_channel[int](2)
-            >>> tx.clone().send(1)       # the clone is garbage-collected at once
-            >>> rx.recv(), rx
-            (1, <Receiver: ~0/2 queued (snapshot), 1 sender>)
-        """
-        return self._clone()
-
-    def close(self) -> None:
-        """Drop this sender; the last one disconnects the channel.
-
-        Raises:
-            ConsumedError: This sender was already closed.
-
-        Example:
-            >>> from fearless.mpsc import sync_channel
-            >>> tx, rx = sync_channel[int](1)
-            >>> tx.send(1)
-            >>> tx.close()
-            >>> list(rx)
-            [1]
-        """
-        if not self._drop():
-            raise ConsumedError(_MSG_SYNC_SENDER_CLOSED)
 
 
 @final

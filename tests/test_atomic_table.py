@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 import fearless.atomic
+from _helpers import reference
 from fearless._atomic._core import _Atomic
 from fearless.atomic import (
     AtomicBool,
@@ -88,9 +89,11 @@ def _python_calls(op: Callable[[], object]) -> list[str]:
 
 
 SeqCst, Relaxed = Ordering.SeqCst, Ordering.Relaxed
+# The reference's hot paths (the compiled core's call no Python at all:
+# tests/test_native.py).
 i64, u8, big, flag, real, ref = (
-    AtomicI64(1),
-    AtomicU8(255),
+    reference(AtomicI64, 1),
+    reference(AtomicU8, 255),
     AtomicInt(1),
     AtomicBool(),
     AtomicFloat(),

@@ -13,6 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import fearless
 from _helpers import EXAMPLES, GIL_ENABLED, run_example
 from fearless import _tour
 
@@ -177,6 +178,8 @@ def test_tour_runs_every_section() -> None:
     lines = out.splitlines()
     assert lines[0].startswith("fearless ") and lines[0].endswith(" tour")
     assert ("GIL enabled" if GIL_ENABLED else "GIL disabled") in lines[1]
+    core = "compiled core" if fearless.native else "pure-Python implementation"
+    assert lines[1].endswith(f"; fearless: {core}"), lines[1]
     assert lines[2].startswith(
         f"par_map/par_iter: auto -> {'processes' if GIL_ENABLED else 'threads'} ("
     )

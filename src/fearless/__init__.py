@@ -43,6 +43,16 @@ test under every interleaving of its threads (or a random or
 Hypothesis-chosen sample) and shows the one that breaks it.
 
 See ``python -m fearless tour`` for the Rust chapter's examples, ported.
+
+``fearless.native`` says which implementation runs: ``True`` when the
+compiled core (built by ``pip install`` where a C compiler is) is in use,
+``False`` when the pure-Python reference runs -- where the core could not be
+built, or with ``FEARLESS_PURE_PYTHON=1`` in the environment. Both behave
+the same: same types for ``isinstance``, same reprs, same messages.
+
+>>> import fearless
+>>> fearless.native in (True, False)
+True
 """
 
 import importlib as _importlib
@@ -53,6 +63,7 @@ from ._arc import Weak as Weak
 from ._barrier import Barrier as Barrier
 from ._barrier import BarrierStatistics as BarrierStatistics
 from ._barrier import BarrierWaitResult as BarrierWaitResult
+from ._compiled import native as native
 from ._condvar import Condvar as Condvar
 from ._condvar import CondvarStatistics as CondvarStatistics
 from ._errors import BackendUnavailableError as BackendUnavailableError
@@ -145,6 +156,7 @@ __all__ = (
     "ScopeClosedError",
     "WouldBlockError",
     "WrongThreadError",
+    "native",
 )
 
 _fixup_module_metadata(__name__, globals())

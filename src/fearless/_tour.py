@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import __version__
+from . import __version__, _compiled
 from ._par import par_info
 from ._runtime import free_threaded_build, gil_enabled
 
@@ -134,7 +134,7 @@ NO_EXAMPLES = (
 
 
 def describe_interpreter() -> str:
-    """One line: which Python this is and whether its GIL is on.
+    """One line: which Python this is, whether its GIL is on, which fearless runs.
 
     Example:
         >>> "GIL" in describe_interpreter()
@@ -142,7 +142,11 @@ def describe_interpreter() -> str:
     """
     build = "free-threaded build" if free_threaded_build() else "regular build"
     gil = "GIL enabled" if gil_enabled() else "GIL disabled: threads run in parallel"
-    return f"{platform.python_implementation()} {platform.python_version()} ({build}), {gil}"
+    core = "compiled core" if _compiled.native else "pure-Python implementation"
+    return (
+        f"{platform.python_implementation()} {platform.python_version()} ({build}), {gil}; "
+        f"fearless: {core}"
+    )
 
 
 def _checkout_examples() -> Path | None:

@@ -105,6 +105,7 @@ OverflowError: AtomicU8 holds integers from 0 to 255; got 256
 1.5
 """
 
+from . import _compiled
 from ._atomic import AtomicBool as AtomicBool
 from ._atomic import AtomicFloat as AtomicFloat
 from ._atomic import AtomicI8 as AtomicI8
@@ -146,3 +147,10 @@ __all__ = (
 
 _fixup_module_metadata(__name__, globals())
 del _fixup_module_metadata
+
+# The compiled core's twins copy the public names fixed just above.
+if _compiled.core is not None:
+    from ._atomic import _twins
+
+    _twins.install(_compiled.core)
+    del _twins

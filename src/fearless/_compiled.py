@@ -1,0 +1,52 @@
+"""Which implementation runs: the compiled core or the pure-Python reference.
+
+The compiled core is the extension module ``fearless._native``, built by
+``pip install`` when a C compiler is there (see ``setup.py``). The
+pure-Python implementation is the reference and the fallback: it runs when
+the core was not built, when ``FEARLESS_PURE_PYTHON`` is set to anything but
+``""`` or ``"0"`` (read once, at import), and for every primitive made while
+another seam backend than the real threads is in force -- the explorer's
+above all, which controls only the reference.
+
+Example:
+    >>> from fearless import _compiled
+    >>> _compiled.native == (_compiled.core is not None)
+    True
+"""
+
+from __future__ import annotations
+
+import os
+from types import ModuleType
+
+from . import _seam
+
+#: Whether ``FEARLESS_PURE_PYTHON`` asked for the pure-Python implementation.
+pure_requested: bool = os.environ.get("FEARLESS_PURE_PYTHON", "") not in ("", "0")
+
+
+def _load() -> ModuleType | None:
+    if pure_requested:
+        return None
+    try:
+        from . import _native  # noqa: PLC0415 - optional: built only where a compiler was
+    except ImportError:
+        return None
+    module: ModuleType = _native
+    return module
+
+
+#: The compiled core, or None when the pure-Python implementation runs.
+core: ModuleType | None = _load()
+
+#: True when the compiled core is in use (``fearless.native``).
+native: bool = core is not None
+
+
+def real_threads() -> bool:
+    """Whether the seam's backend in force is the real one (no explorer, no test double).
+
+    The compiled core is used only then: any other backend must see every
+    lock and every operation, which only the reference shows it.
+    """
+    return type(_seam.backend) is _seam.ThreadBackend

@@ -1,0 +1,336 @@
+"""The compiled core (``fearless._native``) against the pure-Python reference.
+
+What must hold whichever implementation runs: ``fearless.native`` tells the
+truth, ``FEARLESS_PURE_PYTHON=1`` forces the reference, the explorer gets
+the reference, and the compiled objects are indistinguishable from the
+reference's to users -- types for ``isinstance``, reprs, messages, copy
+refusal, weak references. The differential property test drives random
+operation sequences through both implementations of each fixed-width atomic
+and compares every result, every error and the final state.
+
+Tests that need the core skip when it is not in use (a machine without a
+compiler, or ``FEARLESS_PURE_PYTHON=1``); the test command sets
+``FEARLESS_EXPECT_NATIVE=1``, which turns the first kind of skip into a
+failure.
+"""
+
+from __future__ import annotations
+
+import copy
+import gc
+import os
+import pickle
+import sys
+import threading
+import tracemalloc
+import weakref
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import fearless
+from _helpers import STRESS, TIMEOUT, reference, run_python
+from fearless import _compiled
+from fearless.atomic import (
+    AtomicI8,
+    AtomicI16,
+    AtomicI32,
+    AtomicI64,
+    AtomicIsize,
+    AtomicU8,
+    AtomicU16,
+    AtomicU32,
+    AtomicU64,
+    AtomicUsize,
+    Ordering,
+)
+from fearless.testing import explore
+
+FIXED = [
+    AtomicI8,
+    AtomicI16,
+    AtomicI32,
+    AtomicI64,
+    AtomicIsize,
+    AtomicU8,
+    AtomicU16,
+    AtomicU32,
+    AtomicU64,
+    AtomicUsize,
+]
+
+#: Whether the compiled core must be in use: CI builds it, and only
+#: FEARLESS_PURE_PYTHON=1 may turn it off there.
+EXPECT_NATIVE = os.environ.get("FEARLESS_EXPECT_NATIVE") == "1" and not _compiled.pure_requested
+
+needs_core = pytest.mark.skipif(
+    not fearless.native and not EXPECT_NATIVE,
+    reason="the compiled core is not in use here (FEARLESS_PURE_PYTHON=1, or no compiler)",
+)
+
+
+def test_native_tells_which_implementation_runs() -> None:
+    assert fearless.native is _compiled.native
+    assert fearless.native == (_compiled.core is not None)
+    if EXPECT_NATIVE:
+        assert fearless.native, "CI builds the compiled core: it should be in use"
+    if _compiled.pure_requested:
+        assert not fearless.native
+
+
+def test_pure_python_is_forced_by_the_environment() -> None:
+    proc = run_python(
+        "import fearless\n"
+        "from fearless.atomic import AtomicI64\n"
+        "x = AtomicI64(1)\n"
+        "print(fearless.native, type(x) is AtomicI64, hasattr(x, '_lock'))\n",
+        FEARLESS_PURE_PYTHON="1",
+    )
+    assert proc.stdout.split() == ["False", "True", "True"], proc.stderr
+
+
+# -- the compiled objects look like the reference's ---------------------------
+
+
+@needs_core
+@pytest.mark.parametrize("cls", FIXED, ids=lambda c: c.__name__)
+def test_a_compiled_atomic_passes_for_its_public_type(cls: Any) -> None:
+    x, ref = cls(1), reference(cls, 1)
+    assert type(x) is not cls and type(ref) is cls  # the compiled twin, and the reference
+    assert isinstance(x, cls) and isinstance(ref, cls)
+    assert issubclass(type(x), cls)
+    assert not isinstance(x, AtomicI8 if cls is not AtomicI8 else AtomicU8)
+    assert (type(x).__name__, type(x).__qualname__, type(x).__module__) == (
+        cls.__name__,
+        cls.__qualname__,
+        "fearless.atomic",
+    )
+    assert (type(x).BITS, type(x).MIN, type(x).MAX) == (cls.BITS, cls.MIN, cls.MAX)
+    assert repr(x) == repr(ref) == f"{cls.__name__}(1)"
+    assert weakref.ref(x)() is x
+    for attempt in (copy.copy, copy.deepcopy, pickle.dumps):
+        with pytest.raises(TypeError) as native_error:
+            attempt(x)
+        with pytest.raises(TypeError) as reference_error:
+            attempt(ref)
+        assert str(native_error.value) == str(reference_error.value)
+    with pytest.raises(TypeError, match="has no truth value"):
+        bool(x)
+
+
+@needs_core
+def test_compiled_hot_paths_call_no_python_function() -> None:
+    x = AtomicI64(0)
+    calls: list[str] = []
+
+    def profile(frame: Any, event: str, arg: object) -> None:
+        if event == "call":
+            calls.append(frame.f_code.co_name)
+
+    gc.disable()
+    sys.setprofile(profile)
+    try:
+        x.fetch_add(1, Ordering.Relaxed)
+        x.load()
+        x.store(3)
+        x.compare_exchange(3, 4)
+        x.fetch_max(10)
+    finally:
+        sys.setprofile(None)
+        gc.enable()
+    assert calls == []
+    assert x.load() == 10
+
+
+@needs_core
+def test_the_explorer_gets_the_reference() -> None:
+    made: list[Any] = []
+
+    def test() -> None:
+        counter = AtomicI64(0)
+        made.append(counter)
+
+        def work() -> None:
+            counter.fetch_add(1)
+
+        threads = [threading.Thread(target=work) for _ in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert counter.load() == 2
+
+    explore(test, schedules=5)
+    assert made and all(type(x) is AtomicI64 for x in made)
+    assert type(AtomicI64(0)) is not AtomicI64  # outside it, the core again
+
+
+# -- the differential test -----------------------------------------------------
+
+ORDERINGS = list(Ordering)
+
+
+def _values(cls: Any) -> st.SearchStrategy[Any]:
+    """Mostly in range, sometimes out of it, sometimes not an integer at all."""
+    in_range = st.integers(cls.MIN, cls.MAX)
+    edges = st.sampled_from([cls.MIN, cls.MAX, 0, 1, -1, cls.MIN - 1, cls.MAX + 1])
+    odd = st.sampled_from([True, 1.5, "3", None, 2**70])
+    return st.one_of(in_range, in_range, edges, odd)
+
+
+def _ops(cls: Any) -> st.SearchStrategy[tuple[str, tuple[Any, ...]]]:
+    value, order = _values(cls), st.sampled_from([*ORDERINGS, "SeqCst"])
+    one = st.sampled_from(
+        [
+            "swap",
+            "fetch_add",
+            "fetch_sub",
+            "fetch_and",
+            "fetch_or",
+            "fetch_xor",
+            "fetch_nand",
+            "fetch_max",
+            "fetch_min",
+            "store",
+        ]
+    )
+    return st.one_of(
+        st.tuples(st.just("load"), st.tuples(order)),
+        st.tuples(one, st.tuples(value, order)),
+        st.tuples(
+            st.sampled_from(["compare_exchange", "compare_exchange_weak"]),
+            st.tuples(value, value, order, order),
+        ),
+        st.tuples(st.just("fetch_update"), st.tuples(value, order, order)),
+    )
+
+
+def _run(x: Any, name: str, args: tuple[Any, ...]) -> tuple[str, Any]:
+    """One operation's outcome: ("ok", result) or (exception type name, message)."""
+    if name == "fetch_update":
+        target, set_order, fetch_order = args
+        call: Callable[[], Any] = lambda: x.fetch_update(  # noqa: E731
+            lambda v: None if v == target else target, set_order, fetch_order
+        )
+    else:
+        call = lambda: getattr(x, name)(*args)  # noqa: E731
+    try:
+        result = call()
+    except Exception as exc:
+        return type(exc).__name__, str(exc)
+    return "ok", result
+
+
+@needs_core
+@pytest.mark.parametrize("cls", FIXED, ids=lambda c: c.__name__)
+@settings(max_examples=100 * min(STRESS, 3), deadline=None)
+@given(data=st.data())
+def test_both_implementations_agree_on_every_operation(cls: Any, data: st.DataObject) -> None:
+    start = data.draw(_values(cls), label="start")
+    try:
+        expected: Any = reference(cls, start)
+    except Exception as exc:  # a bad value: the same error from both
+        message = str(exc)
+        with pytest.raises(type(exc)) as error:
+            cls(start)
+        assert str(error.value) == message
+        return
+    native = cls(start)
+    assert repr(native) == repr(expected)
+    for name, args in data.draw(st.lists(_ops(cls), max_size=20), label="ops"):
+        assert _run(native, name, args) == _run(expected, name, args), (name, args)
+        assert repr(native) == repr(expected)
+    assert native.load() == expected.load()
+
+
+# -- wrapping, ranges and the widths the hardware gives -----------------------
+
+
+@needs_core
+@pytest.mark.parametrize("cls", FIXED, ids=lambda c: c.__name__)
+def test_every_edge_wraps_as_the_reference(cls: Any) -> None:
+    edges = [cls.MIN, cls.MIN + 1, -1 if cls.MIN < 0 else 1, 0, cls.MAX - 1, cls.MAX]
+    for start in edges:
+        for val in edges:
+            for op in ("fetch_add", "fetch_sub", "fetch_nand", "fetch_max", "fetch_min"):
+                x, ref = cls(start), reference(cls, start)
+                assert getattr(x, op)(val) == getattr(ref, op)(val)
+                assert x.load() == ref.load(), (op, start, val)
+
+
+# -- concurrency and memory ----------------------------------------------------
+
+
+@needs_core
+@pytest.mark.stress
+def test_compiled_fetch_add_counts_every_increment() -> None:
+    threads, per_thread = 4, 20_000 * STRESS
+    counter = AtomicI64(0)
+    narrow = AtomicU8(0)
+    start = threading.Barrier(threads)
+
+    def work() -> None:
+        start.wait(TIMEOUT)
+        for _ in range(per_thread):
+            counter.fetch_add(1, Ordering.Relaxed)
+            narrow.fetch_add(1, Ordering.Relaxed)
+
+    workers = [threading.Thread(target=work) for _ in range(threads)]
+    for t in workers:
+        t.start()
+    for t in workers:
+        t.join(TIMEOUT)
+        assert not t.is_alive()
+    assert counter.load() == threads * per_thread
+    assert narrow.load() == threads * per_thread % 256
+
+
+@needs_core
+@pytest.mark.stress
+def test_compiled_compare_exchange_loops_lose_no_update() -> None:
+    threads, per_thread = 4, 5_000 * STRESS
+    total = AtomicU64(0)
+    start = threading.Barrier(threads)
+
+    def work() -> None:
+        start.wait(TIMEOUT)
+        for _ in range(per_thread):
+            while True:
+                current = total.load(Ordering.Relaxed)
+                if total.compare_exchange_weak(
+                    current, current + 3, Ordering.AcqRel, Ordering.Relaxed
+                ).ok:
+                    break
+
+    workers = [threading.Thread(target=work) for _ in range(threads)]
+    for t in workers:
+        t.start()
+    for t in workers:
+        t.join(TIMEOUT)
+        assert not t.is_alive()
+    assert total.load() == 3 * threads * per_thread
+
+
+@needs_core
+def test_a_million_compiled_operations_leave_memory_flat() -> None:
+    x = AtomicI64(0)
+    for _ in range(10_000):  # warm up: caches, small-int free lists
+        x.fetch_add(1)
+        AtomicI64(5)
+    gc.collect()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for _ in range(1_000_000):
+            x.fetch_add(1, Ordering.Relaxed)
+            x.compare_exchange(0, 1)
+            AtomicI64(5)
+        gc.collect()
+        grown = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert grown < 64 * 1024, grown
+    assert x.load() == 1_010_000

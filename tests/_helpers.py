@@ -30,14 +30,14 @@ GIL_ENABLED: bool = getattr(sys, "_is_gil_enabled", lambda: True)()
 STRESS: int = 10 if os.environ.get("FEARLESS_STRESS") == "big" else 1
 
 
-def reference(cls: type[Any], *args: Any) -> Any:
+def reference(cls: type[Any], *args: Any, **kwargs: Any) -> Any:
     """An object of the pure-Python implementation of ``cls``, whatever ``fearless.native`` says.
 
     For the tests that look inside the reference (its raw lock, its calls);
     ``cls(*args)`` gives the compiled core's object when the core is in use.
     """
     obj = object.__new__(cls)
-    obj.__init__(*args)
+    obj.__init__(*args, **kwargs)
     return obj
 
 

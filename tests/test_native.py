@@ -23,6 +23,7 @@ import pickle
 import sys
 import threading
 import tracemalloc
+import warnings
 import weakref
 from collections.abc import Callable
 from typing import Any
@@ -33,7 +34,17 @@ from hypothesis import strategies as st
 
 import fearless
 from _helpers import STRESS, TIMEOUT, reference, run_python
-from fearless import _compiled
+from fearless import (
+    Condvar,
+    ConsumedError,
+    DeadlockError,
+    GuardReleasedError,
+    Mutex,
+    MutexGuard,
+    PoisonError,
+    WouldBlockError,
+    _compiled,
+)
 from fearless.atomic import (
     AtomicI8,
     AtomicI16,
@@ -334,3 +345,243 @@ def test_a_million_compiled_operations_leave_memory_flat() -> None:
         tracemalloc.stop()
     assert grown < 64 * 1024, grown
     assert x.load() == 1_010_000
+
+
+# -- Mutex -------------------------------------------------------------------------
+
+
+@needs_core
+def test_a_compiled_mutex_and_guard_pass_for_the_public_types() -> None:
+    m: Any = Mutex([1])
+    ref = reference(Mutex, [1])
+    assert type(m) is not Mutex and type(ref) is Mutex
+    assert isinstance(m, Mutex) and issubclass(type(m), Mutex)
+    assert (type(m).__name__, type(m).__module__) == ("Mutex", "fearless")
+    assert repr(m) == repr(ref) == "Mutex([1])"
+    typed: Mutex[int] = Mutex[int](0)
+    assert isinstance(typed, Mutex)
+    with typed.lock() as typed_guard:
+        assert typed_guard.value == 0
+    guard: Any = m.lock()
+    assert isinstance(guard, MutexGuard) and type(guard).__name__ == "MutexGuard"
+    assert repr(guard) == "<MutexGuard value=[1]>"
+    with pytest.raises(TypeError, match="no public constructor"):
+        type(guard)()
+    reference_guard = ref.lock()
+    for attempt in (copy.copy, copy.deepcopy, pickle.dumps):
+        for obj, twin in ((m, ref), (guard, reference_guard)):
+            with pytest.raises(TypeError) as native_error:
+                attempt(obj)
+            with pytest.raises(TypeError) as reference_error:
+                attempt(twin)
+            assert str(native_error.value) == str(reference_error.value)
+    reference_guard.unlock()
+    guard.unlock()
+    assert repr(guard) == "<MutexGuard (released)>"
+    assert weakref.ref(m)() is m
+
+
+def _mutex_ops() -> st.SearchStrategy[list[tuple[str, Any]]]:
+    op = st.sampled_from(
+        [
+            "lock",
+            "lock_timeout",
+            "try_lock",
+            "unlock",
+            "exit_ok",
+            "exit_failing",
+            "get",
+            "set",
+            "enter",
+            "into_inner",
+            "clear_poison",
+            "is_poisoned",
+            "recover",
+            "statistics",
+            "repr",
+            "drop_guard",
+        ]
+    )
+    return st.lists(st.tuples(op, st.integers(0, 9)), max_size=25)
+
+
+def _take(m: Any, guards: list[Any], op: str) -> Any:
+    if op == "try_lock":
+        g = m.try_lock()
+    elif op == "lock_timeout":
+        g = m.lock(timeout=0)
+    elif op == "recover":
+        try:
+            m.lock(timeout=0)
+        except PoisonError as error:
+            g = error.into_inner()
+        else:
+            return "not poisoned"
+    else:
+        g = m.lock()
+    guards.append(g)
+    return repr(g)
+
+
+def _set(g: Any, n: int) -> str:
+    g.value = n
+    return repr(g)
+
+
+def _drop(guards: list[Any], g: Any) -> str:
+    guards.remove(g)
+    return "dropped"
+
+
+#: The steps on a mutex, and on one of its guards (None: no guard taken yet).
+_ON_MUTEX: dict[str, Callable[[Any], Any]] = {
+    "into_inner": lambda m: m.into_inner(),
+    "clear_poison": lambda m: m.clear_poison(),
+    "is_poisoned": lambda m: m.is_poisoned(),
+    "statistics": lambda m: tuple(m.statistics())[:1] + tuple(m.statistics())[2:],
+    "repr": repr,
+}
+_ON_GUARD: dict[str, Callable[[Any, int], Any]] = {
+    "unlock": lambda g, n: g.unlock(),
+    "exit_ok": lambda g, n: g.__exit__(None, None, None),
+    "exit_failing": lambda g, n: g.__exit__(RuntimeError, RuntimeError("x"), None),
+    "get": lambda g, n: g.value,
+    "set": _set,
+    "enter": lambda g, n: repr(g.__enter__()),
+}
+
+
+def _mutex_step(m: Any, guards: list[Any], op: str, n: int) -> tuple[str, Any]:
+    """One step on ``m`` and its live guards; its outcome, comparable across implementations."""
+    errors = (ConsumedError, DeadlockError, GuardReleasedError, PoisonError, WouldBlockError)
+    try:
+        if op in ("lock", "lock_timeout", "try_lock", "recover"):
+            return "ok", _take(m, guards, op)
+        if op in _ON_MUTEX:
+            return "ok", _ON_MUTEX[op](m)
+        if not guards:
+            return "no guard", None
+        g = guards[n % len(guards)]
+        if op == "drop_guard":
+            return "ok", _drop(guards, g)
+        return "ok", _ON_GUARD[op](g, n)
+    except (*errors, TimeoutError) as exc:
+        return type(exc).__name__, str(exc)
+
+
+@needs_core
+@settings(max_examples=200 * min(STRESS, 3), deadline=None)
+@given(ops=_mutex_ops(), poison=st.booleans())
+def test_both_mutexes_agree_on_every_operation(ops: list[tuple[str, int]], poison: bool) -> None:
+    native: Any = Mutex(0, poison=poison)
+    expected = reference(Mutex, 0, poison=poison)
+    assert type(native) is not Mutex
+    native_guards: list[Any] = []
+    expected_guards: list[Any] = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ResourceWarning)  # dropped guards warn, both alike
+        for op, n in ops:
+            got = _mutex_step(native, native_guards, op, n)
+            want = _mutex_step(expected, expected_guards, op, n)
+            assert got == want, (op, n)
+            assert repr(native) == repr(expected)
+        for g in native_guards + expected_guards:
+            try:
+                g.unlock()
+            except GuardReleasedError:
+                pass
+
+
+@needs_core
+def test_a_compiled_mutex_works_with_condvar() -> None:
+    m: Any = Mutex(0)
+    cv = Condvar()
+    assert type(m) is not Mutex
+    ready = threading.Event()
+
+    def produce() -> None:
+        assert ready.wait(TIMEOUT)
+        with m.lock() as g:
+            g.value = 1
+            cv.notify_all()
+
+    t = threading.Thread(target=produce)
+    t.start()
+    with m.lock() as g:
+        ready.set()
+        assert cv.wait_while(g, lambda v: v == 0, timeout=TIMEOUT) is False
+        assert g.value == 1
+    t.join(TIMEOUT)
+    assert m.statistics().locked is False
+
+
+@needs_core
+@pytest.mark.stress
+def test_a_compiled_mutex_loses_no_update_under_contention() -> None:
+    threads, per_thread = 4, 10_000 * STRESS
+    m = Mutex(0)
+    start = threading.Barrier(threads)
+
+    def work() -> None:
+        start.wait(TIMEOUT)
+        for i in range(per_thread):
+            if i % 7 == 0:
+                with m.lock(timeout=TIMEOUT) as g:
+                    g.value += 1
+            else:
+                with m.lock() as g:
+                    g.value += 1
+
+    workers = [threading.Thread(target=work) for _ in range(threads)]
+    for t in workers:
+        t.start()
+    for t in workers:
+        t.join(TIMEOUT)
+        assert not t.is_alive()
+    assert m.into_inner() == threads * per_thread
+
+
+@needs_core
+def test_a_million_compiled_lock_cycles_leave_memory_flat() -> None:
+    m = Mutex(0)
+    for _ in range(10_000):
+        with m.lock() as g:
+            g.value += 1
+    gc.collect()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for _ in range(1_000_000):
+            with m.lock() as g:
+                g.value += 1
+        m.try_lock().unlock()
+        gc.collect()
+        grown = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert grown < 64 * 1024, grown
+    assert m.into_inner() == 1_010_000
+
+
+@needs_core
+def test_the_explorer_gets_the_reference_mutex() -> None:
+    made: list[Any] = []
+
+    def test() -> None:
+        m = Mutex(0)
+        made.append(m)
+
+        def work() -> None:
+            with m.lock() as g:
+                g.value += 1
+
+        threads = [threading.Thread(target=work) for _ in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        with m.lock() as g:
+            assert g.value == 2
+
+    explore(test, schedules=5)
+    assert made and all(type(m) is Mutex for m in made)

@@ -58,6 +58,7 @@ True
 import importlib as _importlib
 from typing import TYPE_CHECKING
 
+from . import _compiled
 from ._arc import Arc as Arc
 from ._arc import Weak as Weak
 from ._barrier import Barrier as Barrier
@@ -161,6 +162,13 @@ __all__ = (
 
 _fixup_module_metadata(__name__, globals())
 del _fixup_module_metadata
+
+# The compiled core's twins copy the public names fixed just above.
+if _compiled.core is not None:
+    from . import _mutex_twins
+
+    _mutex_twins.install(_compiled.core)
+    del _mutex_twins
 
 #: Submodules reachable as attributes of ``fearless`` (``fearless.atomic``),
 #: imported on first use so that ``import fearless`` stays light.

@@ -16,9 +16,9 @@ Relies on ``_seam`` for the raw lock, waiting and thread identity, on
 from __future__ import annotations
 
 import warnings
-from typing import Any, Generic, NamedTuple, Self, TypeVar, final
+from typing import Any, ClassVar, Generic, NamedTuple, Self, TypeVar, final
 
-from . import _park, _poison, _seam
+from . import _compiled, _park, _poison, _seam
 from ._deadline import Deadline, check_timeout
 from ._errors import (
     DeadlockError,
@@ -28,7 +28,7 @@ from ._errors import (
 )
 from ._poison import CONSUMED as _CONSUMED
 from ._poison import POISONED as _POISONED
-from ._util import NoPublicConstructor, NotCopyable
+from ._util import NotCopyable, Twinned, TwinnedNoPublicConstructor
 
 T = TypeVar("T")
 
@@ -68,7 +68,7 @@ class MutexStatistics(NamedTuple):
 
 
 @final
-class Mutex(NotCopyable, Generic[T]):
+class Mutex(NotCopyable, Generic[T], metaclass=Twinned):
     """A mutual-exclusion lock that owns the value it protects (Rust's ``Mutex<T>``).
 
     The value is reachable only through a :class:`MutexGuard`, which
@@ -124,6 +124,16 @@ class Mutex(NotCopyable, Generic[T]):
         "_trouble",
         "_waiting",
     )
+
+    #: The compiled core's class, when the core is in use (``fearless._mutex_twins``).
+    _native_twin: ClassVar[type | None] = None
+
+    def __new__(cls, value: T, *, poison: bool = True) -> Self:
+        twin = cls._native_twin
+        if twin is not None and _compiled.real_threads():
+            native: Self = twin(value, poison=poison)
+            return native  # not a subclass: __init__ below does not run again
+        return object.__new__(cls)
 
     def __init__(self, value: T, *, poison: bool = True) -> None:
         lock = _seam.allocate_rlock()
@@ -216,8 +226,7 @@ class Mutex(NotCopyable, Generic[T]):
         guard: MutexGuard[T] = _new_guard(MutexGuard)
         guard._mutex = None
         if self._is_owned() or not _lock_into(guard, self, False):
-            _poison.refuse_if_consumed(self._trouble, _SAYS)
-            raise WouldBlockError(_MSG_WOULD_BLOCK)
+            self._refuse_busy()
         if self._trouble:
             self._refuse(guard)
         return guard
@@ -235,7 +244,7 @@ class Mutex(NotCopyable, Generic[T]):
         if self._acquire(False):
             return
         _poison.refuse_if_consumed(self._trouble, _SAYS)
-        if _seam.forked_away and _seam.thread_gone(_seam.rlock_owner(self._lock)):
+        if _seam.forked_away and _seam.thread_gone(self._owner):
             raise DeadlockError(_MSG_FORKED)
         if wait == 0:
             raise TimeoutError(f"mutex was not free within {timeout} seconds")
@@ -267,6 +276,16 @@ class Mutex(NotCopyable, Generic[T]):
         # Then block in slices (see fearless._park), the raw lock itself the waiter.
         return _park.park(self._lock, deadline)
 
+    @property
+    def _owner(self) -> int | None:
+        """The identity of the thread holding the mutex, or None (a snapshot)."""
+        return _seam.rlock_owner(self._lock)
+
+    def _refuse_busy(self) -> None:
+        """``try_lock`` found the mutex held: refuse a consumed one, else would block."""
+        _poison.refuse_if_consumed(self._trouble, _SAYS)
+        raise WouldBlockError(_MSG_WOULD_BLOCK)
+
     def _refuse(self, guard: MutexGuard[T]) -> None:
         """The raw lock is held but the mutex is poisoned or consumed: give it back."""
         trouble = self._trouble
@@ -282,10 +301,15 @@ class Mutex(NotCopyable, Generic[T]):
         Never waits: None while any thread holds the mutex, this one
         included.
         """
-        guard: MutexGuard[T] = _new_guard(MutexGuard)
-        guard._mutex = None
+        guard = self._released_guard()
         if self._is_owned() or not _lock_into(guard, self, False):
             return None
+        return guard
+
+    def _released_guard(self) -> MutexGuard[T]:
+        """A new guard that holds nothing yet, of the kind :meth:`lock` returns."""
+        guard: MutexGuard[T] = _new_guard(MutexGuard)
+        guard._mutex = None
         return guard
 
     def _lock_ignoring_poison(self) -> MutexGuard[T]:
@@ -296,8 +320,7 @@ class Mutex(NotCopyable, Generic[T]):
         """
         if self._is_owned():
             raise DeadlockError(_MSG_DEADLOCK)
-        guard: MutexGuard[T] = _new_guard(MutexGuard)
-        guard._mutex = None
+        guard = self._released_guard()
         _lock_into(guard, self, True)
         if self._trouble & _CONSUMED:
             self._refuse(guard)
@@ -393,7 +416,7 @@ class Mutex(NotCopyable, Generic[T]):
             >>> stats.locked, stats.owner is not None
             (True, True)
         """
-        owner = _seam.rlock_owner(self._lock)
+        owner = self._owner
         waiting = len(self._waiting)
         if _seam.forked_away:
             # In a forked child, threads lost by the fork wait no more.
@@ -422,7 +445,7 @@ _new_guard: Any = object.__new__
 
 
 @final
-class MutexGuard(NotCopyable, Generic[T], metaclass=NoPublicConstructor):
+class MutexGuard(NotCopyable, Generic[T], metaclass=TwinnedNoPublicConstructor):
     """Proof that the current thread holds a :class:`Mutex`; the way to its value.
 
     Returned by :meth:`Mutex.lock` and :meth:`Mutex.try_lock`, already
@@ -598,7 +621,7 @@ def _drop_unreleased(guard: MutexGuard[Any]) -> None:
     except RuntimeError:
         # Not held by this thread: the lock() that built the guard never
         # took it (nothing to say), or another thread holds it.
-        owner = _seam.rlock_owner(mutex._lock)
+        owner = mutex._owner
         if owner is None:
             return
         warnings.warn(

@@ -39,6 +39,12 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#ifdef _WIN32
+#include <windows.h>
+#else
+#include <sched.h>
+#include <time.h>
+#endif
 
 /* -- what the Python side hands over once, at import ------------------------ */
 
@@ -745,6 +751,734 @@ static PyType_Spec IntegerCore_spec = {
     .slots = IntegerCore_slots,
 };
 
+/* -- Mutex and its guard -------------------------------------------------------
+ *
+ * MutexCore is the mutex; GuardCore its guard. The raw lock is a
+ * PyThread lock (what threading.Lock is made of), with the holder's thread
+ * identity kept beside it, so that locking twice from one thread is a
+ * DeadlockError and a release from another thread a WrongThreadError, as in
+ * the reference (fearless._mutex, over a reentrant _thread.RLock).
+ *
+ * The hot paths are here: lock() with no timeout on a free mutex, try_lock(),
+ * the guard's value, __enter__, __exit__ and unlock(). Everything else is the
+ * reference's own Python code running on these objects: they offer the
+ * attributes that code uses (_data, _trouble, _poison, _is_owned(),
+ * _acquire(), _release(), and a guard's _mutex), and the twin classes in
+ * fearless._mutex_twins bind the reference's methods (into_inner, repr,
+ * clear_poison, the refusals...) and Condvar's friend functions work on them
+ * unchanged. A refusal (poisoned, consumed) and a wait are slow paths: they
+ * call the twin's _refuse and _acquire_slow.
+ *
+ * Thread safety without the GIL: the raw lock orders everything the holder
+ * does; owner and trouble are atomics because other threads read them
+ * (statistics, repr, the deadlock check); a guard's mutex pointer is only
+ * read and written by the thread that holds it, or by its finaliser once no
+ * other reference to the guard exists.
+ */
+
+enum { TROUBLE_POISONED = 1, TROUBLE_CONSUMED = 2 };
+
+typedef struct {
+    PyObject *deadlock_error, *would_block_error, *guard_released_error, *wrong_thread_error;
+    PyObject *msg_deadlock, *msg_would_block, *msg_released, *msg_wrong_thread;
+    PyObject *drop_unreleased; /* the twin's finaliser of an unreleased guard */
+    PyObject *str_refuse, *str_acquire_slow, *str_refuse_busy;
+    PyTypeObject *guard_type;  /* the MutexGuard twin: what lock() returns */
+    int ready;
+} MutexState;
+
+static MutexState M;
+
+typedef struct {
+    PyObject_HEAD
+    PyObject *weakreflist;
+    PyObject *data;                /* the value; NULL once into_inner() took it */
+    PyThread_type_lock lock;
+    _Atomic unsigned long owner;   /* the holder's thread identity; 0 when free */
+    _Atomic int trouble;           /* fearless._poison's bits */
+    PyObject *waiting;             /* the reference's list of waiting threads' identities */
+    int poison;                    /* whether a failing with-block poisons */
+} MutexCore;
+
+typedef struct {
+    PyObject_HEAD
+    MutexCore *mutex;              /* held: a strong reference; released: NULL */
+} GuardCore;
+
+static PyTypeObject *MutexCore_type; /* set in native_exec; the module keeps them alive */
+static PyTypeObject *GuardCore_type;
+
+/* Seconds on a monotonic clock, for a wait's deadline. */
+static double
+monotonic_seconds(void)
+{
+#ifdef _WIN32
+    return (double)GetTickCount64() / 1e3;
+#else
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+#endif
+}
+
+/* How long one slice of a blocked wait lasts: the seam's ThreadBackend.slice. */
+#define SLICE_US 50000
+
+static inline int
+mutex_try_take(MutexCore *self, unsigned long me)
+{
+    if (PyThread_acquire_lock(self->lock, NOWAIT_LOCK)) {
+        atomic_store_explicit(&self->owner, me, memory_order_relaxed);
+        return 1;
+    }
+    return 0;
+}
+
+static inline void
+mutex_give_back(MutexCore *self)
+{
+    atomic_store_explicit(&self->owner, 0, memory_order_relaxed);
+    PyThread_release_lock(self->lock);
+}
+
+static PyObject *
+new_guard(MutexCore *mutex)
+{
+    GuardCore *guard = PyObject_GC_New(GuardCore, M.guard_type);
+    if (guard == NULL) {
+        return NULL;
+    }
+    guard->mutex = NULL;
+    PyObject_GC_Track(guard);
+    return (PyObject *)guard;
+}
+
+/* After the raw lock was taken for ``guard``: refuse a poisoned or consumed
+ * mutex through the reference's _refuse (which releases and raises). */
+static PyObject *
+refuse(MutexCore *self, PyObject *guard)
+{
+    PyObject *r = PyObject_CallMethodOneArg((PyObject *)self, M.str_refuse, guard);
+    Py_XDECREF(r);
+    Py_DECREF(guard);
+    if (r != NULL) {
+        PyErr_SetString(PyExc_SystemError, "fearless._native: _refuse returned");
+    }
+    return NULL;
+}
+
+static const char *const NAMES_TIMEOUT[] = {"timeout"};
+
+static PyObject *
+MutexCore_lock(MutexCore *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    PyObject *timeout = Py_None;
+    if (nargs != 0 || kwnames != NULL) {
+        if (nargs != 0) {
+            PyErr_Format(PyExc_TypeError, "lock() takes 1 positional argument but %zd were given", nargs + 1);
+            return NULL;
+        }
+        PyObject *a[1] = {Py_None};
+        if (parse_args("lock", args, 0, kwnames, NAMES_TIMEOUT, 1, 0, a) < 0) {
+            return NULL;
+        }
+        timeout = a[0];
+    }
+    unsigned long me = PyThread_get_thread_ident();
+    if (atomic_load_explicit(&self->owner, memory_order_relaxed) == me) {
+        PyErr_SetObject(M.deadlock_error, M.msg_deadlock);
+        return NULL;
+    }
+    PyObject *guard = new_guard(self);
+    if (guard == NULL) {
+        return NULL;
+    }
+    if (timeout != Py_None || !mutex_try_take(self, me)) {
+        PyObject *r = PyObject_CallMethodOneArg((PyObject *)self, M.str_acquire_slow, timeout);
+        if (r == NULL) {
+            /* An interrupt may have come after the lock was taken: give it
+             * back, as the reference's handler does. */
+            if (atomic_load_explicit(&self->owner, memory_order_relaxed) == me) {
+                mutex_give_back(self);
+            }
+            Py_DECREF(guard);
+            return NULL;
+        }
+        Py_DECREF(r);
+    }
+    ((GuardCore *)guard)->mutex = (MutexCore *)Py_NewRef(self);
+    if (atomic_load_explicit(&self->trouble, memory_order_relaxed)) {
+        return refuse(self, guard);
+    }
+    return guard;
+}
+
+static PyObject *
+MutexCore_try_lock(MutexCore *self, PyObject *Py_UNUSED(ignored))
+{
+    unsigned long me = PyThread_get_thread_ident();
+    if (atomic_load_explicit(&self->owner, memory_order_relaxed) == me || !mutex_try_take(self, me)) {
+        /* The reference's refusal: ConsumedError, else WouldBlockError. */
+        PyObject *r = PyObject_CallMethodNoArgs((PyObject *)self, M.str_refuse_busy);
+        Py_XDECREF(r);
+        if (r != NULL) {
+            PyErr_SetString(PyExc_SystemError, "fearless._native: _refuse_busy returned");
+        }
+        return NULL;
+    }
+    PyObject *guard = new_guard(self);
+    if (guard == NULL) {
+        mutex_give_back(self);
+        return NULL;
+    }
+    ((GuardCore *)guard)->mutex = (MutexCore *)Py_NewRef(self);
+    if (atomic_load_explicit(&self->trouble, memory_order_relaxed)) {
+        return refuse(self, guard);
+    }
+    return guard;
+}
+
+static PyObject *
+MutexCore_released_guard(MutexCore *self, PyObject *Py_UNUSED(ignored))
+{
+    return new_guard(self);
+}
+
+static PyObject *
+MutexCore_is_owned(MutexCore *self, PyObject *Py_UNUSED(ignored))
+{
+    return PyBool_FromLong(atomic_load_explicit(&self->owner, memory_order_relaxed)
+                           == PyThread_get_thread_ident());
+}
+
+/* _acquire(blocking=True, timeout=-1): the raw lock for this thread, as
+ * RLock.acquire would give it to a thread that does not hold it (callers
+ * check _is_owned() first). Blocking: spins a few times, yielding, then
+ * waits with the GIL released; a signal handler that raises ends the wait
+ * (the lock not taken). */
+static PyObject *
+MutexCore_acquire(MutexCore *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    int blocking = 1;
+    double timeout = -1;
+    if (nargs > 2) {
+        PyErr_SetString(PyExc_TypeError, "_acquire(blocking=True, timeout=-1)");
+        return NULL;
+    }
+    if (nargs >= 1 && (blocking = PyObject_IsTrue(args[0])) < 0) {
+        return NULL;
+    }
+    if (nargs == 2) {
+        timeout = PyFloat_AsDouble(args[1]);
+        if (timeout == -1.0 && PyErr_Occurred()) {
+            return NULL;
+        }
+    }
+    unsigned long me = PyThread_get_thread_ident();
+    if (mutex_try_take(self, me)) {
+        Py_RETURN_TRUE;
+    }
+    if (!blocking || timeout == 0) {
+        Py_RETURN_FALSE;
+    }
+    int taken = 0;
+    /* parking_lot's adaptive spin: a lock held a few bytecodes at a time is
+     * often free again after a yield, and blocking in C would hand it over
+     * through two context switches. */
+    Py_BEGIN_ALLOW_THREADS
+    for (int i = 0; i < 8 && !taken; i++) {
+#ifdef _WIN32
+        SwitchToThread();
+#else
+        sched_yield();
+#endif
+        taken = PyThread_acquire_lock(self->lock, NOWAIT_LOCK);
+    }
+    Py_END_ALLOW_THREADS
+    /* Then block, in slices as the reference does (fearless._park): a
+     * signal handler's exception -- Ctrl-C, and _thread.interrupt_main(),
+     * which interrupts no system call -- ends the wait within a slice. */
+    double deadline = timeout > 0 ? monotonic_seconds() + timeout : 0;
+    while (!taken) {
+        PY_TIMEOUT_T wait_us = SLICE_US;
+        if (timeout > 0) {
+            double left = deadline - monotonic_seconds();
+            if (left <= 0) {
+                break;
+            }
+            if (left * 1e6 < SLICE_US) {
+                wait_us = (PY_TIMEOUT_T)(left * 1e6) + 1;
+            }
+        }
+        PyLockStatus status;
+        Py_BEGIN_ALLOW_THREADS
+        status = PyThread_acquire_lock_timed(self->lock, wait_us, 1);
+        Py_END_ALLOW_THREADS
+        if (status == PY_LOCK_ACQUIRED) {
+            taken = 1;
+        }
+        else if (PyErr_CheckSignals() < 0) {
+            return NULL;
+        }
+    }
+    if (!taken) {
+        Py_RETURN_FALSE;
+    }
+    atomic_store_explicit(&self->owner, me, memory_order_relaxed);
+    Py_RETURN_TRUE;
+}
+
+static PyObject *
+MutexCore_release(MutexCore *self, PyObject *Py_UNUSED(ignored))
+{
+    if (atomic_load_explicit(&self->owner, memory_order_relaxed) != PyThread_get_thread_ident()) {
+        PyErr_SetString(PyExc_RuntimeError, "cannot release un-acquired lock");
+        return NULL;
+    }
+    mutex_give_back(self);
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+MutexCore_get_data(MutexCore *self, void *closure)
+{
+    if (self->data == NULL) {
+        PyErr_SetString(PyExc_AttributeError, "_data");
+        return NULL;
+    }
+    return Py_NewRef(self->data);
+}
+
+static int
+MutexCore_set_data(MutexCore *self, PyObject *value, void *closure)
+{
+    Py_XSETREF(self->data, Py_XNewRef(value)); /* NULL: ``del m._data`` */
+    return 0;
+}
+
+static PyObject *
+MutexCore_get_trouble(MutexCore *self, void *closure)
+{
+    return PyLong_FromLong(atomic_load_explicit(&self->trouble, memory_order_relaxed));
+}
+
+static int
+MutexCore_set_trouble(MutexCore *self, PyObject *value, void *closure)
+{
+    long bits = value == NULL ? -1 : PyLong_AsLong(value);
+    if (bits == -1 && PyErr_Occurred()) {
+        return -1;
+    }
+    if (bits < 0 || bits > 3) {
+        PyErr_SetString(PyExc_ValueError, "_trouble takes fearless._poison's bits");
+        return -1;
+    }
+    atomic_store_explicit(&self->trouble, (int)bits, memory_order_relaxed);
+    return 0;
+}
+
+static PyObject *
+MutexCore_get_poison(MutexCore *self, void *closure)
+{
+    return PyBool_FromLong(self->poison);
+}
+
+static PyObject *
+MutexCore_get_owner(MutexCore *self, void *closure)
+{
+    unsigned long owner = atomic_load_explicit(&self->owner, memory_order_relaxed);
+    if (owner == 0) {
+        Py_RETURN_NONE;
+    }
+    return PyLong_FromUnsignedLong(owner);
+}
+
+static PyObject *
+MutexCore_get_waiting(MutexCore *self, void *closure)
+{
+    return Py_NewRef(self->waiting);
+}
+
+static int
+MutexCore_init(MutexCore *self, PyObject *args, PyObject *kwds)
+{
+    static char *kwlist[] = {"value", "poison", NULL};
+    PyObject *value, *poison = Py_True;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "O|$O:Mutex", kwlist, &value, &poison)) {
+        return -1;
+    }
+    int flag = PyObject_IsTrue(poison);
+    if (flag < 0) {
+        return -1;
+    }
+    if (self->lock == NULL) {
+        self->lock = PyThread_allocate_lock();
+        if (self->lock == NULL) {
+            PyErr_NoMemory();
+            return -1;
+        }
+    }
+    Py_XSETREF(self->data, Py_NewRef(value));
+    self->poison = flag;
+    return 0;
+}
+
+static PyObject *
+MutexCore_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
+{
+    if (!M.ready) {
+        PyErr_SetString(PyExc_RuntimeError, "fearless._native's Mutex is not set up: import fearless");
+        return NULL;
+    }
+    MutexCore *self = (MutexCore *)type->tp_alloc(type, 0);
+    if (self == NULL) {
+        return NULL;
+    }
+    self->weakreflist = NULL;
+    self->data = NULL;
+    self->lock = NULL;
+    atomic_init(&self->owner, 0);
+    atomic_init(&self->trouble, 0);
+    self->poison = 1;
+    self->waiting = PyList_New(0);
+    if (self->waiting == NULL) {
+        Py_DECREF(self);
+        return NULL;
+    }
+    return (PyObject *)self;
+}
+
+static int
+MutexCore_traverse(MutexCore *self, visitproc visit, void *arg)
+{
+    Py_VISIT(Py_TYPE(self));
+    Py_VISIT(self->data);
+    Py_VISIT(self->waiting);
+    return 0;
+}
+
+static int
+MutexCore_clear(MutexCore *self)
+{
+    Py_CLEAR(self->data);
+    return 0;
+}
+
+static void
+MutexCore_dealloc(MutexCore *self)
+{
+    PyTypeObject *tp = Py_TYPE(self);
+    PyObject_GC_UnTrack(self);
+    if (self->weakreflist != NULL) {
+        PyObject_ClearWeakRefs((PyObject *)self);
+    }
+    Py_CLEAR(self->data);
+    Py_CLEAR(self->waiting);
+    if (self->lock != NULL) {
+        /* A lock still held (a guard dropped on another thread, or a
+         * thread that died holding it) must be released before it is freed. */
+        if (!PyThread_acquire_lock(self->lock, NOWAIT_LOCK)) {
+            /* held: nobody can release it any more */
+        }
+        PyThread_release_lock(self->lock);
+        PyThread_free_lock(self->lock);
+    }
+    tp->tp_free((PyObject *)self);
+    Py_DECREF(tp);
+}
+
+static PyMethodDef MutexCore_methods[] = {
+    {"lock", (PyCFunction)(void (*)(void))MutexCore_lock, METH_FASTCALL | METH_KEYWORDS,
+     "Block until the mutex is free, lock it, and return a guard."},
+    {"try_lock", (PyCFunction)MutexCore_try_lock, METH_NOARGS,
+     "Lock the mutex if it is free right now, without blocking."},
+    {"_is_owned", (PyCFunction)MutexCore_is_owned, METH_NOARGS, "Whether this thread holds the raw lock."},
+    {"_released_guard", (PyCFunction)MutexCore_released_guard, METH_NOARGS,
+     "A new guard that holds nothing yet."},
+    {"_acquire", (PyCFunction)(void (*)(void))MutexCore_acquire, METH_FASTCALL,
+     "_acquire(blocking=True, timeout=-1): take the raw lock for this thread."},
+    {"_release", (PyCFunction)MutexCore_release, METH_NOARGS,
+     "Release the raw lock (RuntimeError unless this thread holds it)."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyGetSetDef MutexCore_getset[] = {
+    {"_data", (getter)MutexCore_get_data, (setter)MutexCore_set_data, "The protected value.", NULL},
+    {"_trouble", (getter)MutexCore_get_trouble, (setter)MutexCore_set_trouble,
+     "fearless._poison's bits: poisoned, consumed.", NULL},
+    {"_poison", (getter)MutexCore_get_poison, NULL, "Whether a failing with-block poisons.", NULL},
+    {"_owner", (getter)MutexCore_get_owner, NULL, "The holder's thread identity, or None.", NULL},
+    {"_waiting", (getter)MutexCore_get_waiting, NULL, "The identities of the threads waiting to lock.", NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+static PyMemberDef MutexCore_members[] = {
+    {"__weaklistoffset__", Py_T_PYSSIZET, offsetof(MutexCore, weakreflist), Py_READONLY, NULL},
+    {NULL, 0, 0, 0, NULL},
+};
+
+static PyType_Slot MutexCore_slots[] = {
+    {Py_tp_doc, "The compiled core of fearless.Mutex."},
+    {Py_tp_new, MutexCore_new},
+    {Py_tp_init, MutexCore_init},
+    {Py_tp_dealloc, MutexCore_dealloc},
+    {Py_tp_traverse, MutexCore_traverse},
+    {Py_tp_clear, MutexCore_clear},
+    {Py_tp_methods, MutexCore_methods},
+    {Py_tp_getset, MutexCore_getset},
+    {Py_tp_members, MutexCore_members},
+    {0, NULL},
+};
+
+static PyType_Spec MutexCore_spec = {
+    .name = "fearless._native.MutexCore",
+    .basicsize = sizeof(MutexCore),
+    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_HAVE_GC,
+    .slots = MutexCore_slots,
+};
+
+/* -- the guard -- */
+
+static inline MutexCore *
+held(GuardCore *self)
+{
+    MutexCore *mutex = self->mutex;
+    if (mutex == NULL) {
+        PyErr_SetObject(M.guard_released_error, M.msg_released);
+    }
+    return mutex;
+}
+
+static PyObject *
+GuardCore_get_value(GuardCore *self, void *closure)
+{
+    MutexCore *mutex = self->mutex;
+    if (mutex == NULL || mutex->data == NULL) {
+        PyErr_SetObject(M.guard_released_error, M.msg_released);
+        return NULL;
+    }
+    return Py_NewRef(mutex->data);
+}
+
+static int
+GuardCore_set_value(GuardCore *self, PyObject *value, void *closure)
+{
+    MutexCore *mutex = held(self);
+    if (mutex == NULL) {
+        return -1;
+    }
+    if (value == NULL) {
+        PyErr_SetString(PyExc_AttributeError,
+                        "a guard's value cannot be deleted; assign a new value instead");
+        return -1;
+    }
+    Py_XSETREF(mutex->data, Py_NewRef(value));
+    return 0;
+}
+
+static PyObject *
+GuardCore_get_mutex(GuardCore *self, void *closure)
+{
+    return Py_NewRef(self->mutex != NULL ? (PyObject *)self->mutex : Py_None);
+}
+
+static int
+GuardCore_set_mutex(GuardCore *self, PyObject *value, void *closure)
+{
+    if (value == NULL || value == Py_None) {
+        Py_CLEAR(self->mutex);
+        return 0;
+    }
+    if (!PyObject_TypeCheck(value, MutexCore_type)) {
+        PyErr_SetString(PyExc_TypeError, "a compiled guard's _mutex is a compiled Mutex or None");
+        return -1;
+    }
+    Py_XSETREF(self->mutex, (MutexCore *)Py_NewRef(value));
+    return 0;
+}
+
+static PyObject *
+GuardCore_enter(GuardCore *self, PyObject *Py_UNUSED(ignored))
+{
+    if (held(self) == NULL) {
+        return NULL;
+    }
+    return Py_NewRef(self);
+}
+
+/* Release for unlock() and __exit__: the caller checked the guard holds. */
+static int
+guard_release(GuardCore *self, MutexCore *mutex, int restore_trouble, int trouble)
+{
+    if (atomic_load_explicit(&mutex->owner, memory_order_relaxed) != PyThread_get_thread_ident()) {
+        if (restore_trouble) {
+            atomic_store_explicit(&mutex->trouble, trouble, memory_order_relaxed);
+        }
+        PyErr_SetObject(M.wrong_thread_error, M.msg_wrong_thread);
+        return -1;
+    }
+    self->mutex = NULL;
+    mutex_give_back(mutex);
+    Py_DECREF(mutex);
+    return 0;
+}
+
+static PyObject *
+GuardCore_exit(GuardCore *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    MutexCore *mutex = self->mutex;
+    if (mutex == NULL) {
+        Py_RETURN_NONE; /* unlock() was called inside the block */
+    }
+    int trouble = atomic_load_explicit(&mutex->trouble, memory_order_relaxed);
+    int failing = nargs >= 1 && args[0] != Py_None;
+    if (failing && mutex->poison) {
+        atomic_store_explicit(&mutex->trouble, trouble | TROUBLE_POISONED, memory_order_relaxed);
+    }
+    if (guard_release(self, mutex, failing && mutex->poison, trouble) < 0) {
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+GuardCore_unlock(GuardCore *self, PyObject *Py_UNUSED(ignored))
+{
+    MutexCore *mutex = held(self);
+    if (mutex == NULL || guard_release(self, mutex, 0, 0) < 0) {
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+GuardCore_repr(GuardCore *self)
+{
+    MutexCore *mutex = self->mutex;
+    if (mutex == NULL || mutex->data == NULL) {
+        return PyUnicode_FromString("<MutexGuard (released)>");
+    }
+    return PyUnicode_FromFormat("<MutexGuard value=%R>", mutex->data);
+}
+
+static void
+GuardCore_finalize(GuardCore *self)
+{
+    if (self->mutex == NULL) {
+        return; /* released: this one test */
+    }
+    PyObject *type, *value, *tb;
+    PyErr_Fetch(&type, &value, &tb);
+    PyObject *r = PyObject_CallOneArg(M.drop_unreleased, (PyObject *)self);
+    if (r == NULL) {
+        PyErr_WriteUnraisable((PyObject *)self);
+    }
+    else {
+        Py_DECREF(r);
+    }
+    PyErr_Restore(type, value, tb);
+}
+
+static int
+GuardCore_traverse(GuardCore *self, visitproc visit, void *arg)
+{
+    Py_VISIT(Py_TYPE(self));
+    Py_VISIT(self->mutex);
+    return 0;
+}
+
+static int
+GuardCore_clear(GuardCore *self)
+{
+    Py_CLEAR(self->mutex);
+    return 0;
+}
+
+static void
+GuardCore_dealloc(GuardCore *self)
+{
+    PyTypeObject *tp = Py_TYPE(self);
+    if (PyObject_CallFinalizerFromDealloc((PyObject *)self) < 0) {
+        return; /* resurrected by the finaliser */
+    }
+    PyObject_GC_UnTrack(self);
+    Py_CLEAR(self->mutex);
+    tp->tp_free((PyObject *)self);
+    Py_DECREF(tp);
+}
+
+static PyObject *
+GuardCore_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
+{
+    PyErr_Format(PyExc_TypeError, "fearless.MutexGuard has no public constructor");
+    return NULL;
+}
+
+static PyMethodDef GuardCore_methods[] = {
+    {"__enter__", (PyCFunction)GuardCore_enter, METH_NOARGS, NULL},
+    {"__exit__", (PyCFunction)(void (*)(void))GuardCore_exit, METH_FASTCALL, NULL},
+    {"unlock", (PyCFunction)GuardCore_unlock, METH_NOARGS,
+     "Release the lock now, before the end of the ``with`` block."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyGetSetDef GuardCore_getset[] = {
+    {"value", (getter)GuardCore_get_value, (setter)GuardCore_set_value,
+     "The protected value, readable and assignable while the guard is held.", NULL},
+    {"_mutex", (getter)GuardCore_get_mutex, (setter)GuardCore_set_mutex,
+     "The mutex while the guard holds it, else None.", NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+static PyType_Slot GuardCore_slots[] = {
+    {Py_tp_doc, "The compiled core of fearless.MutexGuard."},
+    {Py_tp_new, GuardCore_new},
+    {Py_tp_dealloc, GuardCore_dealloc},
+    {Py_tp_finalize, GuardCore_finalize},
+    {Py_tp_traverse, GuardCore_traverse},
+    {Py_tp_clear, GuardCore_clear},
+    {Py_tp_repr, GuardCore_repr},
+    {Py_tp_methods, GuardCore_methods},
+    {Py_tp_getset, GuardCore_getset},
+    {0, NULL},
+};
+
+static PyType_Spec GuardCore_spec = {
+    .name = "fearless._native.GuardCore",
+    .basicsize = sizeof(GuardCore),
+    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_HAVE_GC,
+    .slots = GuardCore_slots,
+};
+
+static PyObject *
+native_setup_mutex(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    /* _setup_mutex(guard_twin, errors, messages, drop_unreleased) with
+     * errors = (DeadlockError, WouldBlockError, GuardReleasedError, WrongThreadError)
+     * and messages in the same order. */
+    if (nargs != 4 || !PyType_Check(args[0]) || !PyType_IsSubtype((PyTypeObject *)args[0], GuardCore_type)
+        || !PyTuple_Check(args[1]) || PyTuple_GET_SIZE(args[1]) != 4 || !PyTuple_Check(args[2])
+        || PyTuple_GET_SIZE(args[2]) != 4 || !PyCallable_Check(args[3])) {
+        PyErr_SetString(PyExc_TypeError, "_setup_mutex(guard_twin, errors, messages, drop_unreleased)");
+        return NULL;
+    }
+    if (M.ready) {
+        Py_RETURN_NONE;
+    }
+    M.guard_type = (PyTypeObject *)Py_NewRef(args[0]);
+    M.deadlock_error = Py_NewRef(PyTuple_GET_ITEM(args[1], 0));
+    M.would_block_error = Py_NewRef(PyTuple_GET_ITEM(args[1], 1));
+    M.guard_released_error = Py_NewRef(PyTuple_GET_ITEM(args[1], 2));
+    M.wrong_thread_error = Py_NewRef(PyTuple_GET_ITEM(args[1], 3));
+    M.msg_deadlock = Py_NewRef(PyTuple_GET_ITEM(args[2], 0));
+    M.msg_would_block = Py_NewRef(PyTuple_GET_ITEM(args[2], 1));
+    M.msg_released = Py_NewRef(PyTuple_GET_ITEM(args[2], 2));
+    M.msg_wrong_thread = Py_NewRef(PyTuple_GET_ITEM(args[2], 3));
+    M.drop_unreleased = Py_NewRef(args[3]);
+    M.ready = 1;
+    Py_RETURN_NONE;
+}
+
 /* -- the module ------------------------------------------------------------- */
 
 static PyObject *
@@ -776,6 +1510,8 @@ native_setup(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 static PyMethodDef native_methods[] = {
     {"_setup", (PyCFunction)(void (*)(void))native_setup, METH_FASTCALL,
      "Hand the reference's orderings, slow paths and result type to the core (once)."},
+    {"_setup_mutex", (PyCFunction)(void (*)(void))native_setup_mutex, METH_FASTCALL,
+     "Hand the Mutex core its guard class, errors, messages and finaliser (once)."},
     {NULL, NULL, 0, NULL},
 };
 
@@ -793,6 +1529,9 @@ native_exec(PyObject *module)
     INTERN(S.str_order, "order");
     INTERN(S.str_to_int, "_native_to_int");
     INTERN(str_kind, "_native_kind");
+    INTERN(M.str_refuse, "_refuse");
+    INTERN(M.str_acquire_slow, "_acquire_slow");
+    INTERN(M.str_refuse_busy, "_refuse_busy");
 #undef INTERN
     PyObject *integer_core = PyType_FromModuleAndSpec(module, &IntegerCore_spec, NULL);
     if (integer_core == NULL) {
@@ -803,6 +1542,26 @@ native_exec(PyObject *module)
         return -1;
     }
     Py_DECREF(integer_core);
+    PyObject *mutex_core = PyType_FromModuleAndSpec(module, &MutexCore_spec, NULL);
+    if (mutex_core == NULL) {
+        return -1;
+    }
+    MutexCore_type = (PyTypeObject *)mutex_core; /* the module keeps it alive */
+    if (PyModule_AddObjectRef(module, "MutexCore", mutex_core) < 0) {
+        Py_DECREF(mutex_core);
+        return -1;
+    }
+    Py_DECREF(mutex_core);
+    PyObject *guard_core = PyType_FromModuleAndSpec(module, &GuardCore_spec, NULL);
+    if (guard_core == NULL) {
+        return -1;
+    }
+    GuardCore_type = (PyTypeObject *)guard_core;
+    if (PyModule_AddObjectRef(module, "GuardCore", guard_core) < 0) {
+        Py_DECREF(guard_core);
+        return -1;
+    }
+    Py_DECREF(guard_core);
     return 0;
 }
 

@@ -31,6 +31,37 @@ class NoPublicConstructor(type):
         return super().__call__(*args, **kwargs)
 
 
+class Twinned(type):
+    """Metaclass of a type with a compiled twin: the twin's objects are its instances.
+
+    With the compiled core in use (:mod:`fearless._compiled`), ``Mutex(0)``
+    or ``AtomicI64(5)`` is an object of a *twin* class, made from a C type,
+    with the same name, module, ``repr`` and messages as the pure-Python
+    type it stands for (its ``_native_public``). ``isinstance`` and
+    ``issubclass`` hold for it as for the reference's objects.
+
+    Example:
+        >>> class Public(metaclass=Twinned):
+        ...     pass
+        >>> Twin = type("Public", (), {"_native_public": Public})
+        >>> isinstance(Twin(), Public), issubclass(Twin, Public)
+        (True, True)
+    """
+
+    def __instancecheck__(cls, obj: object) -> bool:
+        return type.__instancecheck__(cls, obj) or cls.__subclasscheck__(type(obj))
+
+    def __subclasscheck__(cls, sub: type) -> bool:
+        if type.__subclasscheck__(cls, sub):
+            return True
+        public = getattr(sub, "_native_public", None)
+        return public is not None and type.__subclasscheck__(cls, public)
+
+
+class TwinnedNoPublicConstructor(NoPublicConstructor, Twinned):
+    """:class:`NoPublicConstructor` and :class:`Twinned` (``MutexGuard``'s metaclass)."""
+
+
 class Flag(metaclass=NoPublicConstructor):
     """A value holding one bool, which only fearless builds (``Flag._of(True)``).
 

@@ -33,7 +33,7 @@ from collections.abc import Callable
 from typing import Any, Final, Generic, NamedTuple, NoReturn, TypeVar
 
 from .. import _seam
-from .._util import NotCopyable
+from .._util import NotCopyable, Twinned
 
 T = TypeVar("T")
 _F = TypeVar("_F", bound=Callable[..., Any])
@@ -302,26 +302,7 @@ def _allocate_lock() -> _Lock:
     return _seam.allocate_lock()
 
 
-class _AtomicType(type):
-    """The atomic types' metaclass: an object of a type's compiled twin is an instance of it.
-
-    With the compiled core in use, ``AtomicI64(5)`` is an object of a twin
-    class (``fearless._atomic._twins``) with the same name, module, ``repr``
-    and messages; ``isinstance`` and ``issubclass`` hold for it as for the
-    pure-Python type it stands for (the twin's ``_native_public``).
-    """
-
-    def __instancecheck__(cls, obj: object) -> bool:
-        return type.__instancecheck__(cls, obj) or cls.__subclasscheck__(type(obj))
-
-    def __subclasscheck__(cls, sub: type) -> bool:
-        if type.__subclasscheck__(cls, sub):
-            return True
-        public = getattr(sub, "_native_public", None)
-        return public is not None and type.__subclasscheck__(cls, public)
-
-
-class _Atomic(NotCopyable, metaclass=_AtomicType):
+class _Atomic(NotCopyable, metaclass=Twinned):
     """The cell every atomic type is: one value and the raw lock that guards it.
 
     Each type's ``__init__`` sets ``_lock`` (from :func:`_allocate_lock`)

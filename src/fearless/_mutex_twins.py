@@ -1,0 +1,92 @@
+"""The compiled twins of ``Mutex`` and ``MutexGuard`` (issue 15).
+
+With the compiled core in use (:mod:`fearless._compiled`), ``Mutex(value)``
+made while the real threads backend is in force is an object of a twin: a
+subclass of ``fearless._native.MutexCore`` that holds the hot paths in C --
+``lock()`` on a free mutex, ``try_lock()``, and the guard's ``value``,
+``with`` block and ``unlock()`` (a ``fearless._native.GuardCore`` twin) --
+and runs the reference's own Python code for everything else: the twin's
+namespace binds the functions of :class:`fearless._mutex.Mutex` (``into_inner``,
+``repr``, ``statistics``, poisoning, the refusals, the wait), which work on
+the attributes the C type offers under the reference's names (``_data``,
+``_trouble``, ``_poison``, ``_owner``, ``_waiting``, ``_is_owned()``,
+``_acquire()``, ``_release()``, a guard's ``_mutex``). So are messages,
+reprs and behaviour the reference's, and :class:`~fearless.Condvar`'s friend
+functions work on both. Only the blocking step differs: the twin waits in C
+(:meth:`_wait_for_lock`), with the GIL released, after a short spin.
+"""
+
+from __future__ import annotations
+
+from types import ModuleType
+from typing import Any
+
+from . import _mutex
+from ._deadline import Deadline
+from ._errors import DeadlockError, GuardReleasedError, WouldBlockError, WrongThreadError
+from ._mutex import Mutex, MutexGuard
+from ._util import NotCopyable
+
+#: What the twin does not take from the reference: the C type has these
+#: (``lock``, ``try_lock``), or they are the reference's own machinery.
+_NOT_BOUND = frozenset(
+    {
+        "__init__",
+        "__new__",
+        "__slots__",
+        "lock",
+        "try_lock",
+        "_owner",
+        "_released_guard",
+        "_wait_for_lock",
+    }
+)
+
+
+def _wait_for_lock(self: Any, deadline: Deadline) -> bool:
+    """Spin, then block with the GIL released, until the lock is taken or the deadline passed."""
+    return bool(self._acquire(True, deadline.remaining()))
+
+
+def _public_attributes(public: type) -> dict[str, Any]:
+    return {
+        "__slots__": (),
+        "__module__": public.__module__,
+        "__qualname__": public.__qualname__,
+        "__doc__": public.__doc__,
+        "_native_public": public,
+        "_copy_advice": public._copy_advice,  # type: ignore[attr-defined]
+    }
+
+
+def mutex_twin(core: ModuleType) -> type:
+    """The compiled twin of :class:`~fearless.Mutex` (see the module docstring)."""
+    namespace = _public_attributes(Mutex)
+    for name, attr in vars(Mutex).items():
+        if callable(attr) and name not in _NOT_BOUND and name not in vars(NotCopyable):
+            namespace[name] = attr
+    namespace["_wait_for_lock"] = _wait_for_lock
+    return type("Mutex", (core.MutexCore, NotCopyable), namespace)
+
+
+def guard_twin(core: ModuleType) -> type:
+    """The compiled twin of :class:`~fearless.MutexGuard`."""
+    namespace = _public_attributes(MutexGuard)
+    return type("MutexGuard", (core.GuardCore, NotCopyable), namespace)
+
+
+def install(core: ModuleType) -> None:
+    """Hand the core its guard class, errors and messages; give ``Mutex`` its twin."""
+    guard = guard_twin(core)
+    core._setup_mutex(
+        guard,
+        (DeadlockError, WouldBlockError, GuardReleasedError, WrongThreadError),
+        (
+            _mutex._MSG_DEADLOCK,
+            _mutex._MSG_WOULD_BLOCK,
+            _mutex._MSG_RELEASED,
+            _mutex._MSG_WRONG_THREAD,
+        ),
+        _mutex._drop_unreleased,  # the compiled guard's finaliser calls it when still held
+    )
+    Mutex._native_twin = mutex_twin(core)

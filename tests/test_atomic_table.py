@@ -95,8 +95,8 @@ i64, u8, big, flag, real, ref = (
     reference(AtomicI64, 1),
     reference(AtomicU8, 255),
     AtomicInt(1),
-    AtomicBool(),
-    AtomicFloat(),
+    reference(AtomicBool),
+    reference(AtomicFloat),
     AtomicRef[object](None),
 )
 

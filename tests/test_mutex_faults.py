@@ -562,7 +562,11 @@ def test_gc_finalisers_inside_condvar_and_mutex_calls_do_not_deadlock() -> None:
                 with m.lock() as g:
                     g.value += 1
                 cv.notify_one()
-        gc.set_threshold(1)
+        # A collection at (nearly) every allocation. The second threshold 0
+        # makes free-threaded CPython schedule it at once instead of scaling
+        # it to the number of live objects (its gc_should_collect): the
+        # compiled core allocates too little to reach the scaled threshold.
+        gc.set_threshold(1, 0)
         t = threading.Thread(target=other)
         t.start()
         for i in range(500):
@@ -572,7 +576,7 @@ def test_gc_finalisers_inside_condvar_and_mutex_calls_do_not_deadlock() -> None:
                 cv.wait(g, timeout=0.001)
         stop.set()
         t.join(30)
-        gc.set_threshold(700)
+        gc.set_threshold(700, 10)
         assert calls[0] > 500, calls
         assert cv.statistics().waiting == 0 and not m.statistics().locked
         print("ok")

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import copy
 import gc
+import math
 import os
 import pickle
 import sys
@@ -26,6 +27,7 @@ import tracemalloc
 import warnings
 import weakref
 from collections.abc import Callable
+from fractions import Fraction
 from typing import Any
 
 import pytest
@@ -46,6 +48,8 @@ from fearless import (
     _compiled,
 )
 from fearless.atomic import (
+    AtomicBool,
+    AtomicFloat,
     AtomicI8,
     AtomicI16,
     AtomicI32,
@@ -107,9 +111,10 @@ def test_pure_python_is_forced_by_the_environment() -> None:
 
 
 @needs_core
-@pytest.mark.parametrize("cls", FIXED, ids=lambda c: c.__name__)
+@pytest.mark.parametrize("cls", [*FIXED, AtomicBool, AtomicFloat], ids=lambda c: c.__name__)
 def test_a_compiled_atomic_passes_for_its_public_type(cls: Any) -> None:
-    x, ref = cls(1), reference(cls, 1)
+    one = {AtomicBool: True, AtomicFloat: 1.0}.get(cls, 1)
+    x, ref = cls(one), reference(cls, one)
     assert type(x) is not cls and type(ref) is cls  # the compiled twin, and the reference
     assert isinstance(x, cls) and isinstance(ref, cls)
     assert issubclass(type(x), cls)
@@ -119,8 +124,11 @@ def test_a_compiled_atomic_passes_for_its_public_type(cls: Any) -> None:
         cls.__qualname__,
         "fearless.atomic",
     )
-    assert (type(x).BITS, type(x).MIN, type(x).MAX) == (cls.BITS, cls.MIN, cls.MAX)
-    assert repr(x) == repr(ref) == f"{cls.__name__}(1)"
+    if cls in FIXED:
+        assert (type(x).BITS, type(x).MIN, type(x).MAX) == (cls.BITS, cls.MIN, cls.MAX)
+    assert repr(x) == repr(ref) == f"{cls.__name__}({one!r})"
+    public_ops = {name for name in dir(cls) if not name.startswith("_")}
+    assert {name for name in dir(type(x)) if not name.startswith("_")} == public_ops
     assert weakref.ref(x)() is x
     for attempt in (copy.copy, copy.deepcopy, pickle.dumps):
         with pytest.raises(TypeError) as native_error:
@@ -185,46 +193,56 @@ ORDERINGS = list(Ordering)
 
 
 def _values(cls: Any) -> st.SearchStrategy[Any]:
-    """Mostly in range, sometimes out of it, sometimes not an integer at all."""
+    """Mostly valid values, sometimes out of range, sometimes of no valid type at all."""
+    if cls is AtomicBool:
+        return st.one_of(st.booleans(), st.booleans(), st.sampled_from([0, 1, None, "True"]))
+    if cls is AtomicFloat:
+        special = st.sampled_from([0.0, -0.0, math.nan, -math.nan, math.inf, -math.inf, 1e308])
+        odd = st.sampled_from([1, -(2**70), 10**400, True, "1.5", None, Fraction(1, 3)])
+        return st.one_of(st.floats(), st.floats(allow_nan=False), special, odd)
     in_range = st.integers(cls.MIN, cls.MAX)
     edges = st.sampled_from([cls.MIN, cls.MAX, 0, 1, -1, cls.MIN - 1, cls.MAX + 1])
     odd = st.sampled_from([True, 1.5, "3", None, 2**70])
     return st.one_of(in_range, in_range, edges, odd)
 
 
+#: The one-operand operations of each kind of atomic.
+_ONE_OPERAND = {
+    "int": [
+        *("fetch_add", "fetch_sub", "fetch_and", "fetch_or", "fetch_xor", "fetch_nand"),
+        *("fetch_max", "fetch_min", "swap", "store"),
+    ],
+    "bool": ["fetch_and", "fetch_or", "fetch_xor", "fetch_nand", "swap", "store"],
+    "float": ["fetch_add", "fetch_sub", "fetch_max", "fetch_min", "swap", "store"],
+}
+
+
 def _ops(cls: Any) -> st.SearchStrategy[tuple[str, tuple[Any, ...]]]:
     value, order = _values(cls), st.sampled_from([*ORDERINGS, "SeqCst"])
-    one = st.sampled_from(
-        [
-            "swap",
-            "fetch_add",
-            "fetch_sub",
-            "fetch_and",
-            "fetch_or",
-            "fetch_xor",
-            "fetch_nand",
-            "fetch_max",
-            "fetch_min",
-            "store",
-        ]
-    )
-    return st.one_of(
+    kind = "bool" if cls is AtomicBool else "float" if cls is AtomicFloat else "int"
+    ops = [
         st.tuples(st.just("load"), st.tuples(order)),
-        st.tuples(one, st.tuples(value, order)),
+        st.tuples(st.sampled_from(_ONE_OPERAND[kind]), st.tuples(value, order)),
         st.tuples(
             st.sampled_from(["compare_exchange", "compare_exchange_weak"]),
             st.tuples(value, value, order, order),
         ),
         st.tuples(st.just("fetch_update"), st.tuples(value, order, order)),
-    )
+    ]
+    if kind == "bool":
+        ops.append(st.tuples(st.just("fetch_not"), st.tuples(order)))
+    return st.one_of(ops)
 
 
-def _run(x: Any, name: str, args: tuple[Any, ...]) -> tuple[str, Any]:
-    """One operation's outcome: ("ok", result) or (exception type name, message)."""
+def _run(x: Any, name: str, args: tuple[Any, ...]) -> tuple[str, str]:
+    """One operation's outcome: ("ok", repr(result)) or (exception type name, message).
+
+    Reprs, so that a NaN compares equal to itself and -0.0 differs from 0.0.
+    """
     if name == "fetch_update":
         target, set_order, fetch_order = args
         call: Callable[[], Any] = lambda: x.fetch_update(  # noqa: E731
-            lambda v: None if v == target else target, set_order, fetch_order
+            lambda v: None if repr(v) == repr(target) else target, set_order, fetch_order
         )
     else:
         call = lambda: getattr(x, name)(*args)  # noqa: E731
@@ -232,11 +250,14 @@ def _run(x: Any, name: str, args: tuple[Any, ...]) -> tuple[str, Any]:
         result = call()
     except Exception as exc:
         return type(exc).__name__, str(exc)
-    return "ok", result
+    return "ok", repr(result)
+
+
+COMPILED_ATOMICS = [*FIXED, AtomicBool, AtomicFloat]
 
 
 @needs_core
-@pytest.mark.parametrize("cls", FIXED, ids=lambda c: c.__name__)
+@pytest.mark.parametrize("cls", COMPILED_ATOMICS, ids=lambda c: c.__name__)
 @settings(max_examples=100 * min(STRESS, 3), deadline=None)
 @given(data=st.data())
 def test_both_implementations_agree_on_every_operation(cls: Any, data: st.DataObject) -> None:
@@ -250,11 +271,12 @@ def test_both_implementations_agree_on_every_operation(cls: Any, data: st.DataOb
         assert str(error.value) == message
         return
     native = cls(start)
+    assert type(native) is not cls
     assert repr(native) == repr(expected)
     for name, args in data.draw(st.lists(_ops(cls), max_size=20), label="ops"):
         assert _run(native, name, args) == _run(expected, name, args), (name, args)
         assert repr(native) == repr(expected)
-    assert native.load() == expected.load()
+    assert repr(native.load()) == repr(expected.load())
 
 
 # -- wrapping, ranges and the widths the hardware gives -----------------------

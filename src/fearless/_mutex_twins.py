@@ -21,7 +21,7 @@ from __future__ import annotations
 from types import ModuleType
 from typing import Any
 
-from . import _mutex
+from . import _mutex, _seam
 from ._deadline import Deadline
 from ._errors import DeadlockError, GuardReleasedError, WouldBlockError, WrongThreadError
 from ._mutex import Mutex, MutexGuard
@@ -88,5 +88,6 @@ def install(core: ModuleType) -> None:
             _mutex._MSG_WRONG_THREAD,
         ),
         _mutex._drop_unreleased,  # the compiled guard's finaliser calls it when still held
+        _seam,  # its forked_away sends lock() to the reference's wait
     )
     Mutex._native_twin = mutex_twin(core)

@@ -59,7 +59,7 @@ typedef struct {
     PyObject *result_type;       /* CompareExchangeResult */
     newfunc tuple_new;           /* tuple.__new__, to build a CompareExchangeResult */
     PyObject *str_any, *str_load, *str_store, *str_failure, *str_order;
-    PyObject *str_to_int;        /* "_native_to_int": the class's converter */
+    PyObject *str_convert;        /* "_native_convert": the class's converter */
     int ready;
 } State;
 
@@ -112,7 +112,7 @@ cas_success(int success, int failure)
 
 /* The kinds, as _native_kind gives them: bit 0..3 the width's log2 - 3
  * (8, 16, 32, 64 bits), bit 4 signedness. */
-enum { K8 = 0, K16 = 1, K32 = 2, K64 = 3, KSIGNED = 16 };
+enum { K8 = 0, K16 = 1, K32 = 2, K64 = 3, KSIGNED = 16, KBOOL = 32 };
 
 typedef struct {
     PyObject_HEAD
@@ -282,6 +282,9 @@ raw_rmw(IntegerCore *self, Op op, uint64_t operand, memory_order mo)
 static PyObject *
 to_python(IntegerCore *self, uint64_t bits)
 {
+    if (self->kind & KBOOL) {
+        return PyBool_FromLong((long)(bits & 1));
+    }
     if (self->kind & KSIGNED) {
         return PyLong_FromLongLong(as_signed(self, bits));
     }
@@ -294,6 +297,13 @@ to_python(IntegerCore *self, uint64_t bits)
 static inline int
 fast_bits(IntegerCore *self, PyObject *val, uint64_t *bits)
 {
+    if (self->kind & KBOOL) { /* exactly True or False, as the reference's _to_bool */
+        if (val == Py_True || val == Py_False) {
+            *bits = val == Py_True;
+            return 1;
+        }
+        return 0;
+    }
     if (!PyLong_CheckExact(val)) {
         return 0;
     }
@@ -327,11 +337,12 @@ fast_bits(IntegerCore *self, PyObject *val, uint64_t *bits)
     return 0;
 }
 
-/* The class's converter (the reference's _to_int with this type's name and bounds). */
+/* The class's converter: the reference's _to_int with this type's name and
+ * bounds, or its _to_bool. */
 static PyObject *
 converter(IntegerCore *self)
 {
-    return PyObject_GetAttr((PyObject *)Py_TYPE(self), S.str_to_int);
+    return PyObject_GetAttr((PyObject *)Py_TYPE(self), S.str_convert);
 }
 
 /* One operand and one order: the fast path, or the reference's slow path
@@ -584,6 +595,21 @@ FETCH(fetch_min, OP_MIN)
 #undef FETCH
 
 static PyObject *
+IntegerCore_fetch_not(IntegerCore *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    /* AtomicBool.fetch_not(order=SeqCst): an "xor" with True. */
+    PyObject *a[1] = {S.orders[ORD_SEQCST]};
+    if ((nargs != 0 || kwnames != NULL) && parse_args("fetch_not", args, nargs, kwnames, NAMES_ORDER, 1, 0, a) < 0) {
+        return NULL;
+    }
+    int o;
+    if (order_only(a[0], ALLOW_ANY, S.str_any, &o) < 0) {
+        return NULL;
+    }
+    return to_python(self, raw_rmw(self, OP_XOR, 1, C_ORDER[o]));
+}
+
+static PyObject *
 IntegerCore_get_value(IntegerCore *self, void *closure)
 {
     /* A snapshot, as the reference's _value: repr never blocks. */
@@ -628,7 +654,8 @@ IntegerCore_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
     if (kind == -1 && PyErr_Occurred()) {
         return NULL;
     }
-    if ((kind & ~(15 | KSIGNED)) != 0 || (kind & 15) > K64) {
+    if ((kind & ~(15 | KSIGNED | KBOOL)) != 0 || (kind & 15) > K64
+        || ((kind & KBOOL) && kind != (K8 | KBOOL))) {
         PyErr_Format(PyExc_ValueError, "bad _native_kind %ld", kind);
         return NULL;
     }
@@ -639,7 +666,12 @@ IntegerCore_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
     self->weakreflist = NULL;
     self->kind = (int)kind;
     self->bits = 8u << (kind & 15);
-    if (kind & KSIGNED) {
+    if (kind & KBOOL) { /* one bit, in a byte */
+        self->bits = 1;
+        self->min = self->max = 0;
+        self->umax = 1;
+    }
+    else if (kind & KSIGNED) {
         self->max = self->bits == 64 ? INT64_MAX : (INT64_C(1) << (self->bits - 1)) - 1;
         self->min = -self->max - 1;
         self->umax = 0;
@@ -751,6 +783,359 @@ static PyType_Spec IntegerCore_spec = {
     .slots = IntegerCore_slots,
 };
 
+/* -- AtomicFloat ----------------------------------------------------------------
+ *
+ * The double's bits in one 64-bit hardware atomic. compare_exchange compares
+ * bit patterns, as the reference does (0.0 and -0.0 differ, a NaN matches
+ * the same NaN); fetch_add/sub are compare-exchange loops on the bits;
+ * fetch_max/min follow Rust's f64::max/min (a NaN operand is ignored, a
+ * NaN value is replaced), as the reference does. */
+
+typedef struct {
+    PyObject_HEAD
+    PyObject *weakreflist;
+    _Atomic uint64_t bits;
+} FloatCore;
+
+static inline uint64_t
+double_bits(double d)
+{
+    uint64_t u;
+    memcpy(&u, &d, sizeof u);
+    return u;
+}
+
+static inline double
+bits_double(uint64_t u)
+{
+    double d;
+    memcpy(&d, &u, sizeof d);
+    return d;
+}
+
+/* An exact float operand, or the reference's slow path (which raises or
+ * converts). 0 with *out and *order_out set, -1 on error. */
+static int
+float_operand(FloatCore *self, PyObject *val, PyObject *order, unsigned allowed, PyObject *kind,
+              double *out, int *order_out)
+{
+    int o = order_index(order, allowed);
+    if (o >= 0 && PyFloat_CheckExact(val)) {
+        *out = PyFloat_AS_DOUBLE(val);
+        *order_out = o;
+        return 0;
+    }
+    PyObject *convert = PyObject_GetAttr((PyObject *)Py_TYPE(self), S.str_convert);
+    if (convert == NULL) {
+        return -1;
+    }
+    PyObject *converted = PyObject_CallFunctionObjArgs(S.slow_operand, val, order, kind, convert, NULL);
+    Py_DECREF(convert);
+    if (converted == NULL) {
+        return -1;
+    }
+    o = order_index(order, allowed);
+    if (!PyFloat_CheckExact(converted) || o < 0) {
+        Py_DECREF(converted);
+        PyErr_SetString(PyExc_SystemError, "fearless._native: the slow path let a bad operand through");
+        return -1;
+    }
+    *out = PyFloat_AS_DOUBLE(converted);
+    Py_DECREF(converted);
+    *order_out = o;
+    return 0;
+}
+
+static PyObject *
+FloatCore_load(FloatCore *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    PyObject *a[1] = {S.orders[ORD_SEQCST]};
+    if ((nargs != 0 || kwnames != NULL) && parse_args("load", args, nargs, kwnames, NAMES_ORDER, 1, 0, a) < 0) {
+        return NULL;
+    }
+    int o;
+    if (order_only(a[0], ALLOW_LOAD, S.str_load, &o) < 0) {
+        return NULL;
+    }
+    return PyFloat_FromDouble(bits_double(atomic_load_explicit(&self->bits, C_ORDER[o])));
+}
+
+static PyObject *
+FloatCore_store(FloatCore *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    PyObject *a[2] = {NULL, S.orders[ORD_SEQCST]};
+    if (parse_args("store", args, nargs, kwnames, NAMES_VAL_ORDER, 2, 1, a) < 0) {
+        return NULL;
+    }
+    double v;
+    int o;
+    if (float_operand(self, a[0], a[1], ALLOW_STORE, S.str_store, &v, &o) < 0) {
+        return NULL;
+    }
+    atomic_store_explicit(&self->bits, double_bits(v), C_ORDER[o]);
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+FloatCore_swap(FloatCore *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    PyObject *a[2] = {NULL, S.orders[ORD_SEQCST]};
+    if (parse_args("swap", args, nargs, kwnames, NAMES_VAL_ORDER, 2, 1, a) < 0) {
+        return NULL;
+    }
+    double v;
+    int o;
+    if (float_operand(self, a[0], a[1], ALLOW_ANY, S.str_any, &v, &o) < 0) {
+        return NULL;
+    }
+    return PyFloat_FromDouble(bits_double(atomic_exchange_explicit(&self->bits, double_bits(v), C_ORDER[o])));
+}
+
+static PyObject *
+float_compare_exchange(FloatCore *self, const char *fname, PyObject *const *args, Py_ssize_t nargs,
+                       PyObject *kwnames)
+{
+    PyObject *a[4] = {NULL, NULL, S.orders[ORD_SEQCST], S.orders[ORD_SEQCST]};
+    if (parse_args(fname, args, nargs, kwnames, NAMES_CAS, 4, 2, a) < 0) {
+        return NULL;
+    }
+    int success = order_index(a[2], ALLOW_ANY);
+    int failure = order_index(a[3], ALLOW_LOAD);
+    double current = 0, desired = 0;
+    if (success >= 0 && failure >= 0 && PyFloat_CheckExact(a[0]) && PyFloat_CheckExact(a[1])) {
+        current = PyFloat_AS_DOUBLE(a[0]);
+        desired = PyFloat_AS_DOUBLE(a[1]);
+    }
+    else {
+        PyObject *convert = PyObject_GetAttr((PyObject *)Py_TYPE(self), S.str_convert);
+        if (convert == NULL) {
+            return NULL;
+        }
+        PyObject *pair = PyObject_CallFunctionObjArgs(S.slow_operands, a[0], a[1], a[2], a[3], convert, NULL);
+        Py_DECREF(convert);
+        if (pair == NULL) {
+            return NULL;
+        }
+        int ok = PyTuple_Check(pair) && PyTuple_GET_SIZE(pair) == 2 && PyFloat_CheckExact(PyTuple_GET_ITEM(pair, 0))
+                 && PyFloat_CheckExact(PyTuple_GET_ITEM(pair, 1));
+        if (ok) {
+            current = PyFloat_AS_DOUBLE(PyTuple_GET_ITEM(pair, 0));
+            desired = PyFloat_AS_DOUBLE(PyTuple_GET_ITEM(pair, 1));
+        }
+        Py_DECREF(pair);
+        success = order_index(a[2], ALLOW_ANY);
+        failure = order_index(a[3], ALLOW_LOAD);
+        if (!ok || success < 0 || failure < 0) {
+            PyErr_SetString(PyExc_SystemError, "fearless._native: the slow path let a bad operand through");
+            return NULL;
+        }
+    }
+    uint64_t found = double_bits(current);
+    int ok = atomic_compare_exchange_strong_explicit(&self->bits, &found, double_bits(desired),
+                                                     cas_success(success, failure), C_ORDER[failure]);
+    return new_result(ok, PyFloat_FromDouble(bits_double(found)));
+}
+
+static PyObject *
+FloatCore_compare_exchange(FloatCore *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    return float_compare_exchange(self, "compare_exchange", args, nargs, kwnames);
+}
+
+static PyObject *
+FloatCore_compare_exchange_weak(FloatCore *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    return float_compare_exchange(self, "compare_exchange_weak", args, nargs, kwnames);
+}
+
+/* A read-modify-write on the bits, by a compare-exchange loop. */
+static double
+float_rmw(FloatCore *self, Op op, double val, memory_order mo)
+{
+    memory_order fail_mo = (mo == memory_order_release || mo == memory_order_relaxed)
+                               ? memory_order_relaxed
+                               : (mo == memory_order_seq_cst ? memory_order_seq_cst : memory_order_acquire);
+    uint64_t old_bits = atomic_load_explicit(&self->bits, fail_mo);
+    for (;;) {
+        double old = bits_double(old_bits), new;
+        switch (op) {
+        case OP_ADD: new = old + val; break;
+        case OP_SUB: new = old - val; break;
+        case OP_MAX:
+            if (!(val > old || old != old)) {
+                return old; /* nothing to store */
+            }
+            new = val;
+            break;
+        default: /* OP_MIN */
+            if (!(val < old || old != old)) {
+                return old;
+            }
+            new = val;
+            break;
+        }
+        if (atomic_compare_exchange_weak_explicit(&self->bits, &old_bits, double_bits(new), mo, fail_mo)) {
+            return old;
+        }
+    }
+}
+
+#define FLOAT_FETCH(name, op)                                                                   \
+    static PyObject *FloatCore_##name(FloatCore *self, PyObject *const *args, Py_ssize_t nargs, \
+                                      PyObject *kwnames)                                        \
+    {                                                                                           \
+        PyObject *a[2] = {NULL, S.orders[ORD_SEQCST]};                                          \
+        if (nargs == 1 && kwnames == NULL) {                                                    \
+            a[0] = args[0];                                                                     \
+        }                                                                                       \
+        else if (parse_args(#name, args, nargs, kwnames, NAMES_VAL_ORDER, 2, 1, a) < 0) {       \
+            return NULL;                                                                        \
+        }                                                                                       \
+        double v;                                                                               \
+        int o;                                                                                  \
+        if (float_operand(self, a[0], a[1], ALLOW_ANY, S.str_any, &v, &o) < 0) {                \
+            return NULL;                                                                        \
+        }                                                                                       \
+        return PyFloat_FromDouble(float_rmw(self, op, v, C_ORDER[o]));                          \
+    }
+
+FLOAT_FETCH(fetch_add, OP_ADD)
+FLOAT_FETCH(fetch_sub, OP_SUB)
+FLOAT_FETCH(fetch_max, OP_MAX)
+FLOAT_FETCH(fetch_min, OP_MIN)
+#undef FLOAT_FETCH
+
+static PyObject *
+FloatCore_get_value(FloatCore *self, void *closure)
+{
+    return PyFloat_FromDouble(bits_double(atomic_load_explicit(&self->bits, memory_order_relaxed)));
+}
+
+static PyObject *
+FloatCore_repr(FloatCore *self)
+{
+    PyObject *name = PyType_GetName(Py_TYPE(self));
+    if (name == NULL) {
+        return NULL;
+    }
+    PyObject *value = FloatCore_get_value(self, NULL);
+    if (value == NULL) {
+        Py_DECREF(name);
+        return NULL;
+    }
+    PyObject *text = PyUnicode_FromFormat("%U(%R)", name, value);
+    Py_DECREF(name);
+    Py_DECREF(value);
+    return text;
+}
+
+static PyObject *
+FloatCore_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
+{
+    if (!S.ready) {
+        PyErr_SetString(PyExc_RuntimeError, "fearless._native is not set up: import fearless.atomic");
+        return NULL;
+    }
+    FloatCore *self = (FloatCore *)type->tp_alloc(type, 0);
+    if (self == NULL) {
+        return NULL;
+    }
+    self->weakreflist = NULL;
+    atomic_init(&self->bits, double_bits(0.0));
+    return (PyObject *)self;
+}
+
+static int
+FloatCore_init(FloatCore *self, PyObject *args, PyObject *kwds)
+{
+    static char *kwlist[] = {"value", NULL};
+    PyObject *value = NULL;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "|O:__init__", kwlist, &value)) {
+        return -1;
+    }
+    double v = 0.0;
+    if (value != NULL) {
+        if (PyFloat_CheckExact(value)) {
+            v = PyFloat_AS_DOUBLE(value);
+        }
+        else {
+            PyObject *convert = PyObject_GetAttr((PyObject *)Py_TYPE(self), S.str_convert);
+            if (convert == NULL) {
+                return -1;
+            }
+            PyObject *converted = PyObject_CallOneArg(convert, value);
+            Py_DECREF(convert);
+            if (converted == NULL) {
+                return -1;
+            }
+            v = PyFloat_AsDouble(converted);
+            Py_DECREF(converted);
+            if (v == -1.0 && PyErr_Occurred()) {
+                return -1;
+            }
+        }
+    }
+    atomic_store_explicit(&self->bits, double_bits(v), memory_order_seq_cst);
+    return 0;
+}
+
+static void
+FloatCore_dealloc(FloatCore *self)
+{
+    PyTypeObject *tp = Py_TYPE(self);
+    if (self->weakreflist != NULL) {
+        PyObject_ClearWeakRefs((PyObject *)self);
+    }
+    tp->tp_free((PyObject *)self);
+    Py_DECREF(tp);
+}
+
+#define FLOAT_METHOD(name, doc) {#name, (PyCFunction)(void (*)(void))FloatCore_##name, METH_FASTCALL | METH_KEYWORDS, doc}
+
+static PyMethodDef FloatCore_methods[] = {
+    FLOAT_METHOD(load, "Read the value."),
+    FLOAT_METHOD(store, "Replace the value."),
+    FLOAT_METHOD(swap, "Replace the value and return the previous one."),
+    FLOAT_METHOD(compare_exchange, "Store ``new`` if the value has the same bit pattern as ``current``."),
+    FLOAT_METHOD(compare_exchange_weak, ":meth:`compare_exchange`, which Rust allows to fail spuriously."),
+    FLOAT_METHOD(fetch_add, "Add ``val`` (IEEE 754 addition); return the previous value."),
+    FLOAT_METHOD(fetch_sub, "Subtract ``val``; return the previous value."),
+    FLOAT_METHOD(fetch_max, "Store the larger of the value and ``val``; return the previous value."),
+    FLOAT_METHOD(fetch_min, "Store the smaller of the value and ``val``; return the previous value."),
+    {NULL, NULL, 0, NULL},
+};
+#undef FLOAT_METHOD
+
+static PyGetSetDef FloatCore_getset[] = {
+    {"_value", (getter)FloatCore_get_value, NULL, "The value, read without ordering (a snapshot).", NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+static PyMemberDef FloatCore_members[] = {
+    {"__weaklistoffset__", Py_T_PYSSIZET, offsetof(FloatCore, weakreflist), Py_READONLY, NULL},
+    {NULL, 0, 0, 0, NULL},
+};
+
+static PyType_Slot FloatCore_slots[] = {
+    {Py_tp_doc, "The compiled core of fearless.atomic.AtomicFloat."},
+    {Py_tp_new, FloatCore_new},
+    {Py_tp_init, FloatCore_init},
+    {Py_tp_dealloc, FloatCore_dealloc},
+    {Py_tp_repr, FloatCore_repr},
+    {Py_tp_methods, FloatCore_methods},
+    {Py_tp_getset, FloatCore_getset},
+    {Py_tp_members, FloatCore_members},
+    {0, NULL},
+};
+
+static PyType_Spec FloatCore_spec = {
+    .name = "fearless._native.FloatCore",
+    .basicsize = sizeof(FloatCore),
+    .itemsize = 0,
+    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE,
+    .slots = FloatCore_slots,
+};
+
 /* -- Mutex and its guard -------------------------------------------------------
  *
  * MutexCore is the mutex; GuardCore its guard. The raw lock is a
@@ -782,7 +1167,9 @@ typedef struct {
     PyObject *deadlock_error, *would_block_error, *guard_released_error, *wrong_thread_error;
     PyObject *msg_deadlock, *msg_would_block, *msg_released, *msg_wrong_thread;
     PyObject *drop_unreleased; /* the twin's finaliser of an unreleased guard */
-    PyObject *str_refuse, *str_acquire_slow, *str_refuse_busy;
+    PyObject *str_refuse, *str_acquire_slow, *str_refuse_busy, *str_forked_away, *str_remove;
+    PyObject *seam;            /* fearless._seam: forked_away */
+    PyObject *str_value;       /* "value", interned: the guard's hot attribute */
     PyTypeObject *guard_type;  /* the MutexGuard twin: what lock() returns */
     int ready;
 } MutexState;
@@ -823,6 +1210,9 @@ monotonic_seconds(void)
 
 /* How long one slice of a blocked wait lasts: the seam's ThreadBackend.slice. */
 #define SLICE_US 50000
+/* How many times a blocked lock() yields and retries before it blocks: the
+ * seam's ThreadBackend.spins. */
+#define SPINS 8
 
 static inline int
 mutex_try_take(MutexCore *self, unsigned long me)
@@ -869,6 +1259,8 @@ refuse(MutexCore *self, PyObject *guard)
 
 static const char *const NAMES_TIMEOUT[] = {"timeout"};
 
+static int mutex_contended(MutexCore *self, unsigned long me);
+
 static PyObject *
 MutexCore_lock(MutexCore *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -893,7 +1285,18 @@ MutexCore_lock(MutexCore *self, PyObject *const *args, Py_ssize_t nargs, PyObjec
     if (guard == NULL) {
         return NULL;
     }
-    if (timeout != Py_None || !mutex_try_take(self, me)) {
+    int slow = 0;
+    if (timeout != Py_None) {
+        slow = 1;
+    }
+    else if (!mutex_try_take(self, me)) {
+        slow = mutex_contended(self, me);
+        if (slow < 0) {
+            Py_DECREF(guard);
+            return NULL;
+        }
+    }
+    if (slow) {
         PyObject *r = PyObject_CallMethodOneArg((PyObject *)self, M.str_acquire_slow, timeout);
         if (r == NULL) {
             /* An interrupt may have come after the lock was taken: give it
@@ -951,42 +1354,19 @@ MutexCore_is_owned(MutexCore *self, PyObject *Py_UNUSED(ignored))
                            == PyThread_get_thread_ident());
 }
 
-/* _acquire(blocking=True, timeout=-1): the raw lock for this thread, as
- * RLock.acquire would give it to a thread that does not hold it (callers
- * check _is_owned() first). Blocking: spins a few times, yielding, then
- * waits with the GIL released; a signal handler that raises ends the wait
- * (the lock not taken). */
-static PyObject *
-MutexCore_acquire(MutexCore *self, PyObject *const *args, Py_ssize_t nargs)
+/* Wait for the raw lock (not held by this thread): 1 once taken, 0 when
+ * ``timeout`` seconds passed (negative: never), -1 with an exception set
+ * when a signal handler raised (the lock not taken). Spins a few times,
+ * yielding, then blocks with the GIL released. */
+static int
+mutex_wait(MutexCore *self, unsigned long me, double timeout)
 {
-    int blocking = 1;
-    double timeout = -1;
-    if (nargs > 2) {
-        PyErr_SetString(PyExc_TypeError, "_acquire(blocking=True, timeout=-1)");
-        return NULL;
-    }
-    if (nargs >= 1 && (blocking = PyObject_IsTrue(args[0])) < 0) {
-        return NULL;
-    }
-    if (nargs == 2) {
-        timeout = PyFloat_AsDouble(args[1]);
-        if (timeout == -1.0 && PyErr_Occurred()) {
-            return NULL;
-        }
-    }
-    unsigned long me = PyThread_get_thread_ident();
-    if (mutex_try_take(self, me)) {
-        Py_RETURN_TRUE;
-    }
-    if (!blocking || timeout == 0) {
-        Py_RETURN_FALSE;
-    }
     int taken = 0;
     /* parking_lot's adaptive spin: a lock held a few bytecodes at a time is
      * often free again after a yield, and blocking in C would hand it over
      * through two context switches. */
     Py_BEGIN_ALLOW_THREADS
-    for (int i = 0; i < 8 && !taken; i++) {
+    for (int i = 0; i < SPINS && !taken; i++) {
 #ifdef _WIN32
         SwitchToThread();
 #else
@@ -1018,14 +1398,92 @@ MutexCore_acquire(MutexCore *self, PyObject *const *args, Py_ssize_t nargs)
             taken = 1;
         }
         else if (PyErr_CheckSignals() < 0) {
+            return -1;
+        }
+    }
+    if (taken) {
+        atomic_store_explicit(&self->owner, me, memory_order_relaxed);
+    }
+    return taken;
+}
+
+/* _acquire(blocking=True, timeout=-1): the raw lock for this thread, as
+ * RLock.acquire would give it to a thread that does not hold it (callers
+ * check _is_owned() first). */
+static PyObject *
+MutexCore_acquire(MutexCore *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    int blocking = 1;
+    double timeout = -1;
+    if (nargs > 2) {
+        PyErr_SetString(PyExc_TypeError, "_acquire(blocking=True, timeout=-1)");
+        return NULL;
+    }
+    if (nargs >= 1 && (blocking = PyObject_IsTrue(args[0])) < 0) {
+        return NULL;
+    }
+    if (nargs == 2) {
+        timeout = PyFloat_AsDouble(args[1]);
+        if (timeout == -1.0 && PyErr_Occurred()) {
             return NULL;
         }
     }
-    if (!taken) {
+    unsigned long me = PyThread_get_thread_ident();
+    if (mutex_try_take(self, me)) {
+        Py_RETURN_TRUE;
+    }
+    if (!blocking || timeout == 0) {
         Py_RETURN_FALSE;
     }
-    atomic_store_explicit(&self->owner, me, memory_order_relaxed);
-    Py_RETURN_TRUE;
+    int taken = mutex_wait(self, me, timeout);
+    if (taken < 0) {
+        return NULL;
+    }
+    return PyBool_FromLong(taken);
+}
+
+/* lock() with no timeout on a held mutex, the common contended case, all in
+ * C: what the reference's _acquire_slow does when the mutex is neither
+ * consumed nor possibly held by a thread os.fork() lost (those go to it).
+ * 0 once taken, -1 with an exception set. */
+static int
+mutex_contended(MutexCore *self, unsigned long me)
+{
+    if (atomic_load_explicit(&self->trouble, memory_order_relaxed) & TROUBLE_CONSUMED) {
+        return 1; /* the reference's path refuses */
+    }
+    PyObject *forked = PyObject_GetAttr(M.seam, M.str_forked_away);
+    if (forked == NULL) {
+        return -1;
+    }
+    int lost = PyObject_IsTrue(forked);
+    Py_DECREF(forked);
+    if (lost != 0) {
+        return lost < 0 ? -1 : 1;
+    }
+    PyObject *ident = PyLong_FromUnsignedLong(me);
+    if (ident == NULL || PyList_Append(self->waiting, ident) < 0) {
+        Py_XDECREF(ident);
+        return -1;
+    }
+    int taken = mutex_wait(self, me, -1);
+    /* list.remove: one call, atomic on every build. */
+    PyObject *exc_type, *exc_value, *exc_tb;
+    PyErr_Fetch(&exc_type, &exc_value, &exc_tb);
+    PyObject *r = PyObject_CallMethodOneArg(self->waiting, M.str_remove, ident);
+    Py_DECREF(ident);
+    if (r == NULL) {
+        Py_XDECREF(exc_type);
+        Py_XDECREF(exc_value);
+        Py_XDECREF(exc_tb);
+        if (taken > 0) {
+            mutex_give_back(self);
+        }
+        return -1;
+    }
+    Py_DECREF(r);
+    PyErr_Restore(exc_type, exc_value, exc_tb);
+    return taken > 0 ? 0 : -1;
 }
 
 static PyObject *
@@ -1276,6 +1734,27 @@ GuardCore_set_value(GuardCore *self, PyObject *value, void *closure)
     return 0;
 }
 
+/* ``guard.value`` is the hot attribute: answered before the generic lookup
+ * (type-cache probe, then a descriptor call), which free-threaded 3.13 runs
+ * unspecialised on every access. Any other name takes the generic path. */
+static PyObject *
+GuardCore_getattro(GuardCore *self, PyObject *name)
+{
+    if (name == M.str_value) {
+        return GuardCore_get_value(self, NULL);
+    }
+    return PyObject_GenericGetAttr((PyObject *)self, name);
+}
+
+static int
+GuardCore_setattro(GuardCore *self, PyObject *name, PyObject *value)
+{
+    if (name == M.str_value) {
+        return GuardCore_set_value(self, value, NULL);
+    }
+    return PyObject_GenericSetAttr((PyObject *)self, name, value);
+}
+
 static PyObject *
 GuardCore_get_mutex(GuardCore *self, void *closure)
 {
@@ -1364,17 +1843,37 @@ GuardCore_repr(GuardCore *self)
 static void
 GuardCore_finalize(GuardCore *self)
 {
-    if (self->mutex == NULL) {
+    MutexCore *mutex = self->mutex;
+    if (mutex == NULL) {
         return; /* released: this one test */
     }
     PyObject *type, *value, *tb;
     PyErr_Fetch(&type, &value, &tb);
-    PyObject *r = PyObject_CallOneArg(M.drop_unreleased, (PyObject *)self);
-    if (r == NULL) {
-        PyErr_WriteUnraisable((PyObject *)self);
+    if (atomic_load_explicit(&mutex->owner, memory_order_relaxed) == PyThread_get_thread_ident()) {
+        /* Release first, in C: whatever the warning below runs (and a
+         * Ctrl-C that strikes it) comes after the mutex is free again.
+         * The message is the reference's (fearless._mutex._drop_unreleased). */
+        self->mutex = NULL;
+        mutex_give_back(mutex);
+        if (PyErr_ResourceWarning((PyObject *)self, 1,
+                                  "<MutexGuard at %p of Mutex at %p> was never released; it was "
+                                  "released when garbage-collected (use 'with mutex.lock() as "
+                                  "guard:' or call guard.unlock())",
+                                  (void *)self, (void *)mutex) < 0) {
+            PyErr_WriteUnraisable((PyObject *)self);
+        }
+        Py_DECREF(mutex);
     }
     else {
-        Py_DECREF(r);
+        /* Held by another thread (or never taken): the reference says so,
+         * and leaves the mutex as it is. */
+        PyObject *r = PyObject_CallOneArg(M.drop_unreleased, (PyObject *)self);
+        if (r == NULL) {
+            PyErr_WriteUnraisable((PyObject *)self);
+        }
+        else {
+            Py_DECREF(r);
+        }
     }
     PyErr_Restore(type, value, tb);
 }
@@ -1438,6 +1937,8 @@ static PyType_Slot GuardCore_slots[] = {
     {Py_tp_traverse, GuardCore_traverse},
     {Py_tp_clear, GuardCore_clear},
     {Py_tp_repr, GuardCore_repr},
+    {Py_tp_getattro, GuardCore_getattro},
+    {Py_tp_setattro, GuardCore_setattro},
     {Py_tp_methods, GuardCore_methods},
     {Py_tp_getset, GuardCore_getset},
     {0, NULL},
@@ -1456,10 +1957,10 @@ native_setup_mutex(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     /* _setup_mutex(guard_twin, errors, messages, drop_unreleased) with
      * errors = (DeadlockError, WouldBlockError, GuardReleasedError, WrongThreadError)
      * and messages in the same order. */
-    if (nargs != 4 || !PyType_Check(args[0]) || !PyType_IsSubtype((PyTypeObject *)args[0], GuardCore_type)
+    if (nargs != 5 || !PyModule_Check(args[4]) || !PyType_Check(args[0]) || !PyType_IsSubtype((PyTypeObject *)args[0], GuardCore_type)
         || !PyTuple_Check(args[1]) || PyTuple_GET_SIZE(args[1]) != 4 || !PyTuple_Check(args[2])
         || PyTuple_GET_SIZE(args[2]) != 4 || !PyCallable_Check(args[3])) {
-        PyErr_SetString(PyExc_TypeError, "_setup_mutex(guard_twin, errors, messages, drop_unreleased)");
+        PyErr_SetString(PyExc_TypeError, "_setup_mutex(guard_twin, errors, messages, drop_unreleased, seam)");
         return NULL;
     }
     if (M.ready) {
@@ -1475,9 +1976,49 @@ native_setup_mutex(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     M.msg_released = Py_NewRef(PyTuple_GET_ITEM(args[2], 2));
     M.msg_wrong_thread = Py_NewRef(PyTuple_GET_ITEM(args[2], 3));
     M.drop_unreleased = Py_NewRef(args[3]);
+    M.seam = Py_NewRef(args[4]);
     M.ready = 1;
     Py_RETURN_NONE;
 }
+
+/* AtomicBool: the same object and code, one bit in a byte, and only the
+ * operations Rust's AtomicBool has. */
+#define BOOL_METHOD(name, doc) {#name, (PyCFunction)(void (*)(void))IntegerCore_##name, METH_FASTCALL | METH_KEYWORDS, doc}
+
+static PyMethodDef BoolCore_methods[] = {
+    BOOL_METHOD(load, "Read the value."),
+    BOOL_METHOD(store, "Replace the value."),
+    BOOL_METHOD(swap, "Replace the value and return the previous one."),
+    BOOL_METHOD(compare_exchange, "Store ``new`` if the value is ``current``."),
+    BOOL_METHOD(compare_exchange_weak, ":meth:`compare_exchange`, which Rust allows to fail spuriously."),
+    BOOL_METHOD(fetch_and, "Logical \"and\" with ``val``; return the previous value."),
+    BOOL_METHOD(fetch_or, "Logical \"or\" with ``val``; return the previous value."),
+    BOOL_METHOD(fetch_xor, "Logical \"xor\" with ``val``; return the previous value."),
+    BOOL_METHOD(fetch_nand, "Logical \"nand\" with ``val``; return the previous value."),
+    BOOL_METHOD(fetch_not, "Logical \"not\"; return the previous value."),
+    {NULL, NULL, 0, NULL},
+};
+#undef BOOL_METHOD
+
+static PyType_Slot BoolCore_slots[] = {
+    {Py_tp_doc, "The compiled core of fearless.atomic.AtomicBool."},
+    {Py_tp_new, IntegerCore_new},
+    {Py_tp_init, IntegerCore_init},
+    {Py_tp_dealloc, IntegerCore_dealloc},
+    {Py_tp_repr, IntegerCore_repr},
+    {Py_tp_methods, BoolCore_methods},
+    {Py_tp_getset, IntegerCore_getset},
+    {Py_tp_members, IntegerCore_members},
+    {0, NULL},
+};
+
+static PyType_Spec BoolCore_spec = {
+    .name = "fearless._native.BoolCore",
+    .basicsize = sizeof(IntegerCore),
+    .itemsize = 0,
+    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE,
+    .slots = BoolCore_slots,
+};
 
 /* -- the module ------------------------------------------------------------- */
 
@@ -1527,11 +2068,14 @@ native_exec(PyObject *module)
     INTERN(S.str_store, "store");
     INTERN(S.str_failure, "failure");
     INTERN(S.str_order, "order");
-    INTERN(S.str_to_int, "_native_to_int");
+    INTERN(S.str_convert, "_native_convert");
     INTERN(str_kind, "_native_kind");
     INTERN(M.str_refuse, "_refuse");
     INTERN(M.str_acquire_slow, "_acquire_slow");
     INTERN(M.str_refuse_busy, "_refuse_busy");
+    INTERN(M.str_forked_away, "forked_away");
+    INTERN(M.str_remove, "remove");
+    INTERN(M.str_value, "value");
 #undef INTERN
     PyObject *integer_core = PyType_FromModuleAndSpec(module, &IntegerCore_spec, NULL);
     if (integer_core == NULL) {
@@ -1542,6 +2086,24 @@ native_exec(PyObject *module)
         return -1;
     }
     Py_DECREF(integer_core);
+    PyObject *bool_core = PyType_FromModuleAndSpec(module, &BoolCore_spec, NULL);
+    if (bool_core == NULL) {
+        return -1;
+    }
+    if (PyModule_AddObjectRef(module, "BoolCore", bool_core) < 0) {
+        Py_DECREF(bool_core);
+        return -1;
+    }
+    Py_DECREF(bool_core);
+    PyObject *float_core = PyType_FromModuleAndSpec(module, &FloatCore_spec, NULL);
+    if (float_core == NULL) {
+        return -1;
+    }
+    if (PyModule_AddObjectRef(module, "FloatCore", float_core) < 0) {
+        Py_DECREF(float_core);
+        return -1;
+    }
+    Py_DECREF(float_core);
     PyObject *mutex_core = PyType_FromModuleAndSpec(module, &MutexCore_spec, NULL);
     if (mutex_core == NULL) {
         return -1;

@@ -58,5 +58,6 @@ def _setup_mutex(
     errors: tuple[type, type, type, type],
     messages: tuple[str, str, str, str],
     drop_unreleased: Callable[[Any], None],
+    seam: Any,
     /,
 ) -> None: ...

@@ -20,9 +20,8 @@ from __future__ import annotations
 import math
 import struct
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, ClassVar, Final, Self, final
+from typing import TYPE_CHECKING, Any, ClassVar, Final, final
 
-from .. import _compiled
 from ._core import (
     _ANY,
     _LOAD,
@@ -538,16 +537,6 @@ class _FixedWidth(_AtomicInteger):
     BITS: ClassVar[int]
     MIN: ClassVar[int]
     MAX: ClassVar[int]
-    #: The compiled core's class for this type, when the core is in use
-    #: (set by ``fearless._atomic._twins``).
-    _native_twin: ClassVar[type | None] = None
-
-    def __new__(cls, value: int = 0) -> Self:
-        twin = cls._native_twin
-        if twin is not None and _compiled.real_threads():
-            native: Self = twin(value)
-            return native  # not a subclass, so __init__ below does not run again
-        return object.__new__(cls)
 
     def __init_subclass__(cls, *, bits: int, signed: bool, **kwargs: Any) -> None:
         cls.BITS = bits

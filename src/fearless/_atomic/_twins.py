@@ -1,30 +1,37 @@
-"""The compiled twins of the fixed-width integer atomics (issue 15).
+"""The compiled twins of the atomic types (issue 15).
 
-With the compiled core in use (:mod:`fearless._compiled`), each fixed-width
-type -- ``AtomicI8`` ... ``AtomicU64``, ``AtomicIsize``, ``AtomicUsize`` --
-gets a twin: a subclass of ``fearless._native.IntegerCore`` (a C11 hardware
-atomic of the type's own width) that looks like the public type in every
-way users see: the same ``__name__``, ``__module__`` and ``__qualname__``,
-``repr``, constants (``BITS``, ``MIN``, ``MAX``), error messages (the core
-calls this package's slow paths for every unusual operand or ordering), copy
+With the compiled core in use (:mod:`fearless._compiled`), the ten
+fixed-width integer types (``AtomicI8`` ... ``AtomicU64``, ``AtomicIsize``,
+``AtomicUsize``), ``AtomicBool`` and ``AtomicFloat`` each get a twin: a
+subclass of a C type of ``fearless._native`` -- ``IntegerCore`` (a C11
+hardware atomic of the type's own width), ``BoolCore`` (one bit in a byte),
+``FloatCore`` (the double's bits in a 64-bit word) -- that looks like the
+public type in every way users see: the same ``__name__``, ``__module__``
+and ``__qualname__``, ``repr``, constants (``BITS``, ``MIN``, ``MAX``), error
+messages (the core calls this package's slow paths, with the type's own
+converter, ``_native_convert``, for every unusual operand or ordering), copy
 and pickle refusal, and no truth value. The metaclass makes ``isinstance``
-and ``issubclass`` hold (``_core._AtomicType``), and the public type's
+and ``issubclass`` hold (``_util.Twinned``), and the public type's
 ``__new__`` makes a twin whenever the real threads backend is in force
-(``_integer._FixedWidth.__new__``), so the explorer, which installs its own,
-gets the pure-Python reference it controls.
+(``_core._Atomic.__new__``), so the explorer, which installs its own, gets
+the pure-Python reference it controls. ``AtomicInt`` (an int of any size)
+and ``AtomicRef`` (an object) stay pure Python.
 
 ``fetch_update`` is the reference's loop over the twin's own ``load`` and
-``compare_exchange``. The C code and its rules (orderings, errors) are in
-``src/fearless/_native.c``.
+``compare_exchange``: like the reference's, it stores ``f``'s result only if
+the value is still the one ``f`` read. The C code and its rules (orderings,
+errors) are in ``src/fearless/_native.c``.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from types import ModuleType
 from typing import Any
 
 from .._util import NotCopyable
+from ._bool_float_ref import AtomicBool, AtomicFloat
 from ._core import (
     _ANY,
     _LOAD,
@@ -38,6 +45,8 @@ from ._core import (
     _Result,
     _slow_operand,
     _slow_operands,
+    _to_bool,
+    _to_float,
     _to_int,
 )
 from ._integer import (
@@ -54,7 +63,7 @@ from ._integer import (
     _FixedWidth,
 )
 
-#: The public types that have a twin.
+#: The fixed-width integer types: each has a twin on ``IntegerCore``.
 FIXED_WIDTH: tuple[type[_FixedWidth], ...] = (
     AtomicI8,
     AtomicI16,
@@ -68,20 +77,24 @@ FIXED_WIDTH: tuple[type[_FixedWidth], ...] = (
     AtomicUsize,
 )
 
+# ``_native_kind``, as the C code reads it: the width (0..3 for 8..64 bits),
+# plus 16 for a signed type, or 32 for AtomicBool (one bit in a byte).
 _KIND_OF_BITS = {8: 0, 16: 1, 32: 2, 64: 3}
 _SIGNED = 16
+_BOOL = 32
 
 
-def _fetch_update(lo: int, hi: int, to_int: Callable[[object], int]) -> Callable[..., Any]:
+def _fetch_update(exact: type, lo: Any, hi: Any, convert: Callable[[object], Any]) -> Any:
+    """The reference's ``fetch_update`` loop, over the twin's ``load`` and ``compare_exchange``."""
     any_order, load_order = _ANY, _LOAD
-    tuple_new, result, type_, int_ = _new_result, _Result, type, int
+    tuple_new, result, type_ = _new_result, _Result, type
 
     def fetch_update(
         self: Any,
-        f: Callable[[int], int | None],
+        f: Callable[[Any], Any],
         set_order: Ordering = SeqCst,
         fetch_order: Ordering = SeqCst,
-    ) -> CompareExchangeResult[int]:
+    ) -> CompareExchangeResult[Any]:
         if set_order not in any_order or fetch_order not in load_order:
             _check_orderings(
                 (set_order, "any", "set_order"), (fetch_order, "fetch_order", "fetch_order")
@@ -91,8 +104,8 @@ def _fetch_update(lo: int, hi: int, to_int: Callable[[object], int]) -> Callable
             new = f(prev)
             if new is None:
                 return tuple_new(result, (False, prev))
-            if type_(new) is not int_ or not lo <= new <= hi:
-                new = to_int(new)
+            if type_(new) is not exact or not lo <= new <= hi:
+                new = convert(new)
             ok, current = self.compare_exchange(prev, new, set_order, fetch_order)
             if ok:
                 return tuple_new(result, (True, prev))
@@ -101,37 +114,48 @@ def _fetch_update(lo: int, hi: int, to_int: Callable[[object], int]) -> Callable
     return fetch_update
 
 
-def twin_of(public: type[_FixedWidth], core: ModuleType) -> type:
-    """A compiled twin of ``public`` (see the module docstring)."""
-    name, bounds = public.__name__, (public.MIN, public.MAX)
-
-    def to_int(value: object) -> int:
-        return _to_int(value, name, bounds)
-
-    fetch_update = _fetch_update(public.MIN, public.MAX, to_int)
-    fetch_update.__name__ = "fetch_update"
-    fetch_update.__qualname__ = f"{public.__qualname__}.fetch_update"
-    fetch_update.__doc__ = public.fetch_update.__doc__
+def twin_of(public: type[_Atomic], base: type, convert: Callable[[object], Any]) -> type:
+    """A compiled twin of ``public`` on the C type ``base`` (see the module docstring)."""
     namespace: dict[str, Any] = {
         "__slots__": (),
         "__module__": public.__module__,
         "__qualname__": public.__qualname__,
         "__doc__": public.__doc__,
         "_native_public": public,
-        "_native_kind": _KIND_OF_BITS[public.BITS] | (_SIGNED if public.MIN < 0 else 0),
-        "_native_to_int": staticmethod(to_int),
+        "_native_convert": staticmethod(convert),
         "_copy_advice": public._copy_advice,
         "__bool__": _Atomic.__bool__,
-        "fetch_update": fetch_update,
-        "BITS": public.BITS,
-        "MIN": public.MIN,
-        "MAX": public.MAX,
     }
-    return type(name, (core.IntegerCore, NotCopyable), namespace)
+    bounds: tuple[type, Any, Any]
+    if issubclass(public, _FixedWidth):
+        namespace["_native_kind"] = _KIND_OF_BITS[public.BITS] | (_SIGNED if public.MIN < 0 else 0)
+        namespace.update(BITS=public.BITS, MIN=public.MIN, MAX=public.MAX)
+        bounds = (int, public.MIN, public.MAX)
+    elif public is AtomicBool:
+        namespace["_native_kind"] = _KIND_OF_BITS[8] | _BOOL
+        bounds = (bool, False, True)
+    else:
+        bounds = (float, -math.inf, math.inf)
+    exact, lo, hi = bounds
+    fetch_update = _fetch_update(exact, lo, hi, convert)
+    fetch_update.__name__ = "fetch_update"
+    fetch_update.__qualname__ = f"{public.__qualname__}.fetch_update"
+    fetch_update.__doc__ = vars(public)["fetch_update"].__doc__
+    namespace["fetch_update"] = fetch_update
+    return type(public.__name__, (base, NotCopyable), namespace)
+
+
+def _integer_converter(public: type[_FixedWidth]) -> Callable[[object], int]:
+    name, bounds = public.__name__, (public.MIN, public.MAX)
+
+    def to_int(value: object) -> int:
+        return _to_int(value, name, bounds)
+
+    return to_int
 
 
 def install(core: ModuleType) -> None:
-    """Hand the core the reference's slow paths and give every fixed-width type its twin."""
+    """Hand the core the reference's slow paths and give each type above its twin."""
     core._setup(
         (Ordering.SeqCst, Ordering.Relaxed, Ordering.Acquire, Ordering.Release, Ordering.AcqRel),
         _slow_operand,
@@ -140,4 +164,6 @@ def install(core: ModuleType) -> None:
         CompareExchangeResult,
     )
     for public in FIXED_WIDTH:
-        public._native_twin = twin_of(public, core)
+        public._native_twin = twin_of(public, core.IntegerCore, _integer_converter(public))
+    AtomicBool._native_twin = twin_of(AtomicBool, core.BoolCore, _to_bool)
+    AtomicFloat._native_twin = twin_of(AtomicFloat, core.FloatCore, _to_float)

@@ -2,17 +2,34 @@
 
 Everything else is in ``pyproject.toml``. The extension is optional: without
 a compiler (or on an interpreter it does not build for) ``pip install``
-still succeeds, setuptools says the build failed, and fearless runs its
-pure-Python implementation (``fearless.native`` is then ``False``).
+still succeeds, says once that the compiled core is missing, and fearless
+runs its pure-Python implementation (``fearless.native`` is then ``False``).
 """
 
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 from setuptools import Extension, setup
+from setuptools.command.build_ext import build_ext
 
 extra_compile_args = [] if sys.platform == "win32" else ["-std=c11", "-O2"]
+
+
+class OptionalBuildExt(build_ext):
+    """``build_ext`` that turns a failed build of the core into one clear warning."""
+
+    def build_extension(self, ext: Any) -> None:
+        try:
+            super().build_extension(ext)
+        except Exception as exc:  # no compiler, missing headers, an unknown platform
+            sys.stderr.write(
+                f"WARNING: fearless: the compiled core ({ext.name}) could not be built "
+                f"({type(exc).__name__}: {exc}); fearless will run its pure-Python "
+                "implementation, which behaves the same, more slowly.\n"
+            )
+
 
 setup(
     ext_modules=[
@@ -22,5 +39,6 @@ setup(
             extra_compile_args=extra_compile_args,
             optional=True,
         )
-    ]
+    ],
+    cmdclass={"build_ext": OptionalBuildExt},
 )

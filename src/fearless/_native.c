@@ -2048,7 +2048,16 @@ native_setup(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     Py_RETURN_NONE;
 }
 
+static PyObject *
+native_fence(PyObject *module, PyObject *Py_UNUSED(ignored))
+{
+    atomic_thread_fence(memory_order_seq_cst);
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef native_methods[] = {
+    {"_fence", (PyCFunction)native_fence, METH_NOARGS,
+     "atomic_thread_fence(memory_order_seq_cst): fearless.atomic.fence's barrier."},
     {"_setup", (PyCFunction)(void (*)(void))native_setup, METH_FASTCALL,
      "Hand the reference's orderings, slow paths and result type to the core (once)."},
     {"_setup_mutex", (PyCFunction)(void (*)(void))native_setup_mutex, METH_FASTCALL,

@@ -467,11 +467,12 @@ def fence(order: Ordering = SeqCst) -> None:
     In Rust a ``Release`` fence followed by a ``Relaxed`` store acts like a
     ``Release`` store, an ``Acquire`` fence after a ``Relaxed`` load like an
     ``Acquire`` load, and ``SeqCst`` fences take part in one total order.
-    Every fearless atomic operation is already sequentially consistent, so
-    the fence adds no guarantee to code that uses fearless atomics; it is
-    validated like Rust's, and it acquires and releases one process-wide
-    lock -- a real memory barrier, and a switch point under the
-    deterministic scheduler.
+    It is validated like Rust's, and it acquires and releases one
+    process-wide lock -- a switch point under the deterministic scheduler --
+    and, with the compiled core, runs C11's ``atomic_thread_fence`` with
+    ``memory_order_seq_cst``: at least the fence asked for. (With the
+    pure-Python reference, whose every operation is sequentially
+    consistent, it adds no guarantee.)
 
     Args:
         order: ``Acquire``, ``Release``, ``AcqRel`` or ``SeqCst`` (the
@@ -501,3 +502,6 @@ def fence(order: Ordering = SeqCst) -> None:
         _fence_lock = (backend, lock)
     with lock:
         pass
+    core = _compiled.core
+    if core is not None:
+        core._fence()

@@ -108,6 +108,8 @@ from ._thread import scope as scope
 from ._thread import spawn as spawn
 from ._util import fixup_module_metadata as _fixup_module_metadata
 
+_compiled.install_twins("fearless._mutex_twins")  # before the names are fixed: twins too
+
 __version__ = "0.1.0"
 
 __all__ = (
@@ -162,13 +164,6 @@ __all__ = (
 
 _fixup_module_metadata(__name__, globals())
 del _fixup_module_metadata
-
-# The compiled core's twins copy the public names fixed just above.
-if _compiled.core is not None:
-    from . import _mutex_twins
-
-    _mutex_twins.install(_compiled.core)
-    del _mutex_twins
 
 #: Submodules reachable as attributes of ``fearless`` (``fearless.atomic``),
 #: imported on first use so that ``import fearless`` stays light.

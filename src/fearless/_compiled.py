@@ -16,6 +16,7 @@ Example:
 
 from __future__ import annotations
 
+import importlib
 import os
 from types import ModuleType
 
@@ -41,6 +42,17 @@ core: ModuleType | None = _load()
 
 #: True when the compiled core is in use (``fearless.native``).
 native: bool = core is not None
+
+
+def install_twins(module: str) -> None:
+    """Give the public types of a primitive their compiled twins, if the core is in use.
+
+    ``module`` (``"fearless._mutex_twins"``) is imported only then, and its
+    ``install(core)`` called. The public modules call this after they fixed
+    their names' ``__module__``, which the twins copy.
+    """
+    if core is not None:
+        importlib.import_module(module).install(core)
 
 
 def real_threads() -> bool:

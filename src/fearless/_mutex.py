@@ -492,6 +492,9 @@ class MutexGuard(NotCopyable, Generic[T], metaclass=TwinnedNoPublicConstructor):
     __slots__ = ("_mutex",)
 
     _mutex: Mutex[T] | None
+    #: The compiled core's guard class, which its ``Mutex.lock()`` returns
+    #: (set by ``fearless._mutex_twins``).
+    _native_twin: ClassVar[type | None] = None
 
     @property
     def value(self) -> T:

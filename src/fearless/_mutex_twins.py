@@ -91,3 +91,4 @@ def install(core: ModuleType) -> None:
         _seam,  # its forked_away sends lock() to the reference's wait
     )
     Mutex._native_twin = mutex_twin(core)
+    MutexGuard._native_twin = guard

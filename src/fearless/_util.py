@@ -96,7 +96,9 @@ def fixup_module_metadata(module_name: str, namespace: Mapping[str, object]) -> 
     """Make the public names of ``namespace`` claim to live in ``module_name``.
 
     Tracebacks and reprs then say ``fearless.Mutex`` rather than
-    ``fearless._mutex.Mutex`` (trio's trick of the same name).
+    ``fearless._mutex.Mutex`` (trio's trick of the same name). A class's
+    compiled twin (its ``_native_twin``, see :class:`Twinned`) gets the same
+    names.
     """
     seen: set[int] = set()
 
@@ -122,6 +124,9 @@ def fixup_module_metadata(module_name: str, namespace: Mapping[str, object]) -> 
                 ):
                     inner.__module__ = module_name
                     inner.__qualname__ = f"{qualname}.{attr_name}"
+            twin = obj.__dict__.get("_native_twin")
+            if twin is not None:
+                fix_one(qualname, name, twin)
 
     for objname, obj in namespace.items():
         if not objname.startswith("_"):

@@ -125,6 +125,8 @@ from ._atomic import Ordering as Ordering
 from ._atomic import fence as fence
 from ._util import fixup_module_metadata as _fixup_module_metadata
 
+_compiled.install_twins("fearless._atomic._twins")  # before the names are fixed: twins too
+
 __all__ = (
     "Ordering",
     "fence",
@@ -147,10 +149,3 @@ __all__ = (
 
 _fixup_module_metadata(__name__, globals())
 del _fixup_module_metadata
-
-# The compiled core's twins copy the public names fixed just above.
-if _compiled.core is not None:
-    from ._atomic import _twins
-
-    _twins.install(_compiled.core)
-    del _twins

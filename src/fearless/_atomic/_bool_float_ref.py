@@ -311,7 +311,6 @@ class AtomicBool(_Atomic):
             False,
             True,
             _to_bool,
-            by_value=False,
             value_type="bool",
             doc="""Store ``f(value)`` unless ``f`` returns None; a compare-exchange loop.
 
@@ -495,7 +494,6 @@ class AtomicRef(_Atomic, Generic[T]):
             None,
             None,
             None,
-            by_value=False,
             value_type="T",
             doc="""Store ``f(obj)`` unless ``f`` returns None; a compare-exchange loop.
 
@@ -797,7 +795,6 @@ class AtomicFloat(_Atomic):
             -math.inf,
             math.inf,
             _to_float,
-            by_value=False,
             value_type="float",
             doc="""Store ``f(value)`` unless ``f`` returns None; a compare-exchange loop.
 

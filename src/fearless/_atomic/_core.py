@@ -397,7 +397,6 @@ def _fetch_update_method(
     hi: Any,
     convert: Callable[[Any], Any] | None,
     *,
-    by_value: bool,
     value_type: str,
     doc: str,
 ) -> Callable[..., Any]:
@@ -406,12 +405,15 @@ def _fetch_update_method(
     A value ``f`` returns is stored as is when its type is exactly ``exact``
     and it lies in ``lo..hi``; otherwise ``convert`` converts it or raises
     (nothing is stored). ``convert`` None stores any object as is
-    (:class:`AtomicRef`). The loop's compare-exchange compares by identity
-    (an object replaced by an equal one is a change: ``f`` runs once more),
-    and also with ``==`` when ``by_value`` (integers). ``value_type`` names
-    the type of the values in the method's annotations (``"int"``), and
-    ``doc`` is its docstring: both as the class declares them for the type
-    checker (``tests/test_atomic_declarations.py`` checks they agree).
+    (:class:`AtomicRef`). The loop runs on the type's own ``load`` and
+    ``compare_exchange`` -- so ``f`` runs with no lock held, a value is
+    "unchanged" in the sense of that type's ``compare_exchange`` (equal
+    integers, the same bits of a float, the same object of an
+    ``AtomicRef``), and the same function serves the compiled core's twins
+    (``fearless._atomic._twins``). ``value_type`` names the type of the
+    values in the method's annotations (``"int"``), and ``doc`` is its
+    docstring: both as the class declares them for the type checker
+    (``tests/test_atomic_declarations.py`` checks they agree).
     """
     any_order, load_order = _ANY, _LOAD
     tuple_new, result, type_ = _new_result, _Result, type
@@ -426,20 +428,15 @@ def _fetch_update_method(
             _check_orderings(
                 (set_order, "any", "set_order"), (fetch_order, "fetch_order", "fetch_order")
             )
-        lock = self._lock
-        with lock:
-            prev = self._value
+        compare_exchange = self.compare_exchange
+        prev = self.load(fetch_order)
         while True:
             new = f(prev)
             if new is None:
                 return tuple_new(result, (False, prev))
             if convert is not None and (type_(new) is not exact or not lo <= new <= hi):
                 new = convert(new)
-            with lock:
-                current = self._value
-                ok = current is prev or (by_value and current == prev)
-                if ok:
-                    self._value = new
+            ok, current = compare_exchange(prev, new, set_order, fetch_order)
             if ok:
                 return tuple_new(result, (True, prev))
             prev = current

@@ -420,7 +420,6 @@ def _integer_methods(name: str, bounds: tuple[int, int] | None) -> dict[str, Cal
             lo,
             hi,
             to_int,
-            by_value=True,
             value_type="int",
             doc="""Store ``f(value)`` unless ``f`` returns None; a compare-exchange loop.
 
@@ -804,3 +803,19 @@ class AtomicUsize(_FixedWidth, bits=_POINTER_BITS, signed=False):
     """
 
     __slots__ = ()
+
+
+#: The fixed-width types, each compiled for its range (and each with a
+#: compiled twin when the core is in use: ``fearless._atomic._twins``).
+FIXED_WIDTH: Final[tuple[type[_FixedWidth], ...]] = (
+    AtomicI8,
+    AtomicI16,
+    AtomicI32,
+    AtomicI64,
+    AtomicIsize,
+    AtomicU8,
+    AtomicU16,
+    AtomicU32,
+    AtomicU64,
+    AtomicUsize,
+)

@@ -17,15 +17,13 @@ and ``issubclass`` hold (``_util.Twinned``), and the public type's
 the pure-Python reference it controls. ``AtomicInt`` (an int of any size)
 and ``AtomicRef`` (an object) stay pure Python.
 
-``fetch_update`` is the reference's loop over the twin's own ``load`` and
-``compare_exchange``: like the reference's, it stores ``f``'s result only if
-the value is still the one ``f`` read. The C code and its rules (orderings,
+``fetch_update`` is the reference's own function, whose loop runs on the
+twin's ``load`` and ``compare_exchange``. The C code and its rules (orderings,
 errors) are in ``src/fearless/_native.c``.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from types import ModuleType
 from typing import Any
@@ -33,85 +31,23 @@ from typing import Any
 from .._util import NotCopyable
 from ._bool_float_ref import AtomicBool, AtomicFloat
 from ._core import (
-    _ANY,
-    _LOAD,
     CompareExchangeResult,
     Ordering,
-    SeqCst,
     _Atomic,
     _check_ordering,
-    _check_orderings,
-    _new_result,
-    _Result,
     _slow_operand,
     _slow_operands,
     _to_bool,
     _to_float,
     _to_int,
 )
-from ._integer import (
-    AtomicI8,
-    AtomicI16,
-    AtomicI32,
-    AtomicI64,
-    AtomicIsize,
-    AtomicU8,
-    AtomicU16,
-    AtomicU32,
-    AtomicU64,
-    AtomicUsize,
-    _FixedWidth,
-)
-
-#: The fixed-width integer types: each has a twin on ``IntegerCore``.
-FIXED_WIDTH: tuple[type[_FixedWidth], ...] = (
-    AtomicI8,
-    AtomicI16,
-    AtomicI32,
-    AtomicI64,
-    AtomicIsize,
-    AtomicU8,
-    AtomicU16,
-    AtomicU32,
-    AtomicU64,
-    AtomicUsize,
-)
+from ._integer import FIXED_WIDTH, _FixedWidth
 
 # ``_native_kind``, as the C code reads it: the width (0..3 for 8..64 bits),
 # plus 16 for a signed type, or 32 for AtomicBool (one bit in a byte).
 _KIND_OF_BITS = {8: 0, 16: 1, 32: 2, 64: 3}
 _SIGNED = 16
 _BOOL = 32
-
-
-def _fetch_update(exact: type, lo: Any, hi: Any, convert: Callable[[object], Any]) -> Any:
-    """The reference's ``fetch_update`` loop, over the twin's ``load`` and ``compare_exchange``."""
-    any_order, load_order = _ANY, _LOAD
-    tuple_new, result, type_ = _new_result, _Result, type
-
-    def fetch_update(
-        self: Any,
-        f: Callable[[Any], Any],
-        set_order: Ordering = SeqCst,
-        fetch_order: Ordering = SeqCst,
-    ) -> CompareExchangeResult[Any]:
-        if set_order not in any_order or fetch_order not in load_order:
-            _check_orderings(
-                (set_order, "any", "set_order"), (fetch_order, "fetch_order", "fetch_order")
-            )
-        prev = self.load(fetch_order)
-        while True:
-            new = f(prev)
-            if new is None:
-                return tuple_new(result, (False, prev))
-            if type_(new) is not exact or not lo <= new <= hi:
-                new = convert(new)
-            ok, current = self.compare_exchange(prev, new, set_order, fetch_order)
-            if ok:
-                return tuple_new(result, (True, prev))
-            prev = current
-
-    return fetch_update
 
 
 def twin_of(public: type[_Atomic], base: type, convert: Callable[[object], Any]) -> type:
@@ -125,23 +61,14 @@ def twin_of(public: type[_Atomic], base: type, convert: Callable[[object], Any])
         "_native_convert": staticmethod(convert),
         "_copy_advice": public._copy_advice,
         "__bool__": _Atomic.__bool__,
+        # The reference's own loop: it runs on the twin's load and compare_exchange.
+        "fetch_update": vars(public)["fetch_update"],
     }
-    bounds: tuple[type, Any, Any]
     if issubclass(public, _FixedWidth):
         namespace["_native_kind"] = _KIND_OF_BITS[public.BITS] | (_SIGNED if public.MIN < 0 else 0)
         namespace.update(BITS=public.BITS, MIN=public.MIN, MAX=public.MAX)
-        bounds = (int, public.MIN, public.MAX)
     elif public is AtomicBool:
         namespace["_native_kind"] = _KIND_OF_BITS[8] | _BOOL
-        bounds = (bool, False, True)
-    else:
-        bounds = (float, -math.inf, math.inf)
-    exact, lo, hi = bounds
-    fetch_update = _fetch_update(exact, lo, hi, convert)
-    fetch_update.__name__ = "fetch_update"
-    fetch_update.__qualname__ = f"{public.__qualname__}.fetch_update"
-    fetch_update.__doc__ = vars(public)["fetch_update"].__doc__
-    namespace["fetch_update"] = fetch_update
     return type(public.__name__, (base, NotCopyable), namespace)
 
 

@@ -35,7 +35,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import fearless
-from _helpers import STRESS, TIMEOUT, reference, run_python
+from _helpers import STRESS, TIMEOUT, reference, run_concurrently, run_python
 from fearless import (
     Condvar,
     ConsumedError,
@@ -47,35 +47,19 @@ from fearless import (
     WouldBlockError,
     _compiled,
 )
+from fearless._atomic._integer import FIXED_WIDTH
 from fearless.atomic import (
     AtomicBool,
     AtomicFloat,
     AtomicI8,
-    AtomicI16,
-    AtomicI32,
     AtomicI64,
-    AtomicIsize,
     AtomicU8,
-    AtomicU16,
-    AtomicU32,
     AtomicU64,
-    AtomicUsize,
     Ordering,
 )
 from fearless.testing import explore
 
-FIXED = [
-    AtomicI8,
-    AtomicI16,
-    AtomicI32,
-    AtomicI64,
-    AtomicIsize,
-    AtomicU8,
-    AtomicU16,
-    AtomicU32,
-    AtomicU64,
-    AtomicUsize,
-]
+FIXED = list(FIXED_WIDTH)
 
 #: Whether the compiled core must be in use: CI builds it, and only
 #: FEARLESS_PURE_PYTHON=1 may turn it off there.
@@ -166,24 +150,8 @@ def test_compiled_hot_paths_call_no_python_function() -> None:
 
 @needs_core
 def test_the_explorer_gets_the_reference() -> None:
-    made: list[Any] = []
-
-    def test() -> None:
-        counter = AtomicI64(0)
-        made.append(counter)
-
-        def work() -> None:
-            counter.fetch_add(1)
-
-        threads = [threading.Thread(target=work) for _ in range(2)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        assert counter.load() == 2
-
-    explore(test, schedules=5)
-    assert made and all(type(x) is AtomicI64 for x in made)
+    made = _made_under_explore(AtomicI64, lambda counter: counter.fetch_add(1))
+    assert all(type(x) is AtomicI64 and x.load() == 2 for x in made)
     assert type(AtomicI64(0)) is not AtomicI64  # outside it, the core again
 
 
@@ -297,26 +265,53 @@ def test_every_edge_wraps_as_the_reference(cls: Any) -> None:
 # -- concurrency and memory ----------------------------------------------------
 
 
+def _grown_by(cycle: Callable[[], object], times: int = 1_000_000) -> int:
+    """Bytes still allocated after ``times`` calls of ``cycle`` (warmed up, collected)."""
+    for _ in range(10_000):  # warm up: caches, free lists
+        cycle()
+    gc.collect()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for _ in range(times):
+            cycle()
+        gc.collect()
+        return int(tracemalloc.get_traced_memory()[0] - before)
+    finally:
+        tracemalloc.stop()
+
+
+def _made_under_explore(make: Callable[[], Any], use: Callable[[Any], object]) -> list[Any]:
+    """What ``make()`` made in an explored test where two threads ``use`` it."""
+    made: list[Any] = []
+
+    def test() -> None:
+        obj = make()
+        made.append(obj)
+        threads = [threading.Thread(target=use, args=(obj,)) for _ in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+
+    explore(test, schedules=5)
+    assert made
+    return made
+
+
 @needs_core
 @pytest.mark.stress
 def test_compiled_fetch_add_counts_every_increment() -> None:
     threads, per_thread = 4, 20_000 * STRESS
     counter = AtomicI64(0)
     narrow = AtomicU8(0)
-    start = threading.Barrier(threads)
 
-    def work() -> None:
-        start.wait(TIMEOUT)
+    def work(index: int) -> None:
         for _ in range(per_thread):
             counter.fetch_add(1, Ordering.Relaxed)
             narrow.fetch_add(1, Ordering.Relaxed)
 
-    workers = [threading.Thread(target=work) for _ in range(threads)]
-    for t in workers:
-        t.start()
-    for t in workers:
-        t.join(TIMEOUT)
-        assert not t.is_alive()
+    run_concurrently(work, threads)
     assert counter.load() == threads * per_thread
     assert narrow.load() == threads * per_thread % 256
 
@@ -326,10 +321,8 @@ def test_compiled_fetch_add_counts_every_increment() -> None:
 def test_compiled_compare_exchange_loops_lose_no_update() -> None:
     threads, per_thread = 4, 5_000 * STRESS
     total = AtomicU64(0)
-    start = threading.Barrier(threads)
 
-    def work() -> None:
-        start.wait(TIMEOUT)
+    def work(index: int) -> None:
         for _ in range(per_thread):
             while True:
                 current = total.load(Ordering.Relaxed)
@@ -338,34 +331,20 @@ def test_compiled_compare_exchange_loops_lose_no_update() -> None:
                 ).ok:
                     break
 
-    workers = [threading.Thread(target=work) for _ in range(threads)]
-    for t in workers:
-        t.start()
-    for t in workers:
-        t.join(TIMEOUT)
-        assert not t.is_alive()
+    run_concurrently(work, threads)
     assert total.load() == 3 * threads * per_thread
 
 
 @needs_core
 def test_a_million_compiled_operations_leave_memory_flat() -> None:
     x = AtomicI64(0)
-    for _ in range(10_000):  # warm up: caches, small-int free lists
-        x.fetch_add(1)
+
+    def cycle() -> None:
+        x.fetch_add(1, Ordering.Relaxed)
+        x.compare_exchange(0, 1)
         AtomicI64(5)
-    gc.collect()
-    tracemalloc.start()
-    try:
-        before = tracemalloc.get_traced_memory()[0]
-        for _ in range(1_000_000):
-            x.fetch_add(1, Ordering.Relaxed)
-            x.compare_exchange(0, 1)
-            AtomicI64(5)
-        gc.collect()
-        grown = tracemalloc.get_traced_memory()[0] - before
-    finally:
-        tracemalloc.stop()
-    assert grown < 64 * 1024, grown
+
+    assert _grown_by(cycle) < 64 * 1024
     assert x.load() == 1_010_000
 
 
@@ -542,68 +521,34 @@ def test_a_compiled_mutex_works_with_condvar() -> None:
 def test_a_compiled_mutex_loses_no_update_under_contention() -> None:
     threads, per_thread = 4, 10_000 * STRESS
     m = Mutex(0)
-    start = threading.Barrier(threads)
 
-    def work() -> None:
-        start.wait(TIMEOUT)
+    def work(index: int) -> None:
         for i in range(per_thread):
-            if i % 7 == 0:
-                with m.lock(timeout=TIMEOUT) as g:
-                    g.value += 1
-            else:
-                with m.lock() as g:
-                    g.value += 1
+            with m.lock(**({"timeout": TIMEOUT} if i % 7 == 0 else {})) as g:
+                g.value += 1
 
-    workers = [threading.Thread(target=work) for _ in range(threads)]
-    for t in workers:
-        t.start()
-    for t in workers:
-        t.join(TIMEOUT)
-        assert not t.is_alive()
+    run_concurrently(work, threads)
     assert m.into_inner() == threads * per_thread
 
 
 @needs_core
 def test_a_million_compiled_lock_cycles_leave_memory_flat() -> None:
     m = Mutex(0)
-    for _ in range(10_000):
+
+    def cycle() -> None:
         with m.lock() as g:
             g.value += 1
-    gc.collect()
-    tracemalloc.start()
-    try:
-        before = tracemalloc.get_traced_memory()[0]
-        for _ in range(1_000_000):
-            with m.lock() as g:
-                g.value += 1
-        m.try_lock().unlock()
-        gc.collect()
-        grown = tracemalloc.get_traced_memory()[0] - before
-    finally:
-        tracemalloc.stop()
-    assert grown < 64 * 1024, grown
+
+    assert _grown_by(cycle) < 64 * 1024
+    m.try_lock().unlock()
     assert m.into_inner() == 1_010_000
 
 
 @needs_core
 def test_the_explorer_gets_the_reference_mutex() -> None:
-    made: list[Any] = []
-
-    def test() -> None:
-        m = Mutex(0)
-        made.append(m)
-
-        def work() -> None:
-            with m.lock() as g:
-                g.value += 1
-
-        threads = [threading.Thread(target=work) for _ in range(2)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
+    def use(m: Any) -> None:
         with m.lock() as g:
-            assert g.value == 2
+            g.value += 1
 
-    explore(test, schedules=5)
-    assert made and all(type(m) is Mutex for m in made)
+    made = _made_under_explore(lambda: Mutex(0), use)
+    assert all(type(m) is Mutex and m.into_inner() == 2 for m in made)

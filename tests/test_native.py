@@ -532,6 +532,32 @@ def test_a_compiled_mutex_loses_no_update_under_contention() -> None:
 
 
 @needs_core
+@pytest.mark.stress
+def test_a_guard_used_from_another_thread_is_memory_safe() -> None:
+    # A guard is this thread's (Rust's are not Send), but Python lets another
+    # thread reach it: reading and replacing its value there must never free
+    # a value under a reader (free-threaded build: the core reads and writes
+    # the value inside the mutex object's critical section).
+    m = Mutex([0])
+    guard = m.lock()
+    rounds = 20_000 * STRESS
+
+    def work(index: int) -> int:
+        seen = 0
+        for i in range(rounds):
+            if index == 0:
+                guard.value = [i]
+            else:
+                seen += len(guard.value)
+        return seen
+
+    results = run_concurrently(work, 2)
+    assert results[1] == rounds  # every read saw a whole list
+    guard.unlock()
+    assert m.into_inner() == [rounds - 1]
+
+
+@needs_core
 def test_a_million_compiled_lock_cycles_leave_memory_flat() -> None:
     m = Mutex(0)
 

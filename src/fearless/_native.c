@@ -1189,8 +1189,22 @@ typedef struct {
 
 typedef struct {
     PyObject_HEAD
-    MutexCore *mutex;              /* held: a strong reference; released: NULL */
+    MutexCore *home;               /* the mutex this guard is for: set once, at creation */
+    _Atomic int held;              /* 1 while the guard holds home's raw lock */
 } GuardCore;
+
+/* The value of a mutex is read and replaced inside the mutex object's
+ * critical section on the free-threaded build: a well-behaved program
+ * touches it only while holding the lock, but a guard handed to another
+ * thread must not be able to free a value under a reader there. With the
+ * GIL, the GIL is that critical section. */
+#ifdef Py_GIL_DISABLED
+#define DATA_BEGIN(m) Py_BEGIN_CRITICAL_SECTION(m)
+#define DATA_END() Py_END_CRITICAL_SECTION()
+#else
+#define DATA_BEGIN(m) {
+#define DATA_END() }
+#endif
 
 static PyTypeObject *MutexCore_type; /* set in native_exec; the module keeps them alive */
 static PyTypeObject *GuardCore_type;
@@ -1238,7 +1252,8 @@ new_guard(MutexCore *mutex)
     if (guard == NULL) {
         return NULL;
     }
-    guard->mutex = NULL;
+    guard->home = (MutexCore *)Py_NewRef(mutex);
+    atomic_init(&guard->held, 0);
     PyObject_GC_Track(guard);
     return (PyObject *)guard;
 }
@@ -1309,7 +1324,7 @@ MutexCore_lock(MutexCore *self, PyObject *const *args, Py_ssize_t nargs, PyObjec
         }
         Py_DECREF(r);
     }
-    ((GuardCore *)guard)->mutex = (MutexCore *)Py_NewRef(self);
+    atomic_store_explicit(&((GuardCore *)guard)->held, 1, memory_order_relaxed);
     if (atomic_load_explicit(&self->trouble, memory_order_relaxed)) {
         return refuse(self, guard);
     }
@@ -1334,7 +1349,7 @@ MutexCore_try_lock(MutexCore *self, PyObject *Py_UNUSED(ignored))
         mutex_give_back(self);
         return NULL;
     }
-    ((GuardCore *)guard)->mutex = (MutexCore *)Py_NewRef(self);
+    atomic_store_explicit(&((GuardCore *)guard)->held, 1, memory_order_relaxed);
     if (atomic_load_explicit(&self->trouble, memory_order_relaxed)) {
         return refuse(self, guard);
     }
@@ -1497,20 +1512,44 @@ MutexCore_release(MutexCore *self, PyObject *Py_UNUSED(ignored))
     Py_RETURN_NONE;
 }
 
+/* A new reference to the value, or NULL (no exception set) once taken out. */
+static PyObject *
+mutex_data(MutexCore *self)
+{
+    PyObject *data;
+    DATA_BEGIN(self);
+    data = Py_XNewRef(self->data);
+    DATA_END();
+    return data;
+}
+
+/* Replace the value (NULL: take it out); the old one goes outside the
+ * critical section, since its finaliser may run any code. */
+static void
+mutex_set_data(MutexCore *self, PyObject *value)
+{
+    PyObject *old;
+    DATA_BEGIN(self);
+    old = self->data;
+    self->data = Py_XNewRef(value);
+    DATA_END();
+    Py_XDECREF(old);
+}
+
 static PyObject *
 MutexCore_get_data(MutexCore *self, void *closure)
 {
-    if (self->data == NULL) {
+    PyObject *data = mutex_data(self);
+    if (data == NULL) {
         PyErr_SetString(PyExc_AttributeError, "_data");
-        return NULL;
     }
-    return Py_NewRef(self->data);
+    return data;
 }
 
 static int
 MutexCore_set_data(MutexCore *self, PyObject *value, void *closure)
 {
-    Py_XSETREF(self->data, Py_XNewRef(value)); /* NULL: ``del m._data`` */
+    mutex_set_data(self, value); /* NULL: ``del m._data`` */
     return 0;
 }
 
@@ -1576,7 +1615,7 @@ MutexCore_init(MutexCore *self, PyObject *args, PyObject *kwds)
             return -1;
         }
     }
-    Py_XSETREF(self->data, Py_NewRef(value));
+    mutex_set_data(self, value);
     self->poison = flag;
     return 0;
 }
@@ -1697,25 +1736,29 @@ static PyType_Spec MutexCore_spec = {
 
 /* -- the guard -- */
 
+/* The guard's mutex while it holds it; else NULL with GuardReleasedError set. */
 static inline MutexCore *
 held(GuardCore *self)
 {
-    MutexCore *mutex = self->mutex;
-    if (mutex == NULL) {
+    if (!atomic_load_explicit(&self->held, memory_order_relaxed)) {
         PyErr_SetObject(M.guard_released_error, M.msg_released);
+        return NULL;
     }
-    return mutex;
+    return self->home;
 }
 
 static PyObject *
 GuardCore_get_value(GuardCore *self, void *closure)
 {
-    MutexCore *mutex = self->mutex;
-    if (mutex == NULL || mutex->data == NULL) {
-        PyErr_SetObject(M.guard_released_error, M.msg_released);
+    MutexCore *mutex = held(self);
+    if (mutex == NULL) {
         return NULL;
     }
-    return Py_NewRef(mutex->data);
+    PyObject *data = mutex_data(mutex);
+    if (data == NULL) {
+        PyErr_SetObject(M.guard_released_error, M.msg_released);
+    }
+    return data;
 }
 
 static int
@@ -1730,7 +1773,7 @@ GuardCore_set_value(GuardCore *self, PyObject *value, void *closure)
                         "a guard's value cannot be deleted; assign a new value instead");
         return -1;
     }
-    Py_XSETREF(mutex->data, Py_NewRef(value));
+    mutex_set_data(mutex, value);
     return 0;
 }
 
@@ -1755,24 +1798,28 @@ GuardCore_setattro(GuardCore *self, PyObject *name, PyObject *value)
     return PyObject_GenericSetAttr((PyObject *)self, name, value);
 }
 
+/* ``_mutex``, the reference's name: the mutex while held, else None. Only
+ * None and the guard's own mutex may be assigned (Condvar's friend
+ * functions and the reference's refusals do so around a wait or a refusal). */
 static PyObject *
 GuardCore_get_mutex(GuardCore *self, void *closure)
 {
-    return Py_NewRef(self->mutex != NULL ? (PyObject *)self->mutex : Py_None);
+    int is_held = atomic_load_explicit(&self->held, memory_order_relaxed);
+    return Py_NewRef(is_held ? (PyObject *)self->home : Py_None);
 }
 
 static int
 GuardCore_set_mutex(GuardCore *self, PyObject *value, void *closure)
 {
     if (value == NULL || value == Py_None) {
-        Py_CLEAR(self->mutex);
+        atomic_store_explicit(&self->held, 0, memory_order_relaxed);
         return 0;
     }
-    if (!PyObject_TypeCheck(value, MutexCore_type)) {
-        PyErr_SetString(PyExc_TypeError, "a compiled guard's _mutex is a compiled Mutex or None");
+    if (value != (PyObject *)self->home) {
+        PyErr_SetString(PyExc_TypeError, "a compiled guard's _mutex is its own Mutex, or None");
         return -1;
     }
-    Py_XSETREF(self->mutex, (MutexCore *)Py_NewRef(value));
+    atomic_store_explicit(&self->held, 1, memory_order_relaxed);
     return 0;
 }
 
@@ -1796,19 +1843,18 @@ guard_release(GuardCore *self, MutexCore *mutex, int restore_trouble, int troubl
         PyErr_SetObject(M.wrong_thread_error, M.msg_wrong_thread);
         return -1;
     }
-    self->mutex = NULL;
+    atomic_store_explicit(&self->held, 0, memory_order_relaxed);
     mutex_give_back(mutex);
-    Py_DECREF(mutex);
     return 0;
 }
 
 static PyObject *
 GuardCore_exit(GuardCore *self, PyObject *const *args, Py_ssize_t nargs)
 {
-    MutexCore *mutex = self->mutex;
-    if (mutex == NULL) {
+    if (!atomic_load_explicit(&self->held, memory_order_relaxed)) {
         Py_RETURN_NONE; /* unlock() was called inside the block */
     }
+    MutexCore *mutex = self->home;
     int trouble = atomic_load_explicit(&mutex->trouble, memory_order_relaxed);
     int failing = nargs >= 1 && args[0] != Py_None;
     if (failing && mutex->poison) {
@@ -1833,27 +1879,32 @@ GuardCore_unlock(GuardCore *self, PyObject *Py_UNUSED(ignored))
 static PyObject *
 GuardCore_repr(GuardCore *self)
 {
-    MutexCore *mutex = self->mutex;
-    if (mutex == NULL || mutex->data == NULL) {
+    PyObject *data = NULL;
+    if (atomic_load_explicit(&self->held, memory_order_relaxed)) {
+        data = mutex_data(self->home);
+    }
+    if (data == NULL) {
         return PyUnicode_FromString("<MutexGuard (released)>");
     }
-    return PyUnicode_FromFormat("<MutexGuard value=%R>", mutex->data);
+    PyObject *text = PyUnicode_FromFormat("<MutexGuard value=%R>", data);
+    Py_DECREF(data);
+    return text;
 }
 
 static void
 GuardCore_finalize(GuardCore *self)
 {
-    MutexCore *mutex = self->mutex;
-    if (mutex == NULL) {
+    if (!atomic_load_explicit(&self->held, memory_order_relaxed)) {
         return; /* released: this one test */
     }
+    MutexCore *mutex = self->home;
     PyObject *type, *value, *tb;
     PyErr_Fetch(&type, &value, &tb);
     if (atomic_load_explicit(&mutex->owner, memory_order_relaxed) == PyThread_get_thread_ident()) {
         /* Release first, in C: whatever the warning below runs (and a
          * Ctrl-C that strikes it) comes after the mutex is free again.
          * The message is the reference's (fearless._mutex._drop_unreleased). */
-        self->mutex = NULL;
+        atomic_store_explicit(&self->held, 0, memory_order_relaxed);
         mutex_give_back(mutex);
         if (PyErr_ResourceWarning((PyObject *)self, 1,
                                   "<MutexGuard at %p of Mutex at %p> was never released; it was "
@@ -1862,7 +1913,6 @@ GuardCore_finalize(GuardCore *self)
                                   (void *)self, (void *)mutex) < 0) {
             PyErr_WriteUnraisable((PyObject *)self);
         }
-        Py_DECREF(mutex);
     }
     else {
         /* Held by another thread (or never taken): the reference says so,
@@ -1882,14 +1932,16 @@ static int
 GuardCore_traverse(GuardCore *self, visitproc visit, void *arg)
 {
     Py_VISIT(Py_TYPE(self));
-    Py_VISIT(self->mutex);
+    Py_VISIT(self->home);
     return 0;
 }
 
 static int
 GuardCore_clear(GuardCore *self)
 {
-    Py_CLEAR(self->mutex);
+    /* Only after the finaliser ran (which released): a cleared guard holds nothing. */
+    atomic_store_explicit(&self->held, 0, memory_order_relaxed);
+    Py_CLEAR(self->home);
     return 0;
 }
 
@@ -1901,7 +1953,7 @@ GuardCore_dealloc(GuardCore *self)
         return; /* resurrected by the finaliser */
     }
     PyObject_GC_UnTrack(self);
-    Py_CLEAR(self->mutex);
+    Py_CLEAR(self->home);
     tp->tp_free((PyObject *)self);
     Py_DECREF(tp);
 }

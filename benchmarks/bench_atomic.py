@@ -2,8 +2,10 @@
 
     python -m benchmarks.bench_atomic      # from the repository's root
 
-Target (issue 3): ``AtomicI64.fetch_add(1, Ordering.Relaxed)`` at most 1.5x
-``with lock: x += 1``, with 1 thread and with 2 threads, on both builds.
+Target: ``AtomicI64.fetch_add(1, Ordering.Relaxed)`` at most 0.3x of
+``with lock: x += 1`` on 3.11 and 0.5x on free-threaded 3.13t with the
+compiled core (issue 15; and within 1.3x of ``cereggii``'s C atomic), 1.5x
+for the pure-Python reference (issue 3), with 1 thread and with 2 threads.
 
 Optional peers are timed when importable and skipped with a note otherwise
 (they are not dependencies): ``itertools.count`` (the "+1 only" trick: a C
@@ -27,11 +29,14 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+import fearless
 from benchmarks._timing import GIL, compare, interpreter, report, run_threads
 from fearless.atomic import AtomicI64, Ordering
 
 N = 200_000
-TARGET = 1.5
+#: The target against ``with lock: x += 1``: issue 15's with the compiled
+#: core (0.3x on 3.11, 0.5x on 3.13t), issue 3's for the pure-Python reference.
+TARGET = (0.3 if GIL else 0.5) if fearless.native else 1.5
 BASELINE = "with lock: x += 1"
 
 
@@ -200,7 +205,8 @@ def cases(nthreads: int, peer_factories: dict[str, Callable[[], Any]]) -> dict[s
 
 
 def main() -> None:
-    print(f"Atomic benchmarks on {interpreter()}")
+    core = "compiled core" if fearless.native else "pure Python"
+    print(f"Atomic benchmarks on {interpreter()}, {core}")
     peer_factories = peers()
     # A C extension built without free-threading support re-enables the
     # GIL when imported; then every figure below is a GIL figure.

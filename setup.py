@@ -35,7 +35,15 @@ setup(
     ext_modules=[
         Extension(
             "fearless._native",
-            sources=["src/fearless/_native.c"],
+            # One translation unit: module.c includes the other parts.
+            sources=["src/native/module.c"],
+            depends=[
+                "src/native/core.h",
+                "src/native/integers.c",
+                "src/native/bools.c",
+                "src/native/floats.c",
+                "src/native/mutex.c",
+            ],
             extra_compile_args=extra_compile_args,
             optional=True,
         )

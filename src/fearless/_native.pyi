@@ -1,4 +1,4 @@
-# The compiled core's interface (src/fearless/_native.c); fearless._atomic._twins uses it.
+# The compiled core's interface (its C is in src/native/); the twin modules use it.
 from collections.abc import Callable
 from typing import Any
 

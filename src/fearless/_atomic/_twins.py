@@ -19,7 +19,7 @@ and ``AtomicRef`` (an object) stay pure Python.
 
 ``fetch_update`` is the reference's own function, whose loop runs on the
 twin's ``load`` and ``compare_exchange``. The C code and its rules (orderings,
-errors) are in ``src/fearless/_native.c``.
+errors) are in ``src/native/`` (module.c says what is where).
 """
 
 from __future__ import annotations

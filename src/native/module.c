@@ -1,0 +1,207 @@
+/* fearless._native: the compiled core (issue 15).
+ *
+ * fearless's pure-Python implementation is the reference; this module is
+ * its accelerator, the way CPython's _thread, multidict and msgpack pair C
+ * with a Python twin. Every type here is subclassed once per public type by
+ * a Python "twin" (fearless._atomic._twins, fearless._mutex_twins) that
+ * looks like the public type and binds the reference's own Python code for
+ * everything that is not a hot path. What it holds, one part each, all
+ * included below into this one translation unit:
+ *
+ *   core.h       the reference's orderings, slow paths and result type,
+ *                handed over once at import (_setup), and their C11 orders
+ *   integers.c   IntegerCore: the ten fixed-width integer atomics, each on a
+ *                C11 atomic of its own width, with Rust's wrapping; and the
+ *                argument parsing the other parts use
+ *   bools.c      BoolCore: AtomicBool, the same code on one bit in a byte
+ *   floats.c     FloatCore: AtomicFloat, the double's bits in a 64-bit atomic
+ *   mutex.c      MutexCore, GuardCore: Mutex's and MutexGuard's hot paths
+ *   module.c     the module: _setup, _setup_mutex, _fence, the types
+ *
+ * Rules that every function follows:
+ *
+ * - CPython's public C API only (no Py_BUILD_CORE, no _Py* names), so the
+ *   module builds for 3.11 and later, GIL or free-threaded. It declares
+ *   Py_MOD_GIL_NOT_USED where that exists: nothing here relies on the GIL.
+ *   An atomic's value is a C11 atomic; every access to it is an atomic
+ *   operation. A mutex's value is read and replaced inside the mutex
+ *   object's critical section on the free-threaded build.
+ * - Orderings: each operation uses the C11 order that Rust's names for
+ *   (Relaxed -> memory_order_relaxed, Acquire, Release, AcqRel, SeqCst).
+ *   A compare-exchange whose failure order is stronger than its success
+ *   order runs with the success order strengthened to cover it (C11 wants
+ *   failure <= success; Rust since 1.64 does not), which is always sound.
+ * - Errors are the reference's: whenever an operand or an ordering is not
+ *   the common case (an exact int in range, a valid Ordering member), the
+ *   operation calls the reference's slow path (_slow_operand,
+ *   _slow_operands, _check_ordering in fearless._atomic._core) with the
+ *   type's converter, which raises the very same exception with the very
+ *   same message, or converts the operand for the fast path to use. The
+ *   mutex calls the reference's _refuse, _refuse_busy and _acquire_slow.
+ */
+
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#if PY_VERSION_HEX < 0x030C0000
+#include <structmember.h>
+#define Py_T_PYSSIZET T_PYSSIZET
+#define Py_READONLY READONLY
+#endif
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#ifdef _WIN32
+#include <windows.h>
+#else
+#include <sched.h>
+#include <time.h>
+#endif
+
+#include "core.h"
+#include "integers.c"
+#include "bools.c"
+#include "floats.c"
+#include "mutex.c"
+
+/* -- the module ------------------------------------------------------------- */
+
+static PyObject *
+native_setup(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    /* _setup(orders, slow_operand, slow_operands, check_ordering, result_type) */
+    if (nargs != 5 || !PyTuple_Check(args[0]) || PyTuple_GET_SIZE(args[0]) != ORD_COUNT
+        || !PyType_Check(args[4])) {
+        PyErr_SetString(PyExc_TypeError,
+                        "_setup((SeqCst, Relaxed, Acquire, Release, AcqRel), slow_operand, "
+                        "slow_operands, check_ordering, CompareExchangeResult)");
+        return NULL;
+    }
+    if (S.ready) {
+        Py_RETURN_NONE; /* set up already (a second import of fearless.atomic) */
+    }
+    for (int i = 0; i < ORD_COUNT; i++) {
+        S.orders[i] = Py_NewRef(PyTuple_GET_ITEM(args[0], i));
+    }
+    S.slow_operand = Py_NewRef(args[1]);
+    S.slow_operands = Py_NewRef(args[2]);
+    S.check_ordering = Py_NewRef(args[3]);
+    S.result_type = Py_NewRef(args[4]);
+    S.tuple_new = (newfunc)PyType_GetSlot(&PyTuple_Type, Py_tp_new);
+    S.ready = 1;
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+native_fence(PyObject *module, PyObject *Py_UNUSED(ignored))
+{
+    atomic_thread_fence(memory_order_seq_cst);
+    Py_RETURN_NONE;
+}
+
+static PyMethodDef native_methods[] = {
+    {"_fence", (PyCFunction)native_fence, METH_NOARGS,
+     "atomic_thread_fence(memory_order_seq_cst): fearless.atomic.fence's barrier."},
+    {"_setup", (PyCFunction)(void (*)(void))native_setup, METH_FASTCALL,
+     "Hand the reference's orderings, slow paths and result type to the core (once)."},
+    {"_setup_mutex", (PyCFunction)(void (*)(void))native_setup_mutex, METH_FASTCALL,
+     "Hand the Mutex core its guard class, errors, messages and finaliser (once)."},
+    {NULL, NULL, 0, NULL},
+};
+
+static int
+native_exec(PyObject *module)
+{
+#define INTERN(field, text)                                     \
+    if ((field) == NULL && ((field) = PyUnicode_InternFromString(text)) == NULL) { \
+        return -1;                                              \
+    }
+    INTERN(S.str_any, "any");
+    INTERN(S.str_load, "load");
+    INTERN(S.str_store, "store");
+    INTERN(S.str_failure, "failure");
+    INTERN(S.str_order, "order");
+    INTERN(S.str_convert, "_native_convert");
+    INTERN(str_kind, "_native_kind");
+    INTERN(M.str_refuse, "_refuse");
+    INTERN(M.str_acquire_slow, "_acquire_slow");
+    INTERN(M.str_refuse_busy, "_refuse_busy");
+    INTERN(M.str_forked_away, "forked_away");
+    INTERN(M.str_remove, "remove");
+    INTERN(M.str_value, "value");
+#undef INTERN
+    PyObject *integer_core = PyType_FromModuleAndSpec(module, &IntegerCore_spec, NULL);
+    if (integer_core == NULL) {
+        return -1;
+    }
+    if (PyModule_AddObjectRef(module, "IntegerCore", integer_core) < 0) {
+        Py_DECREF(integer_core);
+        return -1;
+    }
+    Py_DECREF(integer_core);
+    PyObject *bool_core = PyType_FromModuleAndSpec(module, &BoolCore_spec, NULL);
+    if (bool_core == NULL) {
+        return -1;
+    }
+    if (PyModule_AddObjectRef(module, "BoolCore", bool_core) < 0) {
+        Py_DECREF(bool_core);
+        return -1;
+    }
+    Py_DECREF(bool_core);
+    PyObject *float_core = PyType_FromModuleAndSpec(module, &FloatCore_spec, NULL);
+    if (float_core == NULL) {
+        return -1;
+    }
+    if (PyModule_AddObjectRef(module, "FloatCore", float_core) < 0) {
+        Py_DECREF(float_core);
+        return -1;
+    }
+    Py_DECREF(float_core);
+    PyObject *mutex_core = PyType_FromModuleAndSpec(module, &MutexCore_spec, NULL);
+    if (mutex_core == NULL) {
+        return -1;
+    }
+    MutexCore_type = (PyTypeObject *)mutex_core; /* the module keeps it alive */
+    if (PyModule_AddObjectRef(module, "MutexCore", mutex_core) < 0) {
+        Py_DECREF(mutex_core);
+        return -1;
+    }
+    Py_DECREF(mutex_core);
+    PyObject *guard_core = PyType_FromModuleAndSpec(module, &GuardCore_spec, NULL);
+    if (guard_core == NULL) {
+        return -1;
+    }
+    GuardCore_type = (PyTypeObject *)guard_core;
+    if (PyModule_AddObjectRef(module, "GuardCore", guard_core) < 0) {
+        Py_DECREF(guard_core);
+        return -1;
+    }
+    Py_DECREF(guard_core);
+    return 0;
+}
+
+static PyModuleDef_Slot native_slots[] = {
+    {Py_mod_exec, native_exec},
+#ifdef Py_mod_multiple_interpreters
+    {Py_mod_multiple_interpreters, Py_MOD_MULTIPLE_INTERPRETERS_NOT_SUPPORTED},
+#endif
+#ifdef Py_mod_gil
+    {Py_mod_gil, Py_MOD_GIL_NOT_USED},
+#endif
+    {0, NULL},
+};
+
+static struct PyModuleDef native_module = {
+    PyModuleDef_HEAD_INIT,
+    .m_name = "fearless._native",
+    .m_doc = "The compiled core of fearless; fearless._atomic and friends are its reference.",
+    .m_size = 0,
+    .m_methods = native_methods,
+    .m_slots = native_slots,
+};
+
+PyMODINIT_FUNC
+PyInit__native(void)
+{
+    return PyModuleDef_Init(&native_module);
+}

@@ -82,16 +82,28 @@ FloatCore_load(FloatCore *self, PyObject *const *args, Py_ssize_t nargs, PyObjec
     return PyFloat_FromDouble(bits_double(atomic_load_explicit(&self->bits, C_ORDER[o])));
 }
 
+/* The arguments ``(val, order=SeqCst)`` of a one-operand operation named
+ * ``fname``, parsed, checked and converted (see float_operand). */
+static int
+float_one_operand(FloatCore *self, const char *fname, PyObject *const *args, Py_ssize_t nargs,
+                  PyObject *kwnames, unsigned allowed, PyObject *kind, double *v, int *order)
+{
+    PyObject *a[2] = {NULL, S.orders[ORD_SEQCST]};
+    if (nargs == 1 && kwnames == NULL) {
+        a[0] = args[0];
+    }
+    else if (parse_args(fname, args, nargs, kwnames, NAMES_VAL_ORDER, 2, 1, a) < 0) {
+        return -1;
+    }
+    return float_operand(self, a[0], a[1], allowed, kind, v, order);
+}
+
 static PyObject *
 FloatCore_store(FloatCore *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
-    PyObject *a[2] = {NULL, S.orders[ORD_SEQCST]};
-    if (parse_args("store", args, nargs, kwnames, NAMES_VAL_ORDER, 2, 1, a) < 0) {
-        return NULL;
-    }
     double v;
     int o;
-    if (float_operand(self, a[0], a[1], ALLOW_STORE, S.str_store, &v, &o) < 0) {
+    if (float_one_operand(self, "store", args, nargs, kwnames, ALLOW_STORE, S.str_store, &v, &o) < 0) {
         return NULL;
     }
     atomic_store_explicit(&self->bits, double_bits(v), C_ORDER[o]);
@@ -101,13 +113,9 @@ FloatCore_store(FloatCore *self, PyObject *const *args, Py_ssize_t nargs, PyObje
 static PyObject *
 FloatCore_swap(FloatCore *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
-    PyObject *a[2] = {NULL, S.orders[ORD_SEQCST]};
-    if (parse_args("swap", args, nargs, kwnames, NAMES_VAL_ORDER, 2, 1, a) < 0) {
-        return NULL;
-    }
     double v;
     int o;
-    if (float_operand(self, a[0], a[1], ALLOW_ANY, S.str_any, &v, &o) < 0) {
+    if (float_one_operand(self, "swap", args, nargs, kwnames, ALLOW_ANY, S.str_any, &v, &o) < 0) {
         return NULL;
     }
     return PyFloat_FromDouble(bits_double(atomic_exchange_explicit(&self->bits, double_bits(v), C_ORDER[o])));
@@ -206,16 +214,9 @@ float_rmw(FloatCore *self, Op op, double val, memory_order mo)
     static PyObject *FloatCore_##name(FloatCore *self, PyObject *const *args, Py_ssize_t nargs, \
                                       PyObject *kwnames)                                        \
     {                                                                                           \
-        PyObject *a[2] = {NULL, S.orders[ORD_SEQCST]};                                          \
-        if (nargs == 1 && kwnames == NULL) {                                                    \
-            a[0] = args[0];                                                                     \
-        }                                                                                       \
-        else if (parse_args(#name, args, nargs, kwnames, NAMES_VAL_ORDER, 2, 1, a) < 0) {       \
-            return NULL;                                                                        \
-        }                                                                                       \
         double v;                                                                               \
         int o;                                                                                  \
-        if (float_operand(self, a[0], a[1], ALLOW_ANY, S.str_any, &v, &o) < 0) {                \
+        if (float_one_operand(self, #name, args, nargs, kwnames, ALLOW_ANY, S.str_any, &v, &o) < 0) { \
             return NULL;                                                                        \
         }                                                                                       \
         return PyFloat_FromDouble(float_rmw(self, op, v, C_ORDER[o]));                          \

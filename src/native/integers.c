@@ -359,16 +359,29 @@ IntegerCore_load(IntegerCore *self, PyObject *const *args, Py_ssize_t nargs, PyO
     return to_python(self, raw_load(self, C_ORDER[o]));
 }
 
+/* The arguments ``(val, order=SeqCst)`` of a one-operand operation named
+ * ``fname``, parsed, checked and converted (see operand_and_order): 0 with
+ * *bits and *order set, -1 with an exception set. */
+static int
+one_operand(IntegerCore *self, const char *fname, PyObject *const *args, Py_ssize_t nargs,
+            PyObject *kwnames, unsigned allowed, PyObject *kind, uint64_t *bits, int *order)
+{
+    PyObject *a[2] = {NULL, S.orders[ORD_SEQCST]};
+    if (nargs == 1 && kwnames == NULL) {
+        a[0] = args[0];
+    }
+    else if (parse_args(fname, args, nargs, kwnames, NAMES_VAL_ORDER, 2, 1, a) < 0) {
+        return -1;
+    }
+    return operand_and_order(self, a[0], a[1], allowed, kind, bits, order);
+}
+
 static PyObject *
 IntegerCore_store(IntegerCore *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
-    PyObject *a[2] = {NULL, S.orders[ORD_SEQCST]};
-    if (parse_args("store", args, nargs, kwnames, NAMES_VAL_ORDER, 2, 1, a) < 0) {
-        return NULL;
-    }
     uint64_t bits;
     int o;
-    if (operand_and_order(self, a[0], a[1], ALLOW_STORE, S.str_store, &bits, &o) < 0) {
+    if (one_operand(self, "store", args, nargs, kwnames, ALLOW_STORE, S.str_store, &bits, &o) < 0) {
         return NULL;
     }
     raw_store(self, bits, C_ORDER[o]);
@@ -378,13 +391,9 @@ IntegerCore_store(IntegerCore *self, PyObject *const *args, Py_ssize_t nargs, Py
 static PyObject *
 IntegerCore_swap(IntegerCore *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
-    PyObject *a[2] = {NULL, S.orders[ORD_SEQCST]};
-    if (parse_args("swap", args, nargs, kwnames, NAMES_VAL_ORDER, 2, 1, a) < 0) {
-        return NULL;
-    }
     uint64_t bits;
     int o;
-    if (operand_and_order(self, a[0], a[1], ALLOW_ANY, S.str_any, &bits, &o) < 0) {
+    if (one_operand(self, "swap", args, nargs, kwnames, ALLOW_ANY, S.str_any, &bits, &o) < 0) {
         return NULL;
     }
     return to_python(self, raw_swap(self, bits, C_ORDER[o]));
@@ -466,16 +475,9 @@ IntegerCore_compare_exchange_weak(IntegerCore *self, PyObject *const *args, Py_s
     static PyObject *IntegerCore_##name(IntegerCore *self, PyObject *const *args,             \
                                         Py_ssize_t nargs, PyObject *kwnames)                  \
     {                                                                                          \
-        PyObject *a[2] = {NULL, S.orders[ORD_SEQCST]};                                         \
-        if (nargs == 1 && kwnames == NULL) {                                                   \
-            a[0] = args[0];                                                                    \
-        }                                                                                      \
-        else if (parse_args(#name, args, nargs, kwnames, NAMES_VAL_ORDER, 2, 1, a) < 0) {      \
-            return NULL;                                                                       \
-        }                                                                                      \
         uint64_t bits;                                                                         \
         int o;                                                                                 \
-        if (operand_and_order(self, a[0], a[1], ALLOW_ANY, S.str_any, &bits, &o) < 0) {        \
+        if (one_operand(self, #name, args, nargs, kwnames, ALLOW_ANY, S.str_any, &bits, &o) < 0) { \
             return NULL;                                                                       \
         }                                                                                      \
         return to_python(self, raw_rmw(self, op, bits, C_ORDER[o]));                          \

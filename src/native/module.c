@@ -109,6 +109,23 @@ static PyMethodDef native_methods[] = {
     {NULL, NULL, 0, NULL},
 };
 
+/* Make the type of ``spec`` and add it to the module as ``name``; its
+ * pointer (borrowed: the module holds it) goes to ``*out`` if given. */
+static int
+add_type(PyObject *module, PyType_Spec *spec, const char *name, PyTypeObject **out)
+{
+    PyObject *type = PyType_FromModuleAndSpec(module, spec, NULL);
+    if (type == NULL) {
+        return -1;
+    }
+    int added = PyModule_AddObjectRef(module, name, type);
+    if (added == 0 && out != NULL) {
+        *out = (PyTypeObject *)type;
+    }
+    Py_DECREF(type);
+    return added;
+}
+
 static int
 native_exec(PyObject *module)
 {
@@ -130,53 +147,14 @@ native_exec(PyObject *module)
     INTERN(M.str_remove, "remove");
     INTERN(M.str_value, "value");
 #undef INTERN
-    PyObject *integer_core = PyType_FromModuleAndSpec(module, &IntegerCore_spec, NULL);
-    if (integer_core == NULL) {
+    /* The module keeps its types alive: the borrowed pointers below stay valid. */
+    if (add_type(module, &IntegerCore_spec, "IntegerCore", NULL) < 0
+        || add_type(module, &BoolCore_spec, "BoolCore", NULL) < 0
+        || add_type(module, &FloatCore_spec, "FloatCore", NULL) < 0
+        || add_type(module, &MutexCore_spec, "MutexCore", &MutexCore_type) < 0
+        || add_type(module, &GuardCore_spec, "GuardCore", &GuardCore_type) < 0) {
         return -1;
     }
-    if (PyModule_AddObjectRef(module, "IntegerCore", integer_core) < 0) {
-        Py_DECREF(integer_core);
-        return -1;
-    }
-    Py_DECREF(integer_core);
-    PyObject *bool_core = PyType_FromModuleAndSpec(module, &BoolCore_spec, NULL);
-    if (bool_core == NULL) {
-        return -1;
-    }
-    if (PyModule_AddObjectRef(module, "BoolCore", bool_core) < 0) {
-        Py_DECREF(bool_core);
-        return -1;
-    }
-    Py_DECREF(bool_core);
-    PyObject *float_core = PyType_FromModuleAndSpec(module, &FloatCore_spec, NULL);
-    if (float_core == NULL) {
-        return -1;
-    }
-    if (PyModule_AddObjectRef(module, "FloatCore", float_core) < 0) {
-        Py_DECREF(float_core);
-        return -1;
-    }
-    Py_DECREF(float_core);
-    PyObject *mutex_core = PyType_FromModuleAndSpec(module, &MutexCore_spec, NULL);
-    if (mutex_core == NULL) {
-        return -1;
-    }
-    MutexCore_type = (PyTypeObject *)mutex_core; /* the module keeps it alive */
-    if (PyModule_AddObjectRef(module, "MutexCore", mutex_core) < 0) {
-        Py_DECREF(mutex_core);
-        return -1;
-    }
-    Py_DECREF(mutex_core);
-    PyObject *guard_core = PyType_FromModuleAndSpec(module, &GuardCore_spec, NULL);
-    if (guard_core == NULL) {
-        return -1;
-    }
-    GuardCore_type = (PyTypeObject *)guard_core;
-    if (PyModule_AddObjectRef(module, "GuardCore", guard_core) < 0) {
-        Py_DECREF(guard_core);
-        return -1;
-    }
-    Py_DECREF(guard_core);
     return 0;
 }
 

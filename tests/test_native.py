@@ -60,6 +60,8 @@ from fearless.atomic import (
 from fearless.testing import explore
 
 FIXED = list(FIXED_WIDTH)
+#: Every atomic type with a compiled twin.
+COMPILED_ATOMICS = [*FIXED, AtomicBool, AtomicFloat]
 
 #: Whether the compiled core must be in use: CI builds it, and only
 #: FEARLESS_PURE_PYTHON=1 may turn it off there.
@@ -95,7 +97,7 @@ def test_pure_python_is_forced_by_the_environment() -> None:
 
 
 @needs_core
-@pytest.mark.parametrize("cls", [*FIXED, AtomicBool, AtomicFloat], ids=lambda c: c.__name__)
+@pytest.mark.parametrize("cls", COMPILED_ATOMICS, ids=lambda c: c.__name__)
 def test_a_compiled_atomic_passes_for_its_public_type(cls: Any) -> None:
     one = {AtomicBool: True, AtomicFloat: 1.0}.get(cls, 1)
     x, ref = cls(one), reference(cls, one)
@@ -219,9 +221,6 @@ def _run(x: Any, name: str, args: tuple[Any, ...]) -> tuple[str, str]:
     except Exception as exc:
         return type(exc).__name__, str(exc)
     return "ok", repr(result)
-
-
-COMPILED_ATOMICS = [*FIXED, AtomicBool, AtomicFloat]
 
 
 @needs_core

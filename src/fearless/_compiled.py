@@ -19,6 +19,7 @@ from __future__ import annotations
 import importlib
 import os
 from types import ModuleType
+from typing import Any
 
 from . import _seam
 
@@ -53,6 +54,22 @@ def install_twins(module: str) -> None:
     """
     if core is not None:
         importlib.import_module(module).install(core)
+
+
+def twin_namespace(public: type) -> dict[str, Any]:
+    """What every compiled twin of ``public`` takes from it: names, docs, copy advice.
+
+    A twin module adds the rest (the C type's configuration, bound reference
+    functions) and builds the class on the C type and ``NotCopyable``.
+    """
+    return {
+        "__slots__": (),
+        "__module__": public.__module__,
+        "__qualname__": public.__qualname__,
+        "__doc__": public.__doc__,
+        "_native_public": public,
+        "_copy_advice": getattr(public, "_copy_advice"),  # noqa: B009 - NotCopyable's
+    }
 
 
 def real_threads() -> bool:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import warnings
 from typing import Any, ClassVar, Generic, NamedTuple, Self, TypeVar, final
 
-from . import _compiled, _park, _poison, _seam
+from . import _park, _poison, _seam
 from ._deadline import Deadline, check_timeout
 from ._errors import (
     DeadlockError,
@@ -125,15 +125,9 @@ class Mutex(NotCopyable, Generic[T], metaclass=Twinned):
         "_waiting",
     )
 
-    #: The compiled core's class, when the core is in use (``fearless._mutex_twins``).
+    #: The compiled core's class, when the core is in use (``fearless._mutex_twins``);
+    #: ``Twinned`` makes its objects.
     _native_twin: ClassVar[type | None] = None
-
-    def __new__(cls, value: T, *, poison: bool = True) -> Self:
-        twin = cls._native_twin
-        if twin is not None and _compiled.real_threads():
-            native: Self = twin(value, poison=poison)
-            return native  # not a subclass: __init__ below does not run again
-        return object.__new__(cls)
 
     def __init__(self, value: T, *, poison: bool = True) -> None:
         lock = _seam.allocate_rlock()

@@ -22,8 +22,9 @@ from types import ModuleType
 from typing import Any
 
 from . import _mutex, _seam
+from ._compiled import twin_namespace
 from ._deadline import Deadline
-from ._errors import DeadlockError, GuardReleasedError, WouldBlockError, WrongThreadError
+from ._errors import DeadlockError, GuardReleasedError, WrongThreadError
 from ._mutex import Mutex, MutexGuard
 from ._util import NotCopyable
 
@@ -32,7 +33,6 @@ from ._util import NotCopyable
 _NOT_BOUND = frozenset(
     {
         "__init__",
-        "__new__",
         "__slots__",
         "lock",
         "try_lock",
@@ -48,20 +48,9 @@ def _wait_for_lock(self: Any, deadline: Deadline) -> bool:
     return bool(self._acquire(True, deadline.remaining()))
 
 
-def _public_attributes(public: type) -> dict[str, Any]:
-    return {
-        "__slots__": (),
-        "__module__": public.__module__,
-        "__qualname__": public.__qualname__,
-        "__doc__": public.__doc__,
-        "_native_public": public,
-        "_copy_advice": public._copy_advice,  # type: ignore[attr-defined]
-    }
-
-
 def mutex_twin(core: ModuleType) -> type:
     """The compiled twin of :class:`~fearless.Mutex` (see the module docstring)."""
-    namespace = _public_attributes(Mutex)
+    namespace = twin_namespace(Mutex)
     for name, attr in vars(Mutex).items():
         if callable(attr) and name not in _NOT_BOUND and name not in vars(NotCopyable):
             namespace[name] = attr
@@ -71,7 +60,7 @@ def mutex_twin(core: ModuleType) -> type:
 
 def guard_twin(core: ModuleType) -> type:
     """The compiled twin of :class:`~fearless.MutexGuard`."""
-    namespace = _public_attributes(MutexGuard)
+    namespace = twin_namespace(MutexGuard)
     return type("MutexGuard", (core.GuardCore, NotCopyable), namespace)
 
 
@@ -80,13 +69,8 @@ def install(core: ModuleType) -> None:
     guard = guard_twin(core)
     core._setup_mutex(
         guard,
-        (DeadlockError, WouldBlockError, GuardReleasedError, WrongThreadError),
-        (
-            _mutex._MSG_DEADLOCK,
-            _mutex._MSG_WOULD_BLOCK,
-            _mutex._MSG_RELEASED,
-            _mutex._MSG_WRONG_THREAD,
-        ),
+        (DeadlockError, GuardReleasedError, WrongThreadError),
+        (_mutex._MSG_DEADLOCK, _mutex._MSG_RELEASED, _mutex._MSG_WRONG_THREAD),
         _mutex._drop_unreleased,  # the compiled guard's finaliser calls it when still held
         _seam,  # its forked_away sends lock() to the reference's wait
     )

@@ -55,8 +55,8 @@ class GuardCore:
 
 def _setup_mutex(
     guard_twin: type,
-    errors: tuple[type, type, type, type],
-    messages: tuple[str, str, str, str],
+    errors: tuple[type, type, type],
+    messages: tuple[str, str, str],
     drop_unreleased: Callable[[Any], None],
     seam: Any,
     /,

@@ -6,6 +6,8 @@ import types
 from collections.abc import Mapping
 from typing import Any, ClassVar, NoReturn, Self
 
+from . import _compiled
+
 
 class NoPublicConstructor(type):
     """Metaclass for classes only fearless itself may instantiate.
@@ -32,21 +34,31 @@ class NoPublicConstructor(type):
 
 
 class Twinned(type):
-    """Metaclass of a type with a compiled twin: the twin's objects are its instances.
+    """Metaclass of a type with a compiled twin: it makes the twin's objects, its instances.
 
-    With the compiled core in use (:mod:`fearless._compiled`), ``Mutex(0)``
-    or ``AtomicI64(5)`` is an object of a *twin* class, made from a C type,
-    with the same name, module, ``repr`` and messages as the pure-Python
-    type it stands for (its ``_native_public``). ``isinstance`` and
-    ``issubclass`` hold for it as for the reference's objects.
+    With the compiled core in use (:mod:`fearless._compiled`), a class's
+    ``_native_twin`` is a *twin* class, made from a C type, with the same
+    name, module, ``repr`` and messages as the pure-Python class it stands
+    for (the twin's ``_native_public``). Calling the class then makes an
+    object of the twin -- unless another seam backend than the real threads
+    is in force, the explorer's above all, which gets the pure-Python
+    reference it controls. ``isinstance`` and ``issubclass`` hold for twins
+    as for the reference's objects.
 
     Example:
         >>> class Public(metaclass=Twinned):
-        ...     pass
+        ...     _native_twin = None
         >>> Twin = type("Public", (), {"_native_public": Public})
-        >>> isinstance(Twin(), Public), issubclass(Twin, Public)
-        (True, True)
+        >>> Public._native_twin = Twin
+        >>> type(Public()) is Twin, isinstance(Twin(), Public), issubclass(Twin, Public)
+        (True, True, True)
     """
+
+    def __call__(cls, *args: Any, **kwargs: Any) -> Any:
+        twin = cls._native_twin  # type: ignore[attr-defined]
+        if twin is not None and _compiled.real_threads():
+            return twin(*args, **kwargs)
+        return super().__call__(*args, **kwargs)
 
     def __instancecheck__(cls, obj: object) -> bool:
         return type.__instancecheck__(cls, obj) or cls.__subclasscheck__(type(obj))
@@ -58,8 +70,12 @@ class Twinned(type):
         return public is not None and type.__subclasscheck__(cls, public)
 
 
-class TwinnedNoPublicConstructor(NoPublicConstructor, Twinned):
-    """:class:`NoPublicConstructor` and :class:`Twinned` (``MutexGuard``'s metaclass)."""
+class TwinnedNoPublicConstructor(Twinned, NoPublicConstructor):
+    """:class:`Twinned` and :class:`NoPublicConstructor` (``MutexGuard``'s metaclass).
+
+    Calling the class raises either way (a compiled twin refuses too, with
+    the same message); ``_create`` makes the pure-Python class's object.
+    """
 
 
 class Flag(metaclass=NoPublicConstructor):

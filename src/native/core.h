@@ -17,7 +17,7 @@ typedef struct {
     PyObject *check_ordering;    /* _core._check_ordering(order, kind, param) */
     PyObject *result_type;       /* CompareExchangeResult */
     newfunc tuple_new;           /* tuple.__new__, to build a CompareExchangeResult */
-    PyObject *str_any, *str_load, *str_store, *str_failure, *str_order;
+    PyObject *str_any, *str_load, *str_store, *str_order;
     PyObject *str_convert;        /* "_native_convert": the class's converter */
     int ready;
 } State;
@@ -65,4 +65,13 @@ cas_success(int success, int failure)
         }
     }
     return C_ORDER[success];
+}
+
+/* An atomic's converter, for the reference's slow paths: its class's
+ * _native_convert (the reference's _to_int with the type's name and bounds,
+ * its _to_bool, or its _to_float). */
+static PyObject *
+converter(PyObject *self)
+{
+    return PyObject_GetAttr((PyObject *)Py_TYPE(self), S.str_convert);
 }

@@ -47,7 +47,7 @@ float_operand(FloatCore *self, PyObject *val, PyObject *order, unsigned allowed,
         *order_out = o;
         return 0;
     }
-    PyObject *convert = PyObject_GetAttr((PyObject *)Py_TYPE(self), S.str_convert);
+    PyObject *convert = converter((PyObject *)self);
     if (convert == NULL) {
         return -1;
     }
@@ -137,7 +137,7 @@ float_compare_exchange(FloatCore *self, const char *fname, PyObject *const *args
         desired = PyFloat_AS_DOUBLE(a[1]);
     }
     else {
-        PyObject *convert = PyObject_GetAttr((PyObject *)Py_TYPE(self), S.str_convert);
+        PyObject *convert = converter((PyObject *)self);
         if (convert == NULL) {
             return NULL;
         }
@@ -282,7 +282,7 @@ FloatCore_init(FloatCore *self, PyObject *args, PyObject *kwds)
             v = PyFloat_AS_DOUBLE(value);
         }
         else {
-            PyObject *convert = PyObject_GetAttr((PyObject *)Py_TYPE(self), S.str_convert);
+            PyObject *convert = converter((PyObject *)self);
             if (convert == NULL) {
                 return -1;
             }

@@ -234,13 +234,6 @@ fast_bits(IntegerCore *self, PyObject *val, uint64_t *bits)
     return 0;
 }
 
-/* The class's converter: the reference's _to_int with this type's name and
- * bounds, or its _to_bool. */
-static PyObject *
-converter(IntegerCore *self)
-{
-    return PyObject_GetAttr((PyObject *)Py_TYPE(self), S.str_convert);
-}
 
 /* One operand and one order: the fast path, or the reference's slow path
  * (which raises, or converts). Returns 0 with *bits and *order set, -1 on error. */
@@ -253,7 +246,7 @@ operand_and_order(IntegerCore *self, PyObject *val, PyObject *order, unsigned al
         *order_out = o;
         return 0;
     }
-    PyObject *convert = converter(self);
+    PyObject *convert = converter((PyObject *)self);
     if (convert == NULL) {
         return -1;
     }
@@ -432,7 +425,7 @@ compare_exchange(IntegerCore *self, const char *fname, PyObject *const *args, Py
     int success = order_index(a[2], ALLOW_ANY);
     int failure = order_index(a[3], ALLOW_LOAD);
     if (success < 0 || failure < 0 || !fast_bits(self, a[0], &current) || !fast_bits(self, a[1], &desired)) {
-        PyObject *convert = converter(self);
+        PyObject *convert = converter((PyObject *)self);
         if (convert == NULL) {
             return NULL;
         }
@@ -600,7 +593,7 @@ IntegerCore_init(IntegerCore *self, PyObject *args, PyObject *kwds)
     }
     uint64_t bits = 0;
     if (value != NULL && !fast_bits(self, value, &bits)) {
-        PyObject *convert = converter(self);
+        PyObject *convert = converter((PyObject *)self);
         if (convert == NULL) {
             return -1;
         }

@@ -136,7 +136,6 @@ native_exec(PyObject *module)
     INTERN(S.str_any, "any");
     INTERN(S.str_load, "load");
     INTERN(S.str_store, "store");
-    INTERN(S.str_failure, "failure");
     INTERN(S.str_order, "order");
     INTERN(S.str_convert, "_native_convert");
     INTERN(str_kind, "_native_kind");

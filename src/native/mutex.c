@@ -33,8 +33,8 @@
 enum { TROUBLE_POISONED = 1, TROUBLE_CONSUMED = 2 };
 
 typedef struct {
-    PyObject *deadlock_error, *would_block_error, *guard_released_error, *wrong_thread_error;
-    PyObject *msg_deadlock, *msg_would_block, *msg_released, *msg_wrong_thread;
+    PyObject *deadlock_error, *guard_released_error, *wrong_thread_error;
+    PyObject *msg_deadlock, *msg_released, *msg_wrong_thread;
     PyObject *drop_unreleased; /* the twin's finaliser of an unreleased guard */
     PyObject *str_refuse, *str_acquire_slow, *str_refuse_busy, *str_forked_away, *str_remove;
     PyObject *seam;            /* fearless._seam: forked_away */
@@ -875,12 +875,14 @@ static PyType_Spec GuardCore_spec = {
 static PyObject *
 native_setup_mutex(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
-    /* _setup_mutex(guard_twin, errors, messages, drop_unreleased) with
-     * errors = (DeadlockError, WouldBlockError, GuardReleasedError, WrongThreadError)
-     * and messages in the same order. */
-    if (nargs != 5 || !PyModule_Check(args[4]) || !PyType_Check(args[0]) || !PyType_IsSubtype((PyTypeObject *)args[0], GuardCore_type)
-        || !PyTuple_Check(args[1]) || PyTuple_GET_SIZE(args[1]) != 4 || !PyTuple_Check(args[2])
-        || PyTuple_GET_SIZE(args[2]) != 4 || !PyCallable_Check(args[3])) {
+    /* _setup_mutex(guard_twin, errors, messages, drop_unreleased, seam) with
+     * errors = (DeadlockError, GuardReleasedError, WrongThreadError) and
+     * their messages in the same order; every other refusal is the
+     * reference's own (_refuse, _refuse_busy). */
+    if (nargs != 5 || !PyModule_Check(args[4]) || !PyType_Check(args[0])
+        || !PyType_IsSubtype((PyTypeObject *)args[0], GuardCore_type) || !PyTuple_Check(args[1])
+        || PyTuple_GET_SIZE(args[1]) != 3 || !PyTuple_Check(args[2]) || PyTuple_GET_SIZE(args[2]) != 3
+        || !PyCallable_Check(args[3])) {
         PyErr_SetString(PyExc_TypeError, "_setup_mutex(guard_twin, errors, messages, drop_unreleased, seam)");
         return NULL;
     }
@@ -889,13 +891,11 @@ native_setup_mutex(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     }
     M.guard_type = (PyTypeObject *)Py_NewRef(args[0]);
     M.deadlock_error = Py_NewRef(PyTuple_GET_ITEM(args[1], 0));
-    M.would_block_error = Py_NewRef(PyTuple_GET_ITEM(args[1], 1));
-    M.guard_released_error = Py_NewRef(PyTuple_GET_ITEM(args[1], 2));
-    M.wrong_thread_error = Py_NewRef(PyTuple_GET_ITEM(args[1], 3));
+    M.guard_released_error = Py_NewRef(PyTuple_GET_ITEM(args[1], 1));
+    M.wrong_thread_error = Py_NewRef(PyTuple_GET_ITEM(args[1], 2));
     M.msg_deadlock = Py_NewRef(PyTuple_GET_ITEM(args[2], 0));
-    M.msg_would_block = Py_NewRef(PyTuple_GET_ITEM(args[2], 1));
-    M.msg_released = Py_NewRef(PyTuple_GET_ITEM(args[2], 2));
-    M.msg_wrong_thread = Py_NewRef(PyTuple_GET_ITEM(args[2], 3));
+    M.msg_released = Py_NewRef(PyTuple_GET_ITEM(args[2], 1));
+    M.msg_wrong_thread = Py_NewRef(PyTuple_GET_ITEM(args[2], 2));
     M.drop_unreleased = Py_NewRef(args[3]);
     M.seam = Py_NewRef(args[4]);
     M.ready = 1;

@@ -30,7 +30,7 @@ import operator
 import reprlib
 import types
 from collections.abc import Callable
-from typing import Any, ClassVar, Final, Generic, NamedTuple, NoReturn, Self, TypeVar
+from typing import Any, ClassVar, Final, Generic, NamedTuple, NoReturn, TypeVar
 
 from .. import _compiled, _seam
 from .._util import NotCopyable, Twinned
@@ -321,15 +321,8 @@ class _Atomic(NotCopyable, metaclass=Twinned):
     _lock: _Lock
     _value: Any
     #: The compiled core's class for this type, when the core is in use
-    #: (set by ``fearless._atomic._twins``).
+    #: (set by ``fearless._atomic._twins``); ``Twinned`` makes its objects.
     _native_twin: ClassVar[type | None] = None
-
-    def __new__(cls, *args: Any, **kwargs: Any) -> Self:
-        twin = cls._native_twin
-        if twin is not None and _compiled.real_threads():
-            native: Self = twin(*args, **kwargs)
-            return native  # not a subclass, so the reference's __init__ does not run
-        return object.__new__(cls)
 
     def __repr__(self) -> str:
         # A snapshot without the lock: one attribute read is atomic on

@@ -10,11 +10,11 @@ public type in every way users see: the same ``__name__``, ``__module__``
 and ``__qualname__``, ``repr``, constants (``BITS``, ``MIN``, ``MAX``), error
 messages (the core calls this package's slow paths, with the type's own
 converter, ``_native_convert``, for every unusual operand or ordering), copy
-and pickle refusal, and no truth value. The metaclass makes ``isinstance``
-and ``issubclass`` hold (``_util.Twinned``), and the public type's
-``__new__`` makes a twin whenever the real threads backend is in force
-(``_core._Atomic.__new__``), so the explorer, which installs its own, gets
-the pure-Python reference it controls. ``AtomicInt`` (an int of any size)
+and pickle refusal, and no truth value. The metaclass, ``_util.Twinned``,
+makes ``isinstance`` and ``issubclass`` hold, and calling the public type
+makes a twin whenever the real threads backend is in force, so the
+explorer, which installs its own, gets the pure-Python reference it
+controls. ``AtomicInt`` (an int of any size)
 and ``AtomicRef`` (an object) stay pure Python.
 
 ``fetch_update`` is the reference's own function, whose loop runs on the
@@ -28,6 +28,7 @@ from collections.abc import Callable
 from types import ModuleType
 from typing import Any
 
+from .._compiled import twin_namespace
 from .._util import NotCopyable
 from ._bool_float_ref import AtomicBool, AtomicFloat
 from ._core import (
@@ -52,18 +53,13 @@ _BOOL = 32
 
 def twin_of(public: type[_Atomic], base: type, convert: Callable[[object], Any]) -> type:
     """A compiled twin of ``public`` on the C type ``base`` (see the module docstring)."""
-    namespace: dict[str, Any] = {
-        "__slots__": (),
-        "__module__": public.__module__,
-        "__qualname__": public.__qualname__,
-        "__doc__": public.__doc__,
-        "_native_public": public,
-        "_native_convert": staticmethod(convert),
-        "_copy_advice": public._copy_advice,
-        "__bool__": _Atomic.__bool__,
+    namespace = twin_namespace(public)
+    namespace.update(
+        _native_convert=staticmethod(convert),
+        __bool__=_Atomic.__bool__,
         # The reference's own loop: it runs on the twin's load and compare_exchange.
-        "fetch_update": vars(public)["fetch_update"],
-    }
+        fetch_update=vars(public)["fetch_update"],
+    )
     if issubclass(public, _FixedWidth):
         namespace["_native_kind"] = _KIND_OF_BITS[public.BITS] | (_SIGNED if public.MIN < 0 else 0)
         namespace.update(BITS=public.BITS, MIN=public.MIN, MAX=public.MAX)

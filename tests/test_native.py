@@ -19,11 +19,9 @@ from __future__ import annotations
 import copy
 import gc
 import math
-import os
 import pickle
 import sys
 import threading
-import tracemalloc
 import warnings
 import weakref
 from collections.abc import Callable
@@ -36,6 +34,7 @@ from hypothesis import strategies as st
 
 import fearless
 from _helpers import STRESS, TIMEOUT, reference, run_concurrently, run_python
+from _native_helpers import EXPECT_NATIVE, assert_memory_flat, made_under_explore, needs_core
 from fearless import (
     Condvar,
     ConsumedError,
@@ -57,20 +56,10 @@ from fearless.atomic import (
     AtomicU64,
     Ordering,
 )
-from fearless.testing import explore
 
 FIXED = list(FIXED_WIDTH)
 #: Every atomic type with a compiled twin.
 COMPILED_ATOMICS = [*FIXED, AtomicBool, AtomicFloat]
-
-#: Whether the compiled core must be in use: CI builds it, and only
-#: FEARLESS_PURE_PYTHON=1 may turn it off there.
-EXPECT_NATIVE = os.environ.get("FEARLESS_EXPECT_NATIVE") == "1" and not _compiled.pure_requested
-
-needs_core = pytest.mark.skipif(
-    not fearless.native and not EXPECT_NATIVE,
-    reason="the compiled core is not in use here (FEARLESS_PURE_PYTHON=1, or no compiler)",
-)
 
 
 def test_native_tells_which_implementation_runs() -> None:
@@ -152,7 +141,7 @@ def test_compiled_hot_paths_call_no_python_function() -> None:
 
 @needs_core
 def test_the_explorer_gets_the_reference() -> None:
-    made = _made_under_explore(AtomicI64, lambda counter: counter.fetch_add(1))
+    made = made_under_explore(AtomicI64, lambda counter: counter.fetch_add(1))
     assert all(type(x) is AtomicI64 and x.load() == 2 for x in made)
     assert type(AtomicI64(0)) is not AtomicI64  # outside it, the core again
 
@@ -264,40 +253,6 @@ def test_every_edge_wraps_as_the_reference(cls: Any) -> None:
 # -- concurrency and memory ----------------------------------------------------
 
 
-def _grown_by(cycle: Callable[[], object], times: int = 1_000_000) -> int:
-    """Bytes still allocated after ``times`` calls of ``cycle`` (warmed up, collected)."""
-    for _ in range(10_000):  # warm up: caches, free lists
-        cycle()
-    gc.collect()
-    tracemalloc.start()
-    try:
-        before = tracemalloc.get_traced_memory()[0]
-        for _ in range(times):
-            cycle()
-        gc.collect()
-        return int(tracemalloc.get_traced_memory()[0] - before)
-    finally:
-        tracemalloc.stop()
-
-
-def _made_under_explore(make: Callable[[], Any], use: Callable[[Any], object]) -> list[Any]:
-    """What ``make()`` made in an explored test where two threads ``use`` it."""
-    made: list[Any] = []
-
-    def test() -> None:
-        obj = make()
-        made.append(obj)
-        threads = [threading.Thread(target=use, args=(obj,)) for _ in range(2)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-
-    explore(test, schedules=5)
-    assert made
-    return made
-
-
 @needs_core
 @pytest.mark.stress
 def test_compiled_fetch_add_counts_every_increment() -> None:
@@ -343,7 +298,7 @@ def test_a_million_compiled_operations_leave_memory_flat() -> None:
         x.compare_exchange(0, 1)
         AtomicI64(5)
 
-    assert _grown_by(cycle) < 64 * 1024
+    assert_memory_flat(cycle)
     assert x.load() == 1_010_000
 
 
@@ -564,7 +519,7 @@ def test_a_million_compiled_lock_cycles_leave_memory_flat() -> None:
         with m.lock() as g:
             g.value += 1
 
-    assert _grown_by(cycle) < 64 * 1024
+    assert_memory_flat(cycle)
     m.try_lock().unlock()
     assert m.into_inner() == 1_010_000
 
@@ -575,5 +530,5 @@ def test_the_explorer_gets_the_reference_mutex() -> None:
         with m.lock() as g:
             g.value += 1
 
-    made = _made_under_explore(lambda: Mutex(0), use)
+    made = made_under_explore(lambda: Mutex(0), use)
     assert all(type(m) is Mutex and m.into_inner() == 2 for m in made)

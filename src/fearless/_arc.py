@@ -25,9 +25,10 @@ import copy
 from collections.abc import Callable
 from typing import Any, ClassVar, Generic, TypeVar, final
 
-from . import _seam
+from . import _compiled, _seam
 from ._errors import ConsumedError, NotUniqueError
 from ._handle import DropOnce
+from ._util import Twinned
 
 T = TypeVar("T")
 T_co = TypeVar("T_co", covariant=True)
@@ -61,11 +62,13 @@ class _ArcInner:
         self.weak = weak
 
 
-class _Handle(DropOnce):
+class _Handle(DropOnce, metaclass=Twinned):
     """What :class:`Arc` and :class:`Weak` handles share: their allocation, dropped once.
 
     ``with``, dropping once and refusing to be pickled come from
     :class:`~fearless._handle.DropOnce`; ``copy.copy`` is each class's clone.
+    With the compiled core in use, each class has a twin
+    (:mod:`fearless._arc_twins`) whose counts are C11 atomics.
     """
 
     __slots__ = ("_inner",)
@@ -74,6 +77,8 @@ class _Handle(DropOnce):
     #: Whether a handle of this kind is a strong one (an :class:`Arc`).
     _strong: ClassVar[bool]
     _copy_advice = _ADVICE_PICKLE
+    #: The compiled twin (``fearless._util.Twinned``), when the core is in use.
+    _native_twin: ClassVar[type | None] = None
 
     def _live(self) -> _ArcInner:
         inner = self._inner
@@ -233,6 +238,10 @@ class Arc(_Handle, Generic[T_co]):
             >>> this is not None and this.ptr_eq(node)
             True
         """
+        twin = cls._native_twin
+        if twin is not None and _compiled.real_threads():
+            made: Arc[T] = twin._new_cyclic(fn)  # type: ignore[attr-defined]
+            return made
         inner = _ArcInner(_EMPTY, 0, 1)
         weak: Weak[T] = _new(Weak)
         weak._inner = inner

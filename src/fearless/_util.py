@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import types
-from collections.abc import Mapping
-from typing import Any, ClassVar, NoReturn, Self
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, ClassVar, NoReturn, Self
 
 from . import _compiled
 
@@ -43,22 +44,39 @@ class Twinned(type):
     object of the twin -- unless another seam backend than the real threads
     is in force, the explorer's above all, which gets the pure-Python
     reference it controls. ``isinstance`` and ``issubclass`` hold for twins
-    as for the reference's objects.
+    as for the reference's objects, and a method taken from the class works
+    on both (Rust's associated-function spelling, ``Arc.clone(a)``): where
+    the twin has a method of its own, the class hands out a function that
+    calls the one of the object's implementation.
 
     Example:
         >>> class Public(metaclass=Twinned):
         ...     _native_twin = None
-        >>> Twin = type("Public", (), {"_native_public": Public})
+        ...     def name(self) -> str:
+        ...         return "reference"
+        >>> Twin = type("Public", (), {"_native_public": Public, "name": lambda self: "twin"})
         >>> Public._native_twin = Twin
         >>> type(Public()) is Twin, isinstance(Twin(), Public), issubclass(Twin, Public)
         (True, True, True)
+        >>> Public.name(Public()), Public.name(object.__new__(Public))
+        ('twin', 'reference')
     """
 
     def __call__(cls, *args: Any, **kwargs: Any) -> Any:
-        twin = cls._native_twin  # type: ignore[attr-defined]
+        twin = type.__getattribute__(cls, "_native_twin")
         if twin is not None and _compiled.real_threads():
             return twin(*args, **kwargs)
         return super().__call__(*args, **kwargs)
+
+    if not TYPE_CHECKING:  # type checkers see the class's own attributes, typed
+
+        def __getattribute__(cls, name: str) -> Any:
+            attr = type.__getattribute__(cls, name)
+            if type(attr) is types.FunctionType:
+                twin = type.__getattribute__(cls, "_native_twin")
+                if twin is not None:
+                    return _associated(twin, name, attr)
+            return attr
 
     def __instancecheck__(cls, obj: object) -> bool:
         return type.__instancecheck__(cls, obj) or cls.__subclasscheck__(type(obj))
@@ -68,6 +86,22 @@ class Twinned(type):
             return True
         public = getattr(sub, "_native_public", None)
         return public is not None and type.__subclasscheck__(cls, public)
+
+
+@functools.cache
+def _associated(twin: type, name: str, reference: Callable[..., Any]) -> Callable[..., Any]:
+    """``reference`` as the class hands it out: the twin's own method for a twin's object."""
+    own = getattr(twin, name, reference)
+    if own is reference:
+        return reference  # the twin binds the reference's function itself
+
+    @functools.wraps(reference)
+    def method(self: object, /, *args: Any, **kwargs: Any) -> Any:
+        if isinstance(self, twin):
+            return own(self, *args, **kwargs)
+        return reference(self, *args, **kwargs)
+
+    return method
 
 
 class TwinnedNoPublicConstructor(Twinned, NoPublicConstructor):

@@ -16,6 +16,7 @@
  *   bools.c      BoolCore: AtomicBool, the same code on one bit in a byte
  *   floats.c     FloatCore: AtomicFloat, the double's bits in a 64-bit atomic
  *   mutex.c      MutexCore, GuardCore: Mutex's and MutexGuard's hot paths
+ *   arc.c        ArcInner, ArcCore, WeakCore: Arc and Weak, counts on atomics
  *   module.c     the module: _setup, _setup_mutex, _fence, the types
  *
  * Rules that every function follows:
@@ -63,6 +64,7 @@
 #include "bools.c"
 #include "floats.c"
 #include "mutex.c"
+#include "arc.c"
 
 /* -- the module ------------------------------------------------------------- */
 
@@ -106,6 +108,8 @@ static PyMethodDef native_methods[] = {
      "Hand the reference's orderings, slow paths and result type to the core (once)."},
     {"_setup_mutex", (PyCFunction)(void (*)(void))native_setup_mutex, METH_FASTCALL,
      "Hand the Mutex core its guard class, errors, messages and finaliser (once)."},
+    {"_setup_arc", (PyCFunction)(void (*)(void))native_setup_arc, METH_FASTCALL,
+     "Hand the Arc core its twins, errors, messages and copy.copy (once)."},
     {NULL, NULL, 0, NULL},
 };
 
@@ -151,7 +155,10 @@ native_exec(PyObject *module)
         || add_type(module, &BoolCore_spec, "BoolCore", NULL) < 0
         || add_type(module, &FloatCore_spec, "FloatCore", NULL) < 0
         || add_type(module, &MutexCore_spec, "MutexCore", &MutexCore_type) < 0
-        || add_type(module, &GuardCore_spec, "GuardCore", &GuardCore_type) < 0) {
+        || add_type(module, &GuardCore_spec, "GuardCore", &GuardCore_type) < 0
+        || add_type(module, &ArcInner_spec, "ArcInner", &ArcInner_type) < 0
+        || add_type(module, &ArcCore_spec, "ArcCore", &ArcCore_type) < 0
+        || add_type(module, &WeakCore_spec, "WeakCore", &WeakCore_type) < 0) {
         return -1;
     }
     return 0;

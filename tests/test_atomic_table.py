@@ -94,10 +94,10 @@ SeqCst, Relaxed = Ordering.SeqCst, Ordering.Relaxed
 i64, u8, big, flag, real, ref = (
     reference(AtomicI64, 1),
     reference(AtomicU8, 255),
-    AtomicInt(1),
+    reference(AtomicInt, 1),
     reference(AtomicBool),
     reference(AtomicFloat),
-    AtomicRef[object](None),
+    reference(AtomicRef, None),
 )
 
 HOT_PATHS: list[tuple[str, Callable[[], object]]] = [

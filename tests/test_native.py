@@ -52,6 +52,8 @@ from fearless.atomic import (
     AtomicFloat,
     AtomicI8,
     AtomicI64,
+    AtomicInt,
+    AtomicRef,
     AtomicU8,
     AtomicU64,
     Ordering,
@@ -59,7 +61,7 @@ from fearless.atomic import (
 
 FIXED = list(FIXED_WIDTH)
 #: Every atomic type with a compiled twin.
-COMPILED_ATOMICS = [*FIXED, AtomicBool, AtomicFloat]
+COMPILED_ATOMICS = [*FIXED, AtomicBool, AtomicFloat, AtomicInt, AtomicRef]
 
 
 def test_native_tells_which_implementation_runs() -> None:
@@ -118,6 +120,7 @@ def test_a_compiled_atomic_passes_for_its_public_type(cls: Any) -> None:
 @needs_core
 def test_compiled_hot_paths_call_no_python_function() -> None:
     x = AtomicI64(0)
+    big, ref = AtomicInt(2**70), AtomicRef[object](None)
     calls: list[str] = []
 
     def profile(frame: Any, event: str, arg: object) -> None:
@@ -132,11 +135,15 @@ def test_compiled_hot_paths_call_no_python_function() -> None:
         x.store(3)
         x.compare_exchange(3, 4)
         x.fetch_max(10)
+        big.fetch_sub(2**70, Ordering.Relaxed)
+        big.compare_exchange(0, 5)
+        ref.swap(())
+        ref.compare_exchange((), None, Ordering.AcqRel, Ordering.Acquire)
     finally:
         sys.setprofile(None)
         gc.enable()
     assert calls == []
-    assert x.load() == 10
+    assert x.load() == 10 and big.load() == 5 and ref.load() is None
 
 
 @needs_core
@@ -151,10 +158,19 @@ def test_the_explorer_gets_the_reference() -> None:
 ORDERINGS = list(Ordering)
 
 
+#: What AtomicRef's operations draw from: few, so that identities match often.
+_REFS: list[object] = [None, (), "a", [1], {"k": 1}, object(), 0, 0.5]
+
+
 def _values(cls: Any) -> st.SearchStrategy[Any]:
     """Mostly valid values, sometimes out of range, sometimes of no valid type at all."""
     if cls is AtomicBool:
         return st.one_of(st.booleans(), st.booleans(), st.sampled_from([0, 1, None, "True"]))
+    if cls is AtomicRef:
+        return st.sampled_from(_REFS)
+    if cls is AtomicInt:
+        odd = st.sampled_from([True, 1.5, "3", None, Fraction(2, 1), 10**400, -(2**70)])
+        return st.one_of(st.integers(), st.integers(-3, 3), odd)
     if cls is AtomicFloat:
         special = st.sampled_from([0.0, -0.0, math.nan, -math.nan, math.inf, -math.inf, 1e308])
         odd = st.sampled_from([1, -(2**70), 10**400, True, "1.5", None, Fraction(1, 3)])
@@ -173,12 +189,13 @@ _ONE_OPERAND = {
     ],
     "bool": ["fetch_and", "fetch_or", "fetch_xor", "fetch_nand", "swap", "store"],
     "float": ["fetch_add", "fetch_sub", "fetch_max", "fetch_min", "swap", "store"],
+    "ref": ["swap", "store"],
 }
 
 
 def _ops(cls: Any) -> st.SearchStrategy[tuple[str, tuple[Any, ...]]]:
     value, order = _values(cls), st.sampled_from([*ORDERINGS, "SeqCst"])
-    kind = "bool" if cls is AtomicBool else "float" if cls is AtomicFloat else "int"
+    kind = {AtomicBool: "bool", AtomicFloat: "float", AtomicRef: "ref"}.get(cls, "int")
     ops = [
         st.tuples(st.just("load"), st.tuples(order)),
         st.tuples(st.sampled_from(_ONE_OPERAND[kind]), st.tuples(value, order)),
@@ -300,6 +317,60 @@ def test_a_million_compiled_operations_leave_memory_flat() -> None:
 
     assert_memory_flat(cycle)
     assert x.load() == 1_010_000
+
+
+@needs_core
+def test_a_million_object_atomic_operations_leave_memory_flat() -> None:
+    big = AtomicInt(2**80)
+    ref = AtomicRef[object](None)
+
+    def cycle() -> None:
+        big.fetch_add(1)
+        big.compare_exchange(0, 1)
+        old = ref.swap([])  # a new list each time: the old one must be let go
+        ref.compare_exchange(old, ())
+        AtomicRef(old)
+
+    assert_memory_flat(cycle)
+    assert big.load() == 2**80 + 1_010_000
+
+
+@needs_core
+@pytest.mark.stress
+def test_compiled_atomic_int_counts_every_increment_past_any_width() -> None:
+    threads, per_thread = 4, 10_000 * STRESS
+    counter = AtomicInt(2**64)  # past every hardware word from the start
+
+    def work(index: int) -> None:
+        for _ in range(per_thread):
+            counter.fetch_add(1, Ordering.Relaxed)
+            counter.fetch_max(2**64, Ordering.AcqRel)
+
+    run_concurrently(work, threads)
+    assert counter.load() == 2**64 + threads * per_thread
+
+
+@needs_core
+@pytest.mark.stress
+def test_compiled_atomic_ref_pushes_lose_no_node() -> None:
+    # A Treiber stack: every push is a compare-exchange loop on the head,
+    # by identity; the objects the losers read must stay alive and valid.
+    threads, per_thread = 4, 5_000 * STRESS
+    head = AtomicRef[Any](None)
+
+    def work(index: int) -> None:
+        for i in range(per_thread):
+            node = (index, i, head.load(Ordering.Acquire))
+            while not (result := head.compare_exchange_weak(node[2], node, Ordering.Release)).ok:
+                node = (index, i, result.value)
+
+    run_concurrently(work, threads)
+    seen: dict[int, list[int]] = {t: [] for t in range(threads)}
+    node = head.load()
+    while node is not None:
+        seen[node[0]].append(node[1])
+        node = node[2]
+    assert all(seen[t] == list(range(per_thread - 1, -1, -1)) for t in range(threads))
 
 
 # -- Mutex -------------------------------------------------------------------------

@@ -15,6 +15,8 @@
  *                argument parsing the other parts use
  *   bools.c      BoolCore: AtomicBool, the same code on one bit in a byte
  *   floats.c     FloatCore: AtomicFloat, the double's bits in a 64-bit atomic
+ *   objects.c    IntCellCore, RefCellCore: AtomicInt and AtomicRef, an object
+ *                behind the atomic's own critical section
  *   mutex.c      MutexCore, GuardCore: Mutex's and MutexGuard's hot paths
  *   arc.c        ArcInner, ArcCore, WeakCore: Arc and Weak, counts on atomics
  *   module.c     the module: _setup, _setup_mutex, _fence, the types
@@ -63,6 +65,7 @@
 #include "integers.c"
 #include "bools.c"
 #include "floats.c"
+#include "objects.c"
 #include "mutex.c"
 #include "arc.c"
 
@@ -154,6 +157,8 @@ native_exec(PyObject *module)
     if (add_type(module, &IntegerCore_spec, "IntegerCore", NULL) < 0
         || add_type(module, &BoolCore_spec, "BoolCore", NULL) < 0
         || add_type(module, &FloatCore_spec, "FloatCore", NULL) < 0
+        || add_type(module, &IntCellCore_spec, "IntCellCore", NULL) < 0
+        || add_type(module, &RefCellCore_spec, "RefCellCore", NULL) < 0
         || add_type(module, &MutexCore_spec, "MutexCore", &MutexCore_type) < 0
         || add_type(module, &GuardCore_spec, "GuardCore", &GuardCore_type) < 0
         || add_type(module, &ArcInner_spec, "ArcInner", &ArcInner_type) < 0

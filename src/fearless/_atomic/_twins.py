@@ -14,8 +14,9 @@ and pickle refusal, and no truth value. The metaclass, ``_util.Twinned``,
 makes ``isinstance`` and ``issubclass`` hold, and calling the public type
 makes a twin whenever the real threads backend is in force, so the
 explorer, which installs its own, gets the pure-Python reference it
-controls. ``AtomicInt`` (an int of any size)
-and ``AtomicRef`` (an object) stay pure Python.
+controls. ``AtomicInt`` (an int of any size) and ``AtomicRef`` (an object),
+which no hardware word holds, get twins on ``IntCellCore`` and
+``RefCellCore``: the object behind the atomic's own critical section.
 
 ``fetch_update`` is the reference's own function, whose loop runs on the
 twin's ``load`` and ``compare_exchange``. The C code and its rules (orderings,
@@ -30,7 +31,7 @@ from typing import Any
 
 from .._compiled import twin_namespace
 from .._util import NotCopyable
-from ._bool_float_ref import AtomicBool, AtomicFloat
+from ._bool_float_ref import AtomicBool, AtomicFloat, AtomicRef
 from ._core import (
     CompareExchangeResult,
     Ordering,
@@ -42,13 +43,16 @@ from ._core import (
     _to_float,
     _to_int,
 )
-from ._integer import FIXED_WIDTH, _FixedWidth
+from ._integer import FIXED_WIDTH, AtomicInt, _AtomicInteger, _FixedWidth
 
 # ``_native_kind``, as the C code reads it: the width (0..3 for 8..64 bits),
 # plus 16 for a signed type, or 32 for AtomicBool (one bit in a byte).
 _KIND_OF_BITS = {8: 0, 16: 1, 32: 2, 64: 3}
 _SIGNED = 16
 _BOOL = 32
+# And for the types whose value is an object (src/native/objects.c).
+_INT_CELL = 64
+_REF_CELL = 128
 
 
 def twin_of(public: type[_Atomic], base: type, convert: Callable[[object], Any]) -> type:
@@ -65,11 +69,18 @@ def twin_of(public: type[_Atomic], base: type, convert: Callable[[object], Any])
         namespace.update(BITS=public.BITS, MIN=public.MIN, MAX=public.MAX)
     elif public is AtomicBool:
         namespace["_native_kind"] = _KIND_OF_BITS[8] | _BOOL
+    elif public is AtomicInt:
+        namespace["_native_kind"] = _INT_CELL
+        # The reference's repr: an int past str()'s digit limit is told by its size.
+        namespace["__repr__"] = _AtomicInteger.__repr__
+    elif public is AtomicRef:
+        namespace["_native_kind"] = _REF_CELL
     return type(public.__name__, (base, NotCopyable), namespace)
 
 
-def _integer_converter(public: type[_FixedWidth]) -> Callable[[object], int]:
-    name, bounds = public.__name__, (public.MIN, public.MAX)
+def _integer_converter(public: type[_FixedWidth] | type[AtomicInt]) -> Callable[[object], int]:
+    name = public.__name__
+    bounds = (public.MIN, public.MAX) if issubclass(public, _FixedWidth) else None
 
     def to_int(value: object) -> int:
         return _to_int(value, name, bounds)
@@ -90,3 +101,10 @@ def install(core: ModuleType) -> None:
         public._native_twin = twin_of(public, core.IntegerCore, _integer_converter(public))
     AtomicBool._native_twin = twin_of(AtomicBool, core.BoolCore, _to_bool)
     AtomicFloat._native_twin = twin_of(AtomicFloat, core.FloatCore, _to_float)
+    AtomicInt._native_twin = twin_of(AtomicInt, core.IntCellCore, _integer_converter(AtomicInt))
+    AtomicRef._native_twin = twin_of(AtomicRef, core.RefCellCore, _same)
+
+
+def _same(value: object) -> object:
+    """AtomicRef's converter: any object is its own operand."""
+    return value

@@ -137,17 +137,11 @@ float_compare_exchange(FloatCore *self, const char *fname, PyObject *const *args
         desired = PyFloat_AS_DOUBLE(a[1]);
     }
     else {
-        PyObject *convert = converter((PyObject *)self);
-        if (convert == NULL) {
-            return NULL;
-        }
-        PyObject *pair = PyObject_CallFunctionObjArgs(S.slow_operands, a[0], a[1], a[2], a[3], convert, NULL);
-        Py_DECREF(convert);
+        PyObject *pair = slow_pair((PyObject *)self, a);
         if (pair == NULL) {
             return NULL;
         }
-        int ok = PyTuple_Check(pair) && PyTuple_GET_SIZE(pair) == 2 && PyFloat_CheckExact(PyTuple_GET_ITEM(pair, 0))
-                 && PyFloat_CheckExact(PyTuple_GET_ITEM(pair, 1));
+        int ok = PyFloat_CheckExact(PyTuple_GET_ITEM(pair, 0)) && PyFloat_CheckExact(PyTuple_GET_ITEM(pair, 1));
         if (ok) {
             current = PyFloat_AS_DOUBLE(PyTuple_GET_ITEM(pair, 0));
             desired = PyFloat_AS_DOUBLE(PyTuple_GET_ITEM(pair, 1));
@@ -237,19 +231,8 @@ FloatCore_get_value(FloatCore *self, void *closure)
 static PyObject *
 FloatCore_repr(FloatCore *self)
 {
-    PyObject *name = PyType_GetName(Py_TYPE(self));
-    if (name == NULL) {
-        return NULL;
-    }
-    PyObject *value = FloatCore_get_value(self, NULL);
-    if (value == NULL) {
-        Py_DECREF(name);
-        return NULL;
-    }
-    PyObject *text = PyUnicode_FromFormat("%U(%R)", name, value);
-    Py_DECREF(name);
-    Py_DECREF(value);
-    return text;
+    /* The value's own repr runs outside any section: it may run any code. */
+    return atomic_repr((PyObject *)self, FloatCore_get_value(self, NULL));
 }
 
 static PyObject *

@@ -284,6 +284,47 @@ order_only(PyObject *order, unsigned allowed, PyObject *kind, int *order_out)
     return -1;
 }
 
+/* The reference's slow path of a compare-exchange whose fast checks failed
+ * (_slow_operands: it raises for an ordering, or converts both operands with
+ * the type's converter): a new reference to the (current, new) pair, or
+ * NULL with the exception set. ``a`` holds (current, new, success, failure). */
+static PyObject *
+slow_pair(PyObject *self, PyObject *const *a)
+{
+    PyObject *convert = converter(self);
+    if (convert == NULL) {
+        return NULL;
+    }
+    PyObject *pair = PyObject_CallFunctionObjArgs(S.slow_operands, a[0], a[1], a[2], a[3], convert, NULL);
+    Py_DECREF(convert);
+    if (pair != NULL && (!PyTuple_Check(pair) || PyTuple_GET_SIZE(pair) != 2)) {
+        Py_DECREF(pair);
+        PyErr_SetString(PyExc_SystemError, "fearless._native: _slow_operands returned no pair");
+        return NULL;
+    }
+    return pair;
+}
+
+/* The _native_kind of a twin class, once the core is set up: 0, or -1 with
+ * an exception set. */
+static PyObject *str_kind;
+
+static int
+native_kind(PyTypeObject *type, long *kind)
+{
+    if (!S.ready) {
+        PyErr_SetString(PyExc_RuntimeError, "fearless._native is not set up: import fearless.atomic");
+        return -1;
+    }
+    PyObject *kind_obj = PyObject_GetAttr((PyObject *)type, str_kind);
+    if (kind_obj == NULL) {
+        return -1;
+    }
+    *kind = PyLong_AsLong(kind_obj);
+    Py_DECREF(kind_obj);
+    return (*kind == -1 && PyErr_Occurred()) ? -1 : 0;
+}
+
 /* -- argument parsing: (val, order=SeqCst), with keywords ------------------- */
 
 /* Fill ``out`` (size ``n``, defaults already there) from vectorcall arguments
@@ -425,17 +466,11 @@ compare_exchange(IntegerCore *self, const char *fname, PyObject *const *args, Py
     int success = order_index(a[2], ALLOW_ANY);
     int failure = order_index(a[3], ALLOW_LOAD);
     if (success < 0 || failure < 0 || !fast_bits(self, a[0], &current) || !fast_bits(self, a[1], &desired)) {
-        PyObject *convert = converter((PyObject *)self);
-        if (convert == NULL) {
-            return NULL;
-        }
-        PyObject *pair = PyObject_CallFunctionObjArgs(S.slow_operands, a[0], a[1], a[2], a[3], convert, NULL);
-        Py_DECREF(convert);
+        PyObject *pair = slow_pair((PyObject *)self, a);
         if (pair == NULL) {
             return NULL;
         }
-        int ok = PyTuple_Check(pair) && PyTuple_GET_SIZE(pair) == 2
-                 && fast_bits(self, PyTuple_GET_ITEM(pair, 0), &current)
+        int ok = fast_bits(self, PyTuple_GET_ITEM(pair, 0), &current)
                  && fast_bits(self, PyTuple_GET_ITEM(pair, 1), &desired);
         Py_DECREF(pair);
         success = order_index(a[2], ALLOW_ANY);
@@ -508,42 +543,34 @@ IntegerCore_get_value(IntegerCore *self, void *closure)
     return to_python(self, raw_load(self, memory_order_relaxed));
 }
 
+/* ``Name(value)``, an atomic's repr: its class's name and ``value`` (a new
+ * reference, taken; NULL passes an error on), shown with repr(). */
 static PyObject *
-IntegerCore_repr(IntegerCore *self)
+atomic_repr(PyObject *self, PyObject *value)
 {
-    PyObject *name = PyType_GetName(Py_TYPE(self));
-    if (name == NULL) {
-        return NULL;
-    }
-    PyObject *value = IntegerCore_get_value(self, NULL);
     if (value == NULL) {
-        Py_DECREF(name);
         return NULL;
     }
-    PyObject *text = PyUnicode_FromFormat("%U(%S)", name, value);
-    Py_DECREF(name);
+    PyObject *name = PyType_GetName(Py_TYPE(self));
+    PyObject *text = name == NULL ? NULL : PyUnicode_FromFormat("%U(%R)", name, value);
+    Py_XDECREF(name);
     Py_DECREF(value);
     return text;
 }
 
-/* -- construction ------------------------------------------------------------- */
+static PyObject *
+IntegerCore_repr(IntegerCore *self)
+{
+    return atomic_repr((PyObject *)self, IntegerCore_get_value(self, NULL));
+}
 
-static PyObject *str_kind;
+/* -- construction ------------------------------------------------------------- */
 
 static PyObject *
 IntegerCore_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
 {
-    if (!S.ready) {
-        PyErr_SetString(PyExc_RuntimeError, "fearless._native is not set up: import fearless.atomic");
-        return NULL;
-    }
-    PyObject *kind_obj = PyObject_GetAttr((PyObject *)type, str_kind);
-    if (kind_obj == NULL) {
-        return NULL;
-    }
-    long kind = PyLong_AsLong(kind_obj);
-    Py_DECREF(kind_obj);
-    if (kind == -1 && PyErr_Occurred()) {
+    long kind;
+    if (native_kind(type, &kind) < 0) {
         return NULL;
     }
     if ((kind & ~(15 | KSIGNED | KBOOL)) != 0 || (kind & 15) > K64

@@ -17,6 +17,8 @@
  *   floats.c     FloatCore: AtomicFloat, the double's bits in a 64-bit atomic
  *   objects.c    IntCellCore, RefCellCore: AtomicInt and AtomicRef, an object
  *                behind the atomic's own critical section
+ *   rawlock.c    RawLock: the lock a Mutex is made of (a POSIX semaphore on
+ *                Linux, the PyThread lock elsewhere)
  *   mutex.c      MutexCore, GuardCore: Mutex's and MutexGuard's hot paths
  *   arc.c        ArcInner, ArcCore, WeakCore: Arc and Weak, counts on atomics
  *   module.c     the module: _setup, _setup_mutex, _fence, the types
@@ -66,6 +68,7 @@
 #include "bools.c"
 #include "floats.c"
 #include "objects.c"
+#include "rawlock.c"
 #include "mutex.c"
 #include "arc.c"
 

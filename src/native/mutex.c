@@ -7,8 +7,8 @@
 
 /* -- Mutex and its guard -------------------------------------------------------
  *
- * MutexCore is the mutex; GuardCore its guard. The raw lock is a
- * PyThread lock (what threading.Lock is made of), with the holder's thread
+ * MutexCore is the mutex; GuardCore its guard. The raw lock is a RawLock
+ * (rawlock.c: a semaphore, as CPython's own lock), with the holder's thread
  * identity kept beside it, so that locking twice from one thread is a
  * DeadlockError and a release from another thread a WrongThreadError, as in
  * the reference (fearless._mutex, over a reentrant _thread.RLock).
@@ -32,6 +32,7 @@
 
 enum { TROUBLE_POISONED = 1, TROUBLE_CONSUMED = 2 };
 
+
 typedef struct {
     PyObject *deadlock_error, *guard_released_error, *wrong_thread_error;
     PyObject *msg_deadlock, *msg_released, *msg_wrong_thread;
@@ -49,7 +50,8 @@ typedef struct {
     PyObject_HEAD
     PyObject *weakreflist;
     PyObject *data;                /* the value; NULL once into_inner() took it */
-    PyThread_type_lock lock;
+    RawLock lock;                  /* see above; usable once lock_ready */
+    int lock_ready;
     _Atomic unsigned long owner;   /* the holder's thread identity; 0 when free */
     _Atomic int trouble;           /* fearless._poison's bits */
     PyObject *waiting;             /* the reference's list of waiting threads' identities */
@@ -100,7 +102,7 @@ monotonic_seconds(void)
 static inline int
 mutex_try_take(MutexCore *self, unsigned long me)
 {
-    if (PyThread_acquire_lock(self->lock, NOWAIT_LOCK)) {
+    if (raw_try(&self->lock)) {
         atomic_store_explicit(&self->owner, me, memory_order_relaxed);
         return 1;
     }
@@ -111,7 +113,7 @@ static inline void
 mutex_give_back(MutexCore *self)
 {
     atomic_store_explicit(&self->owner, 0, memory_order_relaxed);
-    PyThread_release_lock(self->lock);
+    raw_release(&self->lock);
 }
 
 static PyObject *
@@ -256,7 +258,7 @@ mutex_wait(MutexCore *self, unsigned long me, double timeout)
 #else
         sched_yield();
 #endif
-        taken = PyThread_acquire_lock(self->lock, NOWAIT_LOCK);
+        taken = raw_try(&self->lock);
     }
     Py_END_ALLOW_THREADS
     /* Then block, in slices as the reference does (fearless._park): a
@@ -264,21 +266,21 @@ mutex_wait(MutexCore *self, unsigned long me, double timeout)
      * which interrupts no system call -- ends the wait within a slice. */
     double deadline = timeout > 0 ? monotonic_seconds() + timeout : 0;
     while (!taken) {
-        PY_TIMEOUT_T wait_us = SLICE_US;
+        long wait_us = SLICE_US;
         if (timeout > 0) {
             double left = deadline - monotonic_seconds();
             if (left <= 0) {
                 break;
             }
             if (left * 1e6 < SLICE_US) {
-                wait_us = (PY_TIMEOUT_T)(left * 1e6) + 1;
+                wait_us = (long)(left * 1e6) + 1;
             }
         }
-        PyLockStatus status;
+        int status;
         Py_BEGIN_ALLOW_THREADS
-        status = PyThread_acquire_lock_timed(self->lock, wait_us, 1);
+        status = raw_timed(&self->lock, wait_us);
         Py_END_ALLOW_THREADS
-        if (status == PY_LOCK_ACQUIRED) {
+        if (status == 1) {
             taken = 1;
         }
         else if (PyErr_CheckSignals() < 0) {
@@ -477,12 +479,12 @@ MutexCore_init(MutexCore *self, PyObject *args, PyObject *kwds)
     if (flag < 0) {
         return -1;
     }
-    if (self->lock == NULL) {
-        self->lock = PyThread_allocate_lock();
-        if (self->lock == NULL) {
+    if (!self->lock_ready) {
+        if (raw_init(&self->lock) < 0) {
             PyErr_NoMemory();
             return -1;
         }
+        self->lock_ready = 1;
     }
     mutex_set_data(self, value);
     self->poison = flag;
@@ -502,7 +504,7 @@ MutexCore_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
     }
     self->weakreflist = NULL;
     self->data = NULL;
-    self->lock = NULL;
+    self->lock_ready = 0;
     atomic_init(&self->owner, 0);
     atomic_init(&self->trouble, 0);
     self->poison = 1;
@@ -540,14 +542,8 @@ MutexCore_dealloc(MutexCore *self)
     }
     Py_CLEAR(self->data);
     Py_CLEAR(self->waiting);
-    if (self->lock != NULL) {
-        /* A lock still held (a guard dropped on another thread, or a
-         * thread that died holding it) must be released before it is freed. */
-        if (!PyThread_acquire_lock(self->lock, NOWAIT_LOCK)) {
-            /* held: nobody can release it any more */
-        }
-        PyThread_release_lock(self->lock);
-        PyThread_free_lock(self->lock);
+    if (self->lock_ready) {
+        raw_free(&self->lock);
     }
     tp->tp_free((PyObject *)self);
     Py_DECREF(tp);
@@ -818,7 +814,10 @@ static void
 GuardCore_dealloc(GuardCore *self)
 {
     PyTypeObject *tp = Py_TYPE(self);
-    if (PyObject_CallFinalizerFromDealloc((PyObject *)self) < 0) {
+    /* The finaliser does something only for a guard still held; a released
+     * one (the common case) skips it, and the resurrection it costs. */
+    if (atomic_load_explicit(&self->held, memory_order_relaxed)
+        && PyObject_CallFinalizerFromDealloc((PyObject *)self) < 0) {
         return; /* resurrected by the finaliser */
     }
     PyObject_GC_UnTrack(self);

@@ -87,6 +87,17 @@ cell_one_operand(ObjectCore *self, const char *fname, PyObject *const *args, Py_
     return cell_operand(self, a[0], a[1], allowed, kind, &o);
 }
 
+/* The value, a new reference. */
+static inline PyObject *
+cell_get(ObjectCore *self)
+{
+    PyObject *value;
+    CELL_BEGIN(self);
+    value = Py_NewRef(self->value);
+    CELL_END();
+    return value;
+}
+
 static PyObject *
 ObjectCore_load(ObjectCore *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -98,11 +109,7 @@ ObjectCore_load(ObjectCore *self, PyObject *const *args, Py_ssize_t nargs, PyObj
     if (order_only(a[0], ALLOW_LOAD, S.str_load, &o) < 0) {
         return NULL;
     }
-    PyObject *value;
-    CELL_BEGIN(self);
-    value = Py_NewRef(self->value);
-    CELL_END();
-    return value;
+    return cell_get(self);
 }
 
 /* Replace the value with ``val`` (a new reference, which the cell takes);
@@ -155,17 +162,11 @@ cell_compare_exchange(ObjectCore *self, const char *fname, PyObject *const *args
         desired = Py_NewRef(a[1]);
     }
     else {
-        PyObject *convert = converter((PyObject *)self);
-        if (convert == NULL) {
-            return NULL;
-        }
-        PyObject *pair = PyObject_CallFunctionObjArgs(S.slow_operands, a[0], a[1], a[2], a[3], convert, NULL);
-        Py_DECREF(convert);
+        PyObject *pair = slow_pair((PyObject *)self, a);
         if (pair == NULL) {
             return NULL;
         }
-        if (!PyTuple_Check(pair) || PyTuple_GET_SIZE(pair) != 2
-            || (self->kind == KINT
+        if ((self->kind == KINT
                 && (!PyLong_CheckExact(PyTuple_GET_ITEM(pair, 0)) || !PyLong_CheckExact(PyTuple_GET_ITEM(pair, 1))))) {
             Py_DECREF(pair);
             PyErr_SetString(PyExc_SystemError, "fearless._native: the slow path let a bad operand through");
@@ -285,45 +286,25 @@ static PyObject *
 ObjectCore_get_value(ObjectCore *self, void *closure)
 {
     /* A snapshot, as the reference's _value: repr takes no lock but this section. */
-    PyObject *value;
-    CELL_BEGIN(self);
-    value = Py_NewRef(self->value);
-    CELL_END();
-    return value;
+    return cell_get(self);
 }
 
 static PyObject *
 ObjectCore_repr(ObjectCore *self)
 {
-    PyObject *name = PyType_GetName(Py_TYPE(self));
-    if (name == NULL) {
-        return NULL;
-    }
-    PyObject *value = ObjectCore_get_value(self, NULL);
-    /* The value's own repr runs outside the section: it may run any code. */
-    PyObject *text = PyUnicode_FromFormat("%U(%R)", name, value);
-    Py_DECREF(name);
-    Py_DECREF(value);
-    return text;
+    /* The value's own repr runs outside any section: it may run any code. */
+    return atomic_repr((PyObject *)self, ObjectCore_get_value(self, NULL));
 }
 
 static PyObject *
 ObjectCore_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
 {
-    if (!S.ready) {
-        PyErr_SetString(PyExc_RuntimeError, "fearless._native is not set up: import fearless.atomic");
+    long kind;
+    if (native_kind(type, &kind) < 0) {
         return NULL;
     }
-    PyObject *kind_obj = PyObject_GetAttr((PyObject *)type, str_kind);
-    if (kind_obj == NULL) {
-        return NULL;
-    }
-    long kind = PyLong_AsLong(kind_obj);
-    Py_DECREF(kind_obj);
     if (kind != KINT && kind != KREF) {
-        if (!PyErr_Occurred()) {
-            PyErr_Format(PyExc_ValueError, "bad _native_kind %ld", kind);
-        }
+        PyErr_Format(PyExc_ValueError, "bad _native_kind %ld", kind);
         return NULL;
     }
     ObjectCore *self = (ObjectCore *)type->tp_alloc(type, 0);

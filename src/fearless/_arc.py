@@ -25,7 +25,7 @@ import copy
 from collections.abc import Callable
 from typing import Any, ClassVar, Generic, TypeVar, final
 
-from . import _compiled, _seam
+from . import _seam
 from ._errors import ConsumedError, NotUniqueError
 from ._handle import DropOnce
 from ._util import Twinned
@@ -238,9 +238,9 @@ class Arc(_Handle, Generic[T_co]):
             >>> this is not None and this.ptr_eq(node)
             True
         """
-        twin = cls._native_twin
-        if twin is not None and _compiled.real_threads():
-            made: Arc[T] = twin._new_cyclic(fn)  # type: ignore[attr-defined]
+        twin = cls._twin_in_force()
+        if twin is not None:
+            made: Arc[T] = twin._new_cyclic(fn)
             return made
         inner = _ArcInner(_EMPTY, 0, 1)
         weak: Weak[T] = _new(Weak)

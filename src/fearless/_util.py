@@ -63,10 +63,15 @@ class Twinned(type):
     """
 
     def __call__(cls, *args: Any, **kwargs: Any) -> Any:
-        twin = type.__getattribute__(cls, "_native_twin")
-        if twin is not None and _compiled.real_threads():
+        twin = cls._twin_in_force()
+        if twin is not None:
             return twin(*args, **kwargs)
         return super().__call__(*args, **kwargs)
+
+    def _twin_in_force(cls) -> Any:
+        """The twin that new objects of this class are made of now, or None for the reference."""
+        twin = type.__getattribute__(cls, "_native_twin")
+        return twin if twin is not None and _compiled.real_threads() else None
 
     if not TYPE_CHECKING:  # type checkers see the class's own attributes, typed
 

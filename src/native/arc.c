@@ -139,20 +139,27 @@ handle_new(PyTypeObject *type, ArcInner *inner)
     return handle;
 }
 
-/* Give one strong count of ``inner`` up, and the caller's reference to it.
- * The last one lets the value go, after the count is zero: its finaliser
+/* Give one strong count of ``inner`` up, and the caller's reference to it;
+ * the value (a new reference) if that was the last one, else NULL. */
+static PyObject *
+take_strong(ArcInner *inner)
+{
+    PyObject *value = NULL;
+    if (atomic_fetch_sub_explicit(&inner->strong, 1, memory_order_release) == 1) {
+        atomic_thread_fence(memory_order_acquire);
+        value = inner->value;
+        inner->value = NULL;
+    }
+    Py_DECREF(inner);
+    return value;
+}
+
+/* take_strong, letting the value go after the count is zero: its finaliser
  * may use this allocation's Weak handles (upgrade() then returns None). */
 static void
 release_strong(ArcInner *inner)
 {
-    PyObject *freed = NULL;
-    if (atomic_fetch_sub_explicit(&inner->strong, 1, memory_order_release) == 1) {
-        atomic_thread_fence(memory_order_acquire);
-        freed = inner->value;
-        inner->value = NULL;
-    }
-    Py_DECREF(inner);
-    Py_XDECREF(freed);
+    Py_XDECREF(take_strong(inner));
 }
 
 static void
@@ -191,6 +198,18 @@ release(HandleCore *self, ArcInner *inner)
     else {
         release_weak(inner);
     }
+}
+
+/* Drop the handle: 1, or 0 if it was dropped already. */
+static int
+handle_drop(HandleCore *self)
+{
+    ArcInner *inner = handle_take(self);
+    if (inner == NULL) {
+        return 0;
+    }
+    release(self, inner);
+    return 1;
 }
 
 static PyObject *
@@ -243,11 +262,9 @@ handle_share(HandleCore *self, PyTypeObject *type, int strong)
 static PyObject *
 Handle_drop(HandleCore *self, PyObject *Py_UNUSED(ignored))
 {
-    ArcInner *inner = handle_take(self);
-    if (inner == NULL) {
+    if (!handle_drop(self)) {
         return consumed(self);
     }
-    release(self, inner);
     Py_RETURN_NONE;
 }
 
@@ -255,12 +272,7 @@ Handle_drop(HandleCore *self, PyObject *Py_UNUSED(ignored))
 static PyObject *
 Handle_private_drop(HandleCore *self, PyObject *Py_UNUSED(ignored))
 {
-    ArcInner *inner = handle_take(self);
-    if (inner == NULL) {
-        Py_RETURN_FALSE;
-    }
-    release(self, inner);
-    Py_RETURN_TRUE;
+    return PyBool_FromLong(handle_drop(self));
 }
 
 static PyObject *
@@ -272,10 +284,7 @@ Handle_enter(HandleCore *self, PyObject *Py_UNUSED(ignored))
 static PyObject *
 Handle_exit(HandleCore *self, PyObject *const *args, Py_ssize_t nargs)
 {
-    ArcInner *inner = handle_take(self);
-    if (inner != NULL) {
-        release(self, inner);
-    }
+    handle_drop(self);
     Py_RETURN_NONE;
 }
 
@@ -305,10 +314,7 @@ Handle_traverse(HandleCore *self, visitproc visit, void *arg)
 static int
 Handle_clear(HandleCore *self)
 {
-    ArcInner *inner = handle_take(self);
-    if (inner != NULL) {
-        release(self, inner);
-    }
+    handle_drop(self);
     return 0;
 }
 
@@ -441,13 +447,7 @@ ArcCore_into_inner(HandleCore *self, PyObject *Py_UNUSED(ignored))
     if (inner == NULL) {
         return consumed(self);
     }
-    PyObject *value = NULL;
-    if (atomic_fetch_sub_explicit(&inner->strong, 1, memory_order_release) == 1) {
-        atomic_thread_fence(memory_order_acquire);
-        value = inner->value;
-        inner->value = NULL;
-    }
-    Py_DECREF(inner);
+    PyObject *value = take_strong(inner);
     return value != NULL ? value : Py_NewRef(Py_None);
 }
 

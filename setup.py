@@ -18,7 +18,17 @@ extra_compile_args = [] if sys.platform == "win32" else ["-std=c11", "-O2"]
 
 
 class OptionalBuildExt(build_ext):
-    """``build_ext`` that turns a failed build of the core into one clear warning."""
+    """``build_ext`` that always compiles, and turns a failed build into one clear warning."""
+
+    def finalize_options(self) -> None:
+        super().finalize_options()
+        # Always compile. setuptools keeps its objects in ``build/``, named
+        # by platform and interpreter tag only, and skips a compile whose
+        # output is newer than the sources: two interpreters with one tag
+        # (a free-threaded build and the same version built with
+        # ThreadSanitizer, say) would share an extension built with the
+        # other's flags.
+        self.force = True
 
     def build_extension(self, ext: Any) -> None:
         try:
@@ -42,7 +52,11 @@ setup(
                 "src/native/integers.c",
                 "src/native/bools.c",
                 "src/native/floats.c",
+                "src/native/objects.c",
+                "src/native/rawlock.c",
                 "src/native/mutex.c",
+                "src/native/arc.c",
+                "src/native/rwlock.c",
             ],
             extra_compile_args=extra_compile_args,
             optional=True,

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import copy
 import gc
 import os
+import pickle
 import threading
 import tracemalloc
 from collections.abc import Callable
@@ -23,6 +25,23 @@ needs_core = pytest.mark.skipif(
     not fearless.native and not EXPECT_NATIVE,
     reason="the compiled core is not in use here (FEARLESS_PURE_PYTHON=1, or no compiler)",
 )
+
+
+def compiled(obj: object) -> bool:
+    """Whether ``obj`` was made by the compiled core: an object of a twin class."""
+    return getattr(type(obj), "_native_public", None) is not None
+
+
+def assert_copies_refused_alike(*pairs: tuple[object, object]) -> None:
+    """``copy``, ``deepcopy`` and ``pickle`` refuse each compiled object of ``pairs``
+    with the very message they give its reference twin (``(compiled, reference)``)."""
+    for attempt in (copy.copy, copy.deepcopy, pickle.dumps):
+        for obj, twin in pairs:
+            with pytest.raises(TypeError) as native_error:
+                attempt(obj)
+            with pytest.raises(TypeError) as reference_error:
+                attempt(twin)
+            assert str(native_error.value) == str(reference_error.value)
 
 
 def _resident_bytes() -> int | None:

@@ -28,7 +28,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import fearless.atomic
-from _helpers import STRESS, TIMEOUT, WithStatement, Worker, reference, run_concurrently
+from _helpers import (
+    STRESS,
+    TIMEOUT,
+    WithStatement,
+    Worker,
+    reference,
+    run_concurrently,
+    run_python,
+)
 from fearless import _seam, scope
 from fearless._atomic import _AtomicInteger, _describe
 from fearless._runtime import free_threaded_build
@@ -1000,6 +1008,54 @@ def test_ref_releases_the_previous_object_outside_the_lock() -> None:
 
     Worker(work).join()
     assert seen == ["next", "last"]
+
+
+@pytest.mark.parametrize(
+    ("name", "first", "then", "printed"),
+    [
+        ("AtomicI64", "5", "6", "[5] 6"),
+        ("AtomicInt", "5", "10**30", f"[5] {10**30}"),
+        ("AtomicBool", "False", "True", "[False] True"),
+        ("AtomicFloat", "0.5", "1.5", "[0.5] 1.5"),
+        ("AtomicRef", "'a'", "'b'", "['a'] b"),
+    ],
+)
+def test_a_finaliser_run_as_a_section_ends_may_use_the_same_atomic(
+    name: str, first: str, then: str, printed: str
+) -> None:
+    # On 3.11 a collection runs at once where an allocation triggers it: also
+    # as a ``with`` block on the reference's lock ends, before the release
+    # (tests/test_rwlock_faults.py pins where collections run). The ``with``
+    # block below stands for an operation's section, with a finaliser young
+    # enough to be collected inside it; the finaliser uses the same atomic.
+    proc = run_python(
+        f"""
+        import gc
+        from fearless.atomic import {name}
+        x = object.__new__({name})  # the reference, whatever fearless.native says
+        x.__init__({first})
+        seen = []
+        class Finaliser:
+            def __init__(self):
+                self.cycle = self
+            def __del__(self):
+                seen.append(x.swap({then}))
+        gc.collect()
+        gc.set_threshold(1)
+        gc.disable()  # keeps the finaliser young until the body
+        f = Finaliser()
+        with x._lock:
+            gc.enable()
+            del f
+            a = {{0}}; b = {{0}}; c = {{0}}
+        gc.set_threshold(700)
+        gc.collect()
+        print(seen, x.load())
+        """,
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert proc.stdout == printed + "\n", proc.stdout + proc.stderr
 
 
 def test_repr_calls_user_code_without_the_lock() -> None:

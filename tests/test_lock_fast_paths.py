@@ -7,6 +7,10 @@
 unlock are the library's hottest paths (no Python call there); these tests
 run each path and its reference on the same situations and compare what
 they leave: the state after release, poisoning, and a waiter woken.
+
+The RwLock tests take the reference's objects (``reference(RwLock, ...)``):
+its inline copies are what they check. The compiled twin's readers are
+checked against the reference in ``test_native_rwlock.py``.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from _helpers import TIMEOUT, Worker, wait_until
+from _helpers import TIMEOUT, Worker, reference, wait_until
 from fearless import (
     ConsumedError,
     DeadlockError,
@@ -186,7 +190,7 @@ def _snapshot(rw: RwLock[Any]) -> tuple[Any, ...]:
 def test_rwlock_release_paths_leave_the_same_state(
     release: Callable[[Any, bool], None], kind: str, failed: bool, poison: bool
 ) -> None:
-    rw = RwLock([1], poison=poison)
+    rw = reference(RwLock, [1], poison=poison)
     # A read guard of this thread's that stays held (an upgradable read must
     # come first: a reader may not take one).
     other = rw.read() if kind == "read" else None
@@ -230,7 +234,7 @@ def test_rwlock_release_paths_leave_the_same_state(
 def test_rwlock_release_paths_wake_a_waiter(
     release: Callable[[Any, bool], None], kind: str, blocked: str, what: str
 ) -> None:
-    rw = RwLock(0)
+    rw = reference(RwLock, 0)
     guard = getattr(rw, kind)()
 
     def waiter() -> int:
@@ -263,7 +267,7 @@ def _rwlock_reference_take(rw: RwLock[Any], kind: str) -> Any:
 def _rwlock_outcome(
     take: Callable[[RwLock[Any], str], Any], kind: str, situation: str
 ) -> tuple[Any, ...]:
-    rw = RwLock([1])
+    rw = reference(RwLock, [1])
     held: list[Any] = []
     if situation == "read by this thread":
         held.append(rw.read())
@@ -313,7 +317,7 @@ def test_rwlock_admission_refuses_a_consumed_lock_as_refuse_if_consumed_does(
         RwLockWriteGuard,
     )
 
-    rw = RwLock([1])
+    rw = reference(RwLock, [1])
     if consumed:
         rw.into_inner()
     cls, code = {
@@ -362,7 +366,7 @@ def _admitted(admit: Callable[[RwLock[Any]], None]) -> tuple[Any, ...]:
     from fearless._rwlock_core import _new_guard, _Waiter
     from fearless._rwlock_guards import RwLockReadGuard
 
-    rw = RwLock([1])
+    rw = reference(RwLock, [1])
     queued = []
     for ident, abandoned in [(101, False), (102, True), (103, False)]:
         guard = _new_guard(RwLockReadGuard)

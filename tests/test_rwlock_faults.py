@@ -16,12 +16,14 @@ import threading
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import partial
 from types import FrameType
 from typing import Any
 
 import pytest
 
-from _helpers import TIMEOUT, Worker, run_python, wait_until
+from _helpers import TIMEOUT, Worker, reference, run_python, wait_until
+from _native_helpers import compiled, needs_core
 from fearless import (
     RwLock,
     RwLockStatistics,
@@ -373,9 +375,16 @@ def test_recursion_error_inside_rwlock_calls_leaves_nothing_held() -> None:
     assert hits >= 3  # one per Python frame the deepest call goes through
 
 
-def test_recursion_error_in_a_releasing_thread_loses_no_waiter() -> None:
-    rw = RwLock(0)
-    reader = rw.read()
+@pytest.mark.parametrize("make", [RwLock, partial(reference, RwLock)], ids=["RwLock", "reference"])
+def test_recursion_error_in_a_releasing_thread_loses_no_waiter(
+    make: Callable[[int], RwLock[int]],
+) -> None:
+    rw = make(0)
+    # With a timeout, read() takes the reference's path: on the compiled
+    # twin too, its release runs Python code (its hand-over), which a
+    # RecursionError can interrupt. (A compiled fast reader's release runs
+    # none while the writer waits in C for it.)
+    reader = rw.read(timeout=TIMEOUT)
     writer = Worker(lambda: rw.write(timeout=TIMEOUT).unlock())
     wait_until(lambda: rw.statistics().waiting_writers == 1, what="the writer to queue")
     hits = 0
@@ -396,14 +405,18 @@ def test_recursion_error_in_a_releasing_thread_loses_no_waiter() -> None:
 # -- finalisers inside an operation ----------------------------------------------------
 
 
+@pytest.mark.parametrize("make", [RwLock, partial(reference, RwLock)], ids=["RwLock", "reference"])
 def test_finaliser_inside_an_rwlock_operation_may_use_the_same_lock(
-    monkeypatch: pytest.MonkeyPatch,
+    monkeypatch: pytest.MonkeyPatch, make: Callable[[int], RwLock[int]]
 ) -> None:
-    rw = RwLock(0)
+    rw = make(0)
     seen: list[object] = []
     dropped = [rw.read()]
     armed = [True]
-    regate = RwLock._regate
+    regate = type(rw)._regate
+    # The compiled twin's read fast path takes no internal lock: inside this
+    # thread's own operation, try_read() still gets a guard there.
+    try_read = 0 if compiled(dropped[0]) else "would block"
 
     def finaliser() -> None:
         # What a __del__ may do on the same lock, run inside read()'s
@@ -412,9 +425,12 @@ def test_finaliser_inside_an_rwlock_operation_may_use_the_same_lock(
         seen.append(repr(rw))
         for attempt in (rw.try_read, rw.try_write):
             try:
-                attempt().unlock()
+                guard = attempt()
             except WouldBlockError:
                 seen.append("would block")
+            else:
+                seen.append(guard.value)
+                guard.unlock()
         with pytest.warns(ResourceWarning, match="was never released; it was released"):
             dropped.clear()  # the last reference to a held read guard of this lock
 
@@ -424,9 +440,9 @@ def test_finaliser_inside_an_rwlock_operation_may_use_the_same_lock(
             armed.pop()
             finaliser()
 
-    monkeypatch.setattr(RwLock, "_regate", hooked)
+    monkeypatch.setattr(type(rw), "_regate", hooked)
     with rw.read(timeout=TIMEOUT) as r:  # the slow path: it registers, then regates
-        assert seen == [2, "RwLock(<locked>)", "would block", "would block"]
+        assert seen == [2, "RwLock(<locked>)", try_read, "would block"]
         assert rw.statistics().readers == 1  # the dropped guard is released already
         assert r.value == 0
     monkeypatch.undo()
@@ -484,6 +500,117 @@ def test_gc_finalisers_inside_rwlock_calls_do_not_deadlock() -> None:
         "ok RwLockStatistics(readers=0, writer=None, upgradable=None, "
         "waiting_readers=0, waiting_writers=0, poisoned=False)\n"
     ), proc.stdout + proc.stderr
+
+
+def test_a_collection_inside_the_internal_lock_runs_where_the_holder_cannot_be_recorded() -> None:
+    # The premise of the finaliser rules (``_RwLockCore._inside``). On 3.11
+    # an allocation runs a garbage collection at once: inside a critical
+    # section that makes no call (the fast paths), and at the end of every
+    # ``with`` block on the internal lock, whose ``__exit__`` call builds an
+    # argument tuple before it releases. From 3.12 an allocation only
+    # schedules one, for the next point where the interpreter checks for
+    # signals: after the release. The body below allocates with the
+    # collector armed and a finaliser in the youngest generation; it
+    # records whether it ran with the lock held.
+    proc = run_python(
+        """
+        import _thread, gc
+        lock = _thread.allocate_lock()
+        seen = []
+        class Finaliser:
+            def __init__(self):
+                self.cycle = self
+            def __del__(self):
+                seen.append(lock.locked())
+        gc.collect()
+        gc.set_threshold(1)
+        for i in range(100):
+            gc.disable()  # keeps the finaliser young until the body
+            f = Finaliser()
+            with lock:
+                gc.enable()
+                del f
+                a = {i}; b = {i}; c = {i}
+        gc.set_threshold(700)
+        gc.collect()
+        print(seen.count(True), seen.count(False))
+        """,
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    inside = "100 0\n" if sys.version_info < (3, 12) else "0 100\n"
+    assert proc.stdout == inside, proc.stdout + proc.stderr
+
+
+def test_a_finaliser_run_by_a_collection_inside_a_section_that_records_no_holder() -> None:
+    # What 3.11 does at the end of a fast path's ``with`` block (see the test
+    # above): a collection runs while this thread holds the internal lock
+    # and ``_holder`` says nobody. The finaliser must not wait for the lock:
+    # it answers as inside this thread's own operation (a snapshot, would
+    # block, <locked>; a dropped guard is queued), and the next operation
+    # releases the dropped guard. From 3.12 the same program runs the
+    # finalisers after the release, where the lock is simply free.
+    proc = run_python(
+        """
+        import gc
+        from fearless import RwLock, WouldBlockError
+        rw = RwLock(0)
+        held = []
+        seen = []
+        class Finaliser:
+            def __init__(self):
+                self.cycle = self
+            def __del__(self):
+                if held:
+                    held.pop()  # the last reference to a held write guard
+                    seen.append(rw.statistics().writer is None)
+                    return
+                seen.append(rw.statistics().readers)
+                for attempt in (rw.try_read, rw.try_write):
+                    try:
+                        attempt().unlock()
+                        seen.append("took")
+                    except WouldBlockError:
+                        seen.append("would block")
+                seen.append(repr(rw))
+        def section():
+            gc.disable()  # keeps the finaliser young until the body
+            f = Finaliser()
+            with rw._lock:
+                gc.enable()
+                del f
+                a = {0}; b = {0}; c = {0}
+        gc.collect()
+        gc.set_threshold(1)
+        section()
+        gc.collect()  # where an allocation did not collect (free-threaded)
+        held.append(rw.write())
+        section()
+        gc.collect()
+        gc.set_threshold(700)
+        print(seen)
+        print(rw.statistics())
+        with rw.write(timeout=5) as w:
+            w.value += 1
+        print(rw)
+        """,
+        timeout=60,
+        PYTHONWARNINGS="always::ResourceWarning",
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    if sys.version_info < (3, 12):  # inside the section: the guard is queued
+        # (The compiled core's try_read() needs no internal lock.)
+        try_read = "took" if compiled(RwLock(0)) else "would block"
+        during = f"[0, '{try_read}', 'would block', 'RwLock(<locked>)', False]"
+    else:  # after the release
+        during = "[0, 'took', 'took', 'RwLock(0)', True]"
+    assert proc.stdout.splitlines() == [
+        during,
+        "RwLockStatistics(readers=0, writer=None, upgradable=None, "
+        "waiting_readers=0, waiting_writers=0, poisoned=False)",
+        "RwLock(1)",
+    ], proc.stdout + proc.stderr
+    assert "was never released; it was released when garbage-collected" in proc.stderr
 
 
 # -- dropped guards (RAII) -----------------------------------------------------------
@@ -757,9 +884,16 @@ expect(DeadlockError, lambda: rw.upgradable_read(timeout=30), MSG)
 """,
     "internal": """
 start = time.monotonic()
-expect(DeadlockError, rw.read, MSG)
+if type(rw).__mro__[1].__name__ == "RwLockCore":
+    # The compiled twin's readers need no internal lock while no writer
+    # holds or waits: they read on.
+    with rw.read() as r, rw.try_read() as s:
+        assert r.value == s.value == 0
+else:
+    expect(DeadlockError, rw.read, MSG)
+    expect(DeadlockError, rw.try_read, MSG)
 expect(DeadlockError, lambda: rw.write(timeout=30), MSG)
-expect(DeadlockError, rw.try_read, MSG)
+expect(DeadlockError, lambda: rw.read(timeout=30), MSG)
 assert time.monotonic() - start < 10
 """,
 }
@@ -790,7 +924,7 @@ def test_blocking_in_a_forked_child_raises_instead_of_hanging(held: str) -> None
 def test_a_lost_hand_over_is_redone_by_the_waiter() -> None:
     # A release whose hand-over an exception cut short (here: skipped on
     # purpose) leaves the waiter queued; its next slice redoes it.
-    rw = RwLock(0)
+    rw = reference(RwLock, 0)
     reader = rw.read()
     writer = Worker(lambda: rw.write(timeout=TIMEOUT).unlock())
     wait_until(lambda: rw.statistics().waiting_writers == 1, what="the writer to queue")
@@ -802,3 +936,18 @@ def test_a_lost_hand_over_is_redone_by_the_waiter() -> None:
     writer.join()
     assert_idle(rw)
     assert math.isfinite(_seam.backend.slice)
+
+
+@needs_core
+def test_a_compiled_reader_dropped_before_a_waiting_writer_lets_it_in() -> None:
+    # The compiled read guard's finaliser releases in C and runs no Python
+    # code, so it does not hand over: the waiting writer's next slice does.
+    rw = RwLock(0)
+    reader = rw.read()
+    assert compiled(reader)  # a fast reader, lock-free
+    writer = Worker(lambda: rw.write(timeout=TIMEOUT).unlock())
+    wait_until(lambda: rw.statistics().waiting_writers == 1, what="the writer to queue")
+    with pytest.warns(ResourceWarning, match=dropped_message("read")):
+        del reader
+    writer.join()
+    assert_idle(rw)

@@ -9,6 +9,7 @@ livelocks are reported, failures replay, and nothing of a run is left behind.
 from __future__ import annotations
 
 import _thread
+import collections
 import gc
 import importlib.util
 import itertools
@@ -25,7 +26,7 @@ from typing import Any
 
 import pytest
 
-from _helpers import run_python
+from _helpers import STRESS, TIMEOUT, run_python
 from fearless import Condvar, Mutex, OnceLock, WouldBlockError, mpsc, scope, spawn
 from fearless.atomic import AtomicBool, AtomicInt, Ordering
 from fearless.testing import (
@@ -141,6 +142,66 @@ def test_partial_order_reduction_covers_every_order_of_the_critical_sections() -
     result = explore(program, strategy="exhaustive")
     assert result.complete
     assert len(orders) == 20, sorted(orders)
+
+
+# -- issue 16: tracing reach: the packages named in trace= ----------------------------------------
+
+
+def counter_updates() -> None:
+    # A lost update inside the standard library's pure-Python code: for a
+    # mapping, Counter.update reads each count and writes the sum back in
+    # one line of collections/__init__.py.
+    counts = collections.Counter(a=0)
+
+    def add() -> None:
+        counts.update({"a": 1})
+
+    with scope() as s:
+        s.spawn(add)
+        s.spawn(add)
+    assert counts["a"] == 2, counts
+
+
+def test_library_code_is_one_step_unless_traced() -> None:
+    # trace=True traces the test's own code only: each update is one step,
+    # so every schedule within the bound passes (the race is invisible);
+    # the same bound finds it once collections is traced.
+    result = explore(counter_updates, strategy="exhaustive", trace=True, preemption_bound=2)
+    assert result.stopped_by == "preemption_bound" and result.preemption_bound == 2
+    with pytest.raises(ScheduleFailure, match=re.escape("Counter({'a': 1})")):
+        explore(counter_updates, strategy="exhaustive", trace="collections", preemption_bound=2)
+
+
+@pytest.mark.parametrize("trace", ["collections", ["collections"], ("json", "collections")])
+@pytest.mark.parametrize("strategy", ["exhaustive", "random", "pct", "hypothesis"])
+def test_a_race_inside_a_traced_library_is_found(trace: object, strategy: Strategy) -> None:
+    with pytest.raises(ScheduleFailure, match=re.escape("Counter({'a': 1})")) as found:
+        explore(counter_updates, strategy=strategy, trace=trace, seed=3)  # type: ignore[arg-type]
+    # The trace shows the library's line where the update was lost.
+    assert "self[elem] = count + self_get(elem, 0)" in str(found.value)
+
+
+def test_a_named_package_is_traced_when_a_thread_runs_it_directly() -> None:
+    # No code of the test's own between the thread and the library.
+    def direct() -> None:
+        counts = collections.Counter(a=0)
+        with scope() as s:
+            s.spawn(counts.update, {"a": 1})
+            s.spawn(counts.update, {"a": 1})
+        assert counts["a"] == 2, counts
+
+    with pytest.raises(ScheduleFailure, match=re.escape("Counter({'a': 1})")):
+        explore(direct, strategy="exhaustive", trace="collections")
+
+
+def test_a_named_package_is_traced_only_where_the_test_reaches_it() -> None:
+    # Naming a package traces it, not what fearless does: a program of
+    # fearless operations takes the same steps either way.
+    own = explore(mutex_counter, strategy="exhaustive", trace=True, preemption_bound=1)
+    named = explore(
+        mutex_counter, strategy="exhaustive", trace=["collections", "json"], preemption_bound=1
+    )
+    assert (named.longest, named.schedules) == (own.longest, own.schedules)
 
 
 # -- demonstration 2: two mutexes in opposite orders ------------------------------------------
@@ -746,9 +807,21 @@ def test_explore_from_two_threads_at_once_is_refused() -> None:
         ({"preemption_bound": -1}, ValueError, "preemption_bound must be an int >= 0"),
         ({"depth": 0}, ValueError, "depth must be an int >= 1"),
         ({"seed": "x"}, TypeError, "seed must be an int or None"),
-        ({"trace": 1}, TypeError, "trace must be True or False"),
+        ({"trace": 1}, TypeError, "trace must be True, False, a module name or a list of module"),
+        ({"trace": []}, TypeError, "trace must be True, False, a module name or a list of module"),
+        ({"trace": {"collections"}}, TypeError, "trace must be True, False, a module name"),
+        ({"trace": ["collections", 3]}, TypeError, "trace takes module names as strings, got 3"),
+        ({"trace": "no_such_module_xyz"}, ValueError, "no module of that name can be imported"),
+        ({"trace": "fearless._mutex"}, ValueError, "fearless's own code is never traced"),
+        ({"trace": "sys"}, ValueError, "the module has no Python source to trace"),
         ({"stall_timeout": 0}, ValueError, "stall_timeout must be a positive number"),
         ({"stall_timeout": float("nan")}, ValueError, "stall_timeout must be a positive number"),
+        ({"time_limit": 0}, ValueError, "time_limit must be a positive number of seconds or None"),
+        ({"time_limit": -1.5}, ValueError, "time_limit must be a positive number"),
+        ({"time_limit": float("nan")}, ValueError, "time_limit must be a positive number"),
+        ({"time_limit": float("inf")}, ValueError, "time_limit must be a positive number"),
+        ({"time_limit": True}, ValueError, "time_limit must be a positive number"),
+        ({"time_limit": "1"}, ValueError, "time_limit must be a positive number"),
     ],
 )
 def test_bad_arguments_are_refused(
@@ -756,6 +829,75 @@ def test_bad_arguments_are_refused(
 ) -> None:
     with pytest.raises(error, match=match):
         explore(mutex_counter, **kwargs)  # type: ignore[arg-type]
+
+
+class TickingClock:
+    """A stand-in for ``time.perf_counter`` that moves one second per reading."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        self.now += 1.0
+        return self.now
+
+
+@pytest.mark.parametrize("strategy", ["hypothesis", "random", "pct", "exhaustive"])
+def test_a_time_limit_stops_the_search_between_runs(
+    strategy: Strategy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The clock is read once when the search starts and once before each
+    # run: with a limit of 3 ticks, two runs start before it has passed.
+    explore_module = sys.modules["fearless._testing.explore"]
+    monkeypatch.setattr(explore_module, "_clock", TickingClock())
+    result = explore(mutex_counter, strategy=strategy, schedules=10_000, time_limit=3, seed=1)
+    assert result.schedules == 2
+    assert result.stopped_by == "time_limit" and result.time_limit == 3
+    assert not result.complete
+    cut = "stopped at the time limit of 3 s"
+    if strategy == "exhaustive":
+        cut += ", before the search was complete"
+    assert result.coverage == cut
+    assert cut in str(result)
+
+
+def test_a_time_limit_that_never_passes_changes_nothing() -> None:
+    result = explore(mutex_counter, strategy="exhaustive", time_limit=3600)
+    assert result.complete and result.stopped_by is None and result.time_limit is None
+
+
+def test_a_time_limit_keeps_the_bound_a_traced_search_covered(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The traced exhaustive search deepens its preemption bound; a limit that
+    # passes during a deeper level keeps the bound that was searched to its end.
+    explore_module = sys.modules["fearless._testing.explore"]
+    whole = explore(mutex_counter, strategy="exhaustive", trace=True, preemption_bound=0)
+    monkeypatch.setattr(explore_module, "_clock", TickingClock())
+    result = explore(
+        mutex_counter, strategy="exhaustive", trace=True, time_limit=whole.schedules + 3
+    )
+    assert result.stopped_by == "time_limit" and result.preemption_bound == 0
+    assert result.coverage == (
+        "every schedule with ≤ 0 preemptions; stopped at the time limit of "
+        f"{whole.schedules + 3} s, before the search was complete"
+    )
+
+
+def test_a_failure_found_before_the_time_limit_is_raised(monkeypatch: pytest.MonkeyPatch) -> None:
+    explore_module = sys.modules["fearless._testing.explore"]
+    monkeypatch.setattr(explore_module, "_clock", TickingClock())
+    with pytest.raises(ScheduleFailure, match="Counter: "):
+        explore(racy_counter, strategy="exhaustive", trace=True, time_limit=1_000_000)
+
+
+def test_a_replay_ignores_the_time_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(ScheduleFailure) as found:
+        explore(racy_counter, strategy="exhaustive", trace=True)
+    explore_module = sys.modules["fearless._testing.explore"]
+    monkeypatch.setattr(explore_module, "_clock", TickingClock())
+    with pytest.raises(ScheduleFailure):
+        explore(racy_counter, trace=True, replay=found.value.schedule, time_limit=1)
 
 
 def test_the_test_must_be_callable() -> None:
@@ -859,6 +1001,43 @@ def test_no_finaliser_of_a_run_raises(monkeypatch: pytest.MonkeyPatch) -> None:
         explore(program, seed=0, schedules=60)
     gc.collect()
     assert raised == []
+
+
+def test_locks_of_a_run_that_is_over_serve_several_threads_at_once() -> None:
+    # After its run, a simulated lock is used by finalisers and by handles
+    # the test kept -- on free-threaded CPython from several threads at
+    # once (the finalisers of one channel's handles, freed on two threads,
+    # raised "cannot release un-acquired lock"). There it is a plain lock:
+    # a thread that finds it held by another live thread waits.
+    kept: list[Any] = []
+
+    def test() -> None:
+        kept.append((Mutex(0), threading.RLock(), threading.Lock()))
+
+    explore(test, strategy="random", schedules=1, seed=0)
+    ((mutex, rlock, lock),) = kept
+    rounds = 2_000 * STRESS
+    start = threading.Barrier(2)
+
+    def hammer() -> None:
+        start.wait(TIMEOUT)
+        for _ in range(rounds):
+            with mutex.lock() as guard:
+                guard.value += 1
+            with rlock, rlock:
+                pass
+            with lock:
+                pass
+
+    threads = [threading.Thread(target=hammer) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(TIMEOUT)
+    assert not any(t.is_alive() for t in threads)
+    with mutex.lock() as guard:
+        assert guard.value == 2 * rounds
+    assert not rlock._is_owned() and not lock.locked()
 
 
 def test_a_finaliser_that_fails_in_a_run_is_still_reported(monkeypatch: pytest.MonkeyPatch) -> None:

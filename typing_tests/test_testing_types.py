@@ -28,8 +28,10 @@ def explore_is_typed() -> None:
     assert_type(result, Exploration)
     assert_type(result.schedules, int)
     assert_type(result.complete, bool)
-    assert_type(result.stopped_by, Literal["schedules", "preemption_bound"] | None)
+    assert_type(result.stopped_by, Literal["schedules", "preemption_bound", "time_limit"] | None)
     assert_type(result.preemption_bound, int | None)
+    assert_type(result.time_limit, float | None)
+    assert_type(explore(test, time_limit=2.5), Exploration)
     assert_type(result.coverage, str)
     result.stopped_by = None  # type: ignore[misc]
     assert_type(explore(lambda: 1, replay="1:0*3"), Exploration)

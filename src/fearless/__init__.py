@@ -110,6 +110,7 @@ from ._util import fixup_module_metadata as _fixup_module_metadata
 
 _compiled.install_twins("fearless._mutex_twins")  # before the names are fixed: twins too
 _compiled.install_twins("fearless._arc_twins")
+_compiled.install_twins("fearless._rwlock_twins")
 
 __version__ = "0.1.0"
 

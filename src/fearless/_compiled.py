@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import importlib
 import os
+from collections.abc import Collection
 from types import ModuleType
 from typing import Any
 
@@ -69,6 +70,20 @@ def twin_namespace(public: type) -> dict[str, Any]:
         "__doc__": public.__doc__,
         "_native_public": public,
         "_copy_advice": getattr(public, "_copy_advice"),  # noqa: B009 - NotCopyable's
+    }
+
+
+def reference_functions(*classes: type, skip: Collection[str]) -> dict[str, Any]:
+    """The functions of ``classes`` (later ones win) that a twin binds, but those in ``skip``.
+
+    A twin runs the reference's own code for everything its C type does not
+    do; this is that code, by name, for a twin module to put in its namespace.
+    """
+    return {
+        name: attr
+        for cls in classes
+        for name, attr in vars(cls).items()
+        if callable(attr) and name not in skip
     }
 
 

@@ -22,7 +22,7 @@ from types import ModuleType
 from typing import Any
 
 from . import _mutex, _seam
-from ._compiled import twin_namespace
+from ._compiled import reference_functions, twin_namespace
 from ._deadline import Deadline
 from ._errors import DeadlockError, GuardReleasedError, WrongThreadError
 from ._mutex import Mutex, MutexGuard
@@ -51,9 +51,7 @@ def _wait_for_lock(self: Any, deadline: Deadline) -> bool:
 def mutex_twin(core: ModuleType) -> type:
     """The compiled twin of :class:`~fearless.Mutex` (see the module docstring)."""
     namespace = twin_namespace(Mutex)
-    for name, attr in vars(Mutex).items():
-        if callable(attr) and name not in _NOT_BOUND and name not in vars(NotCopyable):
-            namespace[name] = attr
+    namespace.update(reference_functions(Mutex, skip=_NOT_BOUND | vars(NotCopyable).keys()))
     namespace["_wait_for_lock"] = _wait_for_lock
     return type("Mutex", (core.MutexCore, NotCopyable), namespace)
 

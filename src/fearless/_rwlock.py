@@ -12,7 +12,7 @@ statistics. The uncontended ``read()`` and ``write()`` run inline here,
 
 from __future__ import annotations
 
-from typing import TypeVar, final
+from typing import ClassVar, TypeVar, final
 
 from . import _poison
 from ._errors import ConsumedError, DeadlockError, WouldBlockError
@@ -33,6 +33,7 @@ from ._rwlock_core import (
     _RwLockCore,
 )
 from ._rwlock_guards import RwLockReadGuard, RwLockUpgradableReadGuard, RwLockWriteGuard
+from ._util import Twinned
 
 __all__ = [
     "RwLock",
@@ -53,7 +54,7 @@ _MSG_LOCKED_INTO_INNER = "rwlock is locked; into_inner() needs every guard relea
 
 
 @final
-class RwLock(_RwLockCore[T]):
+class RwLock(_RwLockCore[T], metaclass=Twinned):
     """A reader-writer lock that owns the value it protects (Rust's ``RwLock<T>``).
 
     Any number of threads may read the value at once through
@@ -117,6 +118,10 @@ class RwLock(_RwLockCore[T]):
     """
 
     __slots__ = ()  # the state lives in _RwLockCore
+
+    #: The compiled twin, when the core is in use (``fearless._rwlock_twins``):
+    #: ``Twinned`` makes its objects.
+    _native_twin: ClassVar[type | None] = None
 
     _copy_advice = (
         "share the same RwLock between threads (or wrap it in an Arc); to copy the "
@@ -264,14 +269,15 @@ class RwLock(_RwLockCore[T]):
             if lock.locked():
                 self._spin()
             with lock:
-                if not (
-                    self._gate or self._readers or self._upgrader is not None or timeout is not None
-                ):
+                if not self._gate and timeout is None:
+                    # The gate first, then the readers (see _RwLockCore.__init__).
                     self._gate = _BUSY
-                    self._writer = me
-                    guard._value = self._data
-                    guard._rwlock = self
-                    return guard
+                    if not (self._readers or self._fast or self._upgrader is not None):
+                        self._writer = me
+                        guard._value = self._data
+                        guard._rwlock = self
+                        return guard
+                    self._gate = 0
         except DeadlockError:
             raise  # nothing taken (or the internal lock lost by os.fork())
         except BaseException:
@@ -328,7 +334,7 @@ class RwLock(_RwLockCore[T]):
         the handler shares its frame, as in ``_acquire_slow``.
         """
         me = guard._owner = _get_ident()
-        if self._holder == me:
+        if self._inside(me):
             # A finaliser inside this thread's own operation on this lock.
             raise WouldBlockError(_MSG_WOULD_BLOCK[kind])
         lock = self._lock
@@ -343,16 +349,30 @@ class RwLock(_RwLockCore[T]):
                     if trouble & _CONSUMED:
                         raise ConsumedError(_SAYS.consumed)
                     readers = self._readers
+                    gate = self._gate
                     if kind == _READ:
-                        free = me in readers or self._upgrader == me or self._readable()
+                        free = (
+                            me in readers
+                            or self._fast_mine
+                            or self._upgrader == me
+                            or self._readable()
+                        )
                     else:
-                        free = self._writer is None and not readers and self._upgrader is None
+                        # The gate first, then the readers (see _RwLockCore.__init__).
+                        self._gate = gate | _BUSY
+                        free = (
+                            self._writer is None
+                            and not readers
+                            and not self._fast
+                            and self._upgrader is None
+                        )
+                        if not free or trouble:
+                            self._gate = gate
                     if not free:  # a try never waits: nothing here is a deadlock
                         raise WouldBlockError(_MSG_WOULD_BLOCK[kind])
                     if trouble:
                         raise _poison.refusal(_POISONED, _SAYS, _RECOVER[kind](self))
                     if kind == _WRITE:
-                        self._gate = _BUSY
                         self._writer = me
                     elif me in readers:
                         readers[me] += 1
@@ -493,7 +513,15 @@ class RwLock(_RwLockCore[T]):
         def take() -> tuple[int, T]:
             trouble = self._trouble
             _poison.refuse_if_consumed(trouble, _SAYS)
-            if self._writer is not None or self._readers or self._upgrader is not None:
+            # The gate first, then the readers (see _RwLockCore.__init__).
+            self._gate = trouble | _BUSY
+            if (
+                self._writer is not None
+                or self._readers
+                or self._fast
+                or self._upgrader is not None
+            ):
+                self._regate()
                 raise WouldBlockError(_MSG_LOCKED_INTO_INNER)
             value = self._data
             self._trouble = _CONSUMED
@@ -524,7 +552,7 @@ class RwLock(_RwLockCore[T]):
             True
         """
         me = _get_ident()
-        if self._holder == me:
+        if self._inside(me):
             # A finaliser inside this thread's own operation on this lock:
             # nobody else can change the state meanwhile.
             return self._snapshot()
@@ -534,7 +562,7 @@ class RwLock(_RwLockCore[T]):
         # Never blocks (Rust's Debug uses try_read): the value is shown when
         # a read guard could be had at once, else <locked>.
         me = _get_ident()
-        if self._holder == me:
+        if self._inside(me):
             return "RwLock(<locked>)"  # a finaliser inside this thread's own operation
         guard: RwLockReadGuard[T] = _new_guard(RwLockReadGuard)
         guard._owner = me
@@ -546,7 +574,7 @@ class RwLock(_RwLockCore[T]):
             if not trouble & _CONSUMED:
                 if me in readers:
                     readers[me] += 1
-                elif self._upgrader == me or self._readable():
+                elif self._fast_mine or self._upgrader == me or self._readable():
                     readers[me] = 1
                 else:
                     trouble |= _LOCKED

@@ -28,7 +28,7 @@ from __future__ import annotations
 import sys
 import warnings
 from collections.abc import Callable
-from typing import Any, Generic, NamedTuple, TypeVar
+from typing import Any, ClassVar, Generic, NamedTuple, TypeVar
 
 from . import _park, _poison, _seam
 from ._deadline import Deadline, check_timeout
@@ -195,6 +195,14 @@ class _RwLockCore(NotCopyable, Generic[T]):
         "_writer",
     )
 
+    # The compiled twin's readers that hold no entry in ``_readers`` (see
+    # fearless._rwlock_twins): how many hold a read guard, how many of them
+    # this thread holds, and how many threads lost by os.fork() held. The
+    # reference has none; the twin's C type answers these three names.
+    _fast: ClassVar[int] = 0
+    _fast_mine: ClassVar[int] = 0
+    _fast_lost: ClassVar[int] = 0
+
     def __init__(self, value: T, *, poison: bool = True) -> None:
         # Every field below except ``_data`` is guarded by ``_lock``, a raw
         # lock held only for a few bytecodes at a time, always in a ``with``
@@ -205,9 +213,11 @@ class _RwLockCore(NotCopyable, Generic[T]):
         # Signal safety. A critical section either runs no call and
         # allocates nothing (the fast paths and guard exits: no signal
         # handler, garbage collection or finaliser can run inside it), or
-        # records its thread in ``_holder`` first. A finaliser that runs
-        # inside such a section on the same thread sees ``_holder`` and
-        # does not touch ``_lock``: statistics() reads a snapshot,
+        # records its thread in ``_holder`` first. (One exception, on
+        # CPython 3.11 only: a collection at the end of the ``with`` block,
+        # see :meth:`_inside`.) A finaliser that runs inside such a section
+        # on the same thread sees that it is (:meth:`_inside`) and does
+        # not touch ``_lock``: statistics() reads a snapshot,
         # try_read() and try_write() report WouldBlockError, repr() shows
         # <locked>, and a dropped guard is queued in ``_deferred`` and
         # released by the next critical section. Each change of state is
@@ -222,7 +232,10 @@ class _RwLockCore(NotCopyable, Generic[T]):
         # ``_gate`` is ``_trouble | _BUSY-if-a-writer-holds-or-waits``: the
         # read fast path tests this one slot. It is raised before (never
         # after) the state it announces, and may stay raised too long
-        # (the slow path then recomputes it), never too short.
+        # (the slow path then recomputes it), never too short. Whoever
+        # needs the readers gone (a writer, an upgrade, into_inner) raises
+        # it before counting them: the compiled twin's fast readers count
+        # themselves only while it is down.
         self._gate = 0
         # Thread identity -> number of read guards it holds.
         self._readers: dict[int, int] = {}
@@ -325,6 +338,7 @@ class _RwLockCore(NotCopyable, Generic[T]):
                         self._regate()  # a gate left raised by an interrupted hand-over
                         return guard
                     if wait == 0:
+                        self._regate()  # a writer's admission raised it
                         raise TimeoutError(_MSG_TIMEOUT[kind].format(timeout))
                     if _seam.forked_away and self._lost_thread():
                         raise DeadlockError(_MSG_FORKED)
@@ -393,35 +407,36 @@ class _RwLockCore(NotCopyable, Generic[T]):
                 raise _poison.refusal(_POISONED, _SAYS, self._read_ignoring_poison)
             if me in readers:
                 readers[me] += 1
-            elif self._upgrader == me or self._readable():
+            elif self._fast_mine or self._upgrader == me or self._readable():
                 readers[me] = 1
             else:
                 return False
         elif kind == _WRITE:
             if self._writer == me:
                 raise DeadlockError(_MSG_WRITE_WHILE_WRITING)
-            if me in readers:
+            if me in readers or self._fast_mine:
                 raise DeadlockError(_MSG_WRITE_WHILE_READING)
             if self._upgrader == me:
                 raise DeadlockError(_MSG_WRITE_WHILE_UPGRADABLE)
             if trouble and not ignore_poison:
                 raise _poison.refusal(_POISONED, _SAYS, self._write_ignoring_poison)
+            self._gate = trouble | _BUSY  # before counting the readers (see __init__)
             if (
                 self._writer is not None
                 or readers
+                or self._fast
                 or self._upgrader is not None
                 or self._write_waiters
             ):
                 return False
-            self._gate = trouble | _BUSY
             self._writer = me
         elif kind == _UPGRADE:
             # ``source``, this thread's upgradable guard, excludes writers.
-            if me in readers:
+            if me in readers or self._fast_mine:
                 raise DeadlockError(_MSG_UPGRADE_WHILE_READING)
-            if readers:
+            self._gate = trouble | _BUSY  # before counting the readers (see __init__)
+            if readers or self._fast:
                 return False
-            self._gate = trouble | _BUSY
             self._grant_upgrade(me, guard, source)
             return True
         else:
@@ -429,7 +444,7 @@ class _RwLockCore(NotCopyable, Generic[T]):
                 raise DeadlockError(_MSG_UPGRADABLE_WHILE_WRITING)
             if self._upgrader == me:
                 raise DeadlockError(_MSG_UPGRADABLE_TWICE)
-            if me in readers:
+            if me in readers or self._fast_mine:
                 raise DeadlockError(_MSG_UPGRADABLE_WHILE_READING)
             if trouble and not ignore_poison:
                 raise _poison.refusal(_POISONED, _SAYS, self._upgradable_ignoring_poison)
@@ -461,7 +476,7 @@ class _RwLockCore(NotCopyable, Generic[T]):
         upgrading = self._upgrading
         if upgrading is not None and gone(upgrading.ident):
             return True
-        if any(gone(ident) for ident in self._readers):
+        if self._fast_lost or any(gone(ident) for ident in self._readers):
             return True
         return any(
             gone(waiter.ident)
@@ -568,6 +583,27 @@ class _RwLockCore(NotCopyable, Generic[T]):
 
         self._run_locked(guard._owner, release)
 
+    def _inside(self, me: int) -> bool:
+        """Whether thread ``me`` may be inside its own critical section on this lock.
+
+        It is inside one that records ``_holder``. On CPython 3.11 it may
+        also be inside one that does not: there an allocation runs a
+        garbage collection at once, and the call to the internal lock's
+        ``__exit__`` at the end of every ``with`` block allocates (its
+        argument tuple) before it releases, so finalisers can run there,
+        after the section's last statement, with the lock still held and
+        no holder recorded (``_seam.collecting``). A collection on this
+        thread while the lock is held and nobody is recorded counts as
+        inside: the finaliser reads a snapshot, reports would-block or
+        queues its guard rather than wait for a lock its own thread holds.
+        (The lock may belong to another thread that has just taken it;
+        then the answer is only more cautious than it needs to be.)
+        """
+        holder = self._holder
+        if holder == me:
+            return True
+        return holder is None and _seam.collecting == me and self._lock.locked()
+
     def _run_locked(self, me: int, step: Callable[[], _R]) -> _R:
         """Run ``step`` in a critical section of thread ``me``; what it returns.
 
@@ -607,7 +643,7 @@ class _RwLockCore(NotCopyable, Generic[T]):
                 del readers[me]
             else:
                 readers[me] = count - 1
-            if self._gate and not readers:
+            if self._gate and not readers and not self._fast:
                 self._dispatch()
         elif kind is RwLockWriteGuard:
             self._data = guard._value
@@ -623,6 +659,24 @@ class _RwLockCore(NotCopyable, Generic[T]):
             del guard._value
             guard._rwlock = None
             self._upgrader = None
+            self._dispatch()
+
+    def _reader_left(self) -> None:
+        """The compiled twin's last fast reader left while the gate was up: hand over.
+
+        The fast reader takes no internal lock, so it cannot know whether
+        anyone waits; the gate says someone may. Inside this thread's own
+        critical section on this lock (a finaliser dropped the guard there)
+        nothing is done: the waiters redo the hand-over themselves within a
+        slice (see :meth:`_block`).
+        """
+        me = _get_ident()
+        if not self._inside(me):
+            self._run_locked(me, self._readers_left)
+
+    def _readers_left(self) -> None:
+        """Hand over if no reader is left and the gate says someone may wait (lock held)."""
+        if self._gate and not self._readers and not self._fast:
             self._dispatch()
 
     def _admit_readers(self) -> None:
@@ -705,7 +759,7 @@ class _RwLockCore(NotCopyable, Generic[T]):
             while waiters and waiters[0].abandoned:
                 del waiters[0]
             if upgrading is not None:
-                if not self._readers:
+                if not self._readers and not self._fast:
                     writer = upgrading.guard
                     source = upgrading.source
                     self._grant_upgrade(upgrading.ident, writer, source)
@@ -715,7 +769,7 @@ class _RwLockCore(NotCopyable, Generic[T]):
                     upgrading.guard = upgrading.source = writer = source = None
                     upgrading.lock.release()
             elif waiters:
-                if not self._readers and self._upgrader is None:
+                if not self._readers and not self._fast and self._upgrader is None:
                     self._grant(waiters, 0, _WRITE)
             else:
                 self._admit_readers()
@@ -751,13 +805,10 @@ class _RwLockCore(NotCopyable, Generic[T]):
         Only on the thread that holds it; elsewhere the lock stays held.
         ``guard.__del__`` has queued it in ``_deferred`` already.
         """
-        kind = type(guard).__name__
-        name = f"<{kind} at {id(guard):#x} of RwLock at {id(self):#x}>"
-        how = _HOW[kind]
         owner = guard._owner
         me = _ident()
         if me != owner:
-            if self._holder == me:  # inside this thread's own critical section
+            if self._inside(me):  # inside this thread's own critical section
                 self._deferred.remove(guard)
             else:
                 lock = self._lock
@@ -766,30 +817,19 @@ class _RwLockCore(NotCopyable, Generic[T]):
                 with lock:
                     if guard in self._deferred:
                         self._deferred.remove(guard)
-            _warn(
-                f"{name} was never released and was garbage-collected on another thread; "
-                "the rwlock stays locked, because only the thread that locked it "
-                f"(ident {owner}) can release it (use 'with lock.{how}() as guard:' or "
-                "call guard.unlock() on that thread)",
-                ResourceWarning,
-                source=guard,
-            )
+            warn_dropped(guard, self, False, _warn)
             return
-        if self._holder != owner:
+        if not self._inside(owner):
             # Else: inside this thread's own critical section on this lock,
-            # whose end releases it.
+            # whose end releases it (or, at the end of one that records no
+            # holder, on 3.11, the next section that applies ``_deferred``).
             self._run_locked(owner, _nothing)
-        _warn(
-            f"{name} was never released; it was released when garbage-collected "
-            f"(use 'with lock.{how}() as guard:' or call guard.unlock())",
-            ResourceWarning,
-            source=guard,
-        )
+        warn_dropped(guard, self, True, _warn)
 
     def _snapshot(self) -> RwLockStatistics:
         upgrading = self._upgrading
         return RwLockStatistics(
-            readers=sum(self._readers.values()),
+            readers=sum(self._readers.values()) + self._fast,
             writer=self._writer,
             upgradable=self._upgrader,
             waiting_readers=_count(self._read_waiters) + _count(self._upgradable_waiters),
@@ -797,6 +837,36 @@ class _RwLockCore(NotCopyable, Generic[T]):
             + (upgrading is not None and not upgrading.abandoned),
             poisoned=bool(self._trouble & _POISONED),
         )
+
+
+def warn_dropped(
+    guard: Any,
+    rwlock: object,
+    released: bool,
+    _warn: Callable[..., None] = warnings.warn,
+) -> None:
+    """Say that a held ``guard`` of ``rwlock`` lost its last reference (a ResourceWarning).
+
+    ``released``: it was dropped on its own thread, and released; else on
+    another thread, and the lock stays locked. The compiled twin's read
+    guard calls this too, from its finaliser.
+    """
+    kind = type(guard).__name__
+    name = f"<{kind} at {id(guard):#x} of RwLock at {id(rwlock):#x}>"
+    how = _HOW[kind]
+    if released:
+        message = (
+            f"{name} was never released; it was released when garbage-collected "
+            f"(use 'with lock.{how}() as guard:' or call guard.unlock())"
+        )
+    else:
+        message = (
+            f"{name} was never released and was garbage-collected on another thread; "
+            "the rwlock stays locked, because only the thread that locked it "
+            f"(ident {guard._owner}) can release it (use 'with lock.{how}() as guard:' or "
+            "call guard.unlock() on that thread)"
+        )
+    _warn(message, ResourceWarning, source=guard)
 
 
 def _count(queue: list[_Waiter]) -> int:

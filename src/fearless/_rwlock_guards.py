@@ -12,12 +12,12 @@ methods in ``_rwlock_core``. Relies on ``_seam`` for thread identity and on
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar, final
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Self, TypeVar, final
 
 from . import _seam
 from ._errors import GuardReleasedError, WrongThreadError
 from ._poison import POISONED as _POISONED
-from ._util import NoPublicConstructor, NotCopyable
+from ._util import NoPublicConstructor, NotCopyable, TwinnedNoPublicConstructor
 
 if TYPE_CHECKING:
     from ._rwlock_core import _RwLockCore
@@ -150,7 +150,7 @@ class _SharedGuard(_Guard, Generic[T_co]):
 
 
 @final
-class RwLockReadGuard(_SharedGuard[T_co], metaclass=NoPublicConstructor):
+class RwLockReadGuard(_SharedGuard[T_co], metaclass=TwinnedNoPublicConstructor):
     """Shared read access to an :class:`RwLock`'s value.
 
     Returned by :meth:`RwLock.read`, :meth:`RwLock.try_read` and
@@ -196,6 +196,10 @@ class RwLockReadGuard(_SharedGuard[T_co], metaclass=NoPublicConstructor):
     _owner: int
     _value: Any
 
+    #: The compiled twin (``fearless._rwlock_twins``): what a compiled
+    #: RwLock's readers get while no writer holds or waits for the lock.
+    _native_twin: ClassVar[type | None] = None
+
     def _gone(self) -> GuardReleasedError:
         return GuardReleasedError(_MSG_RELEASED)
 
@@ -224,7 +228,7 @@ class RwLockReadGuard(_SharedGuard[T_co], metaclass=NoPublicConstructor):
                 readers[me] = count - 1
             else:
                 del readers[me]
-                if rwlock._gate and not readers:
+                if rwlock._gate and not readers and not rwlock._fast:
                     rwlock._holder = me
                     try:
                         rwlock._dispatch()

@@ -20,8 +20,10 @@ This module is internal; its names may change without notice.
 from __future__ import annotations
 
 import _thread
+import gc
 import os
 import re
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -37,6 +39,8 @@ __all__ = [
     "allocate_lock",
     "allocate_rlock",
     "backend",
+    "collecting",
+    "collects_at_allocation",
     "get_ident",
     "install",
     "monotonic",
@@ -222,6 +226,35 @@ backend: Backend = ThreadBackend()
 #: The current thread's identity. The scheduler runs every simulated thread on
 #: an OS thread of its own, so this is the same function under every backend.
 get_ident: Callable[[], int] = _thread.get_ident
+
+#: The thread running a garbage collection now, on CPython 3.11; None
+#: otherwise, and always None from 3.12. On 3.11 an allocation runs a
+#: collection at once, finalisers included, wherever it happens: inside a
+#: critical section that makes no call, and at the end of every ``with``
+#: block on a raw lock (the call to ``__exit__`` builds an argument tuple
+#: before it releases). A primitive whose finalisers must not wait for an
+#: internal lock their own thread may hold reads this (see
+#: ``_RwLockCore._inside``). From 3.12 an allocation only schedules a
+#: collection, which runs where the interpreter checks for signals: never
+#: inside a section that makes no call, and after the release at the end
+#: of a ``with`` block (tests/test_rwlock_faults.py checks both).
+collecting: int | None = None
+
+#: Whether an allocation runs a garbage collection at once (CPython 3.11)
+#: rather than scheduling one for the next signal check (3.12 and later).
+collects_at_allocation = sys.version_info < (3, 12)
+
+if sys.version_info < (3, 12):
+
+    def _note_collection(phase: str, info: dict[str, int]) -> None:
+        # A gc.callbacks entry: called on the collecting thread, with
+        # phase "start" before anything is collected and "stop" after.
+        # Collections do not nest (one that a finaliser asks for while
+        # another runs returns at once without calling back).
+        global collecting
+        collecting = _thread.get_ident() if phase == "start" else None
+
+    gc.callbacks.append(_note_collection)
 
 
 def allocate_lock() -> RawLock:

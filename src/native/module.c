@@ -21,7 +21,10 @@
  *                Linux, the PyThread lock elsewhere)
  *   mutex.c      MutexCore, GuardCore: Mutex's and MutexGuard's hot paths
  *   arc.c        ArcInner, ArcCore, WeakCore: Arc and Weak, counts on atomics
- *   module.c     the module: _setup, _setup_mutex, _fence, the types
+ *   rwlock.c     RwLockCore, ReadGuardCore: RwLock's readers, counted on one
+ *                atomic word without a lock while no writer holds or waits
+ *   module.c     the module: _setup, _setup_mutex, _setup_arc, _setup_rwlock,
+ *                _fence, the types
  *
  * Rules that every function follows:
  *
@@ -62,6 +65,12 @@
 #include <sched.h>
 #include <time.h>
 #endif
+#ifdef __linux__
+#include <limits.h>
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
 
 #include "core.h"
 #include "integers.c"
@@ -71,6 +80,7 @@
 #include "rawlock.c"
 #include "mutex.c"
 #include "arc.c"
+#include "rwlock.c"
 
 /* -- the module ------------------------------------------------------------- */
 
@@ -114,6 +124,8 @@ static PyMethodDef native_methods[] = {
      "Hand the reference's orderings, slow paths and result type to the core (once)."},
     {"_setup_mutex", (PyCFunction)(void (*)(void))native_setup_mutex, METH_FASTCALL,
      "Hand the Mutex core its guard class, errors, messages and finaliser (once)."},
+    {"_setup_rwlock", (PyCFunction)(void (*)(void))native_setup_rwlock, METH_FASTCALL,
+     "Hand the RwLock core its read guard class, errors, messages and warning (once)."},
     {"_setup_arc", (PyCFunction)(void (*)(void))native_setup_arc, METH_FASTCALL,
      "Hand the Arc core its twins, errors, messages and copy.copy (once)."},
     {NULL, NULL, 0, NULL},
@@ -155,6 +167,9 @@ native_exec(PyObject *module)
     INTERN(M.str_forked_away, "forked_away");
     INTERN(M.str_remove, "remove");
     INTERN(M.str_value, "value");
+    INTERN(R.str_read_slow, "_read_slow");
+    INTERN(R.str_try_read_slow, "_try_read_slow");
+    INTERN(R.str_reader_left, "_reader_left");
 #undef INTERN
     /* The module keeps its types alive: the borrowed pointers below stay valid. */
     if (add_type(module, &IntegerCore_spec, "IntegerCore", NULL) < 0
@@ -166,7 +181,9 @@ native_exec(PyObject *module)
         || add_type(module, &GuardCore_spec, "GuardCore", &GuardCore_type) < 0
         || add_type(module, &ArcInner_spec, "ArcInner", &ArcInner_type) < 0
         || add_type(module, &ArcCore_spec, "ArcCore", &ArcCore_type) < 0
-        || add_type(module, &WeakCore_spec, "WeakCore", &WeakCore_type) < 0) {
+        || add_type(module, &WeakCore_spec, "WeakCore", &WeakCore_type) < 0
+        || add_type(module, &RwLockCore_spec, "RwLockCore", &RwLockCore_type) < 0
+        || add_type(module, &ReadGuardCore_spec, "ReadGuardCore", &ReadGuardCore_type) < 0) {
         return -1;
     }
     return 0;

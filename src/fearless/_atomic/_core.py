@@ -30,7 +30,7 @@ import operator
 import reprlib
 import types
 from collections.abc import Callable
-from typing import Any, ClassVar, Final, Generic, NamedTuple, NoReturn, TypeVar
+from typing import Any, ClassVar, Final, Generic, NamedTuple, NoReturn, TypeVar, cast
 
 from .. import _compiled, _seam
 from .._util import NotCopyable, Twinned
@@ -298,8 +298,21 @@ def _allocate_lock() -> _Lock:
     after ``acquire()`` -- with the lock held -- and deadlock on the same
     atomic, or leave it locked forever. ``with`` enters the lock without
     such a check, and the body of every critical section makes no call.
+
+    On CPython 3.11 the real backend's lock is reentrant. There an
+    allocation runs a garbage collection at once, and the call to
+    ``__exit__`` that ends a ``with`` block builds its argument tuple before
+    it releases: a finaliser can run after a section's last statement with
+    the lock still held. If it uses the same atomic, it re-enters a section
+    that is complete, instead of waiting for a lock its own thread holds.
+    Nothing else re-enters: the sections make no call and allocate nothing
+    the collector counts. From 3.12 a collection waits for the next signal
+    check, after the release (tests/test_rwlock_faults.py checks both).
     """
-    return _seam.allocate_lock()
+    backend = _seam.backend
+    if _seam.collects_at_allocation and type(backend) is _seam.ThreadBackend:
+        return cast(_Lock, backend.allocate_rlock())
+    return backend.allocate_lock()
 
 
 class _Atomic(NotCopyable, metaclass=Twinned):

@@ -18,7 +18,7 @@ import math
 import sys
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Final, Literal, NoReturn
 
 from . import takeover
@@ -42,6 +42,7 @@ from .strategies import (
     exhaustively,
     randomly,
 )
+from .tracing import Reach, reach
 
 __all__ = ["Runner", "Strategy", "explore"]
 
@@ -49,6 +50,9 @@ Strategy = Literal["hypothesis", "random", "pct", "exhaustive"]
 
 _STRATEGIES: Final = ("hypothesis", "random", "pct", "exhaustive")
 _DEFAULT_SCHEDULES: Final = {"hypothesis": 200, "random": 1000, "pct": 1000, "exhaustive": 100_000}
+
+#: The clock of ``time_limit`` and of a failure's ``seconds`` (a seam for tests).
+_clock: Callable[[], float] = time.perf_counter
 
 
 class Runner:
@@ -58,9 +62,10 @@ class Runner:
         self,
         fn: Callable[[], object],
         *,
-        trace: bool,
+        trace: Reach | None,
         max_steps: int,
         stall_timeout: float,
+        time_limit: float | None = None,
     ) -> None:
         self.fn = fn
         self.trace = trace
@@ -70,8 +75,22 @@ class Runner:
         self.longest = 0
         self.seen: set[tuple[int, ...]] = set()
         self.sched: Scheduler | None = None
-        self.started = time.perf_counter()
+        self.started = _clock()
         self.found_after = 0.0  # when the first failing run ended
+        self.deadline = math.inf if time_limit is None else self.started + time_limit
+        #: Set once a strategy stopped because :meth:`out_of_time` said so.
+        self.timed_out = False
+
+    def out_of_time(self) -> bool:
+        """Whether the time limit has passed; a strategy asks before each new run.
+
+        A run in progress always finishes: a limit cuts the search between
+        runs, never a run.
+        """
+        if _clock() < self.deadline:
+            return False
+        self.timed_out = True
+        return True
 
     def run(self, chooser: Chooser, *, record: bool = False, track: bool = False) -> Scheduler:
         sched = Scheduler(
@@ -93,7 +112,7 @@ class Runner:
                 gc.enable()
         self.runs += 1
         if sched.failure is not None and not self.found_after:
-            self.found_after = time.perf_counter() - self.started
+            self.found_after = _clock() - self.started
         self.longest = max(self.longest, sched.steps)
         self.seen.add(tuple(sched.decisions))
         return sched
@@ -178,12 +197,13 @@ def explore(
     strategy: Strategy = "hypothesis",
     schedules: int | None = None,
     seed: int | None = None,
-    trace: bool = False,
+    trace: bool | str | Sequence[str] = False,
     max_steps: int = 100_000,
     preemption_bound: int | None = None,
     depth: int = 3,
     replay: str | None = None,
     stall_timeout: float = 10.0,
+    time_limit: float | None = None,
 ) -> Exploration:
     """Run ``fn`` under many schedules; raise on the first that fails.
 
@@ -216,11 +236,18 @@ def explore(
             N schedules``.
         seed: Makes ``"random"``, ``"pct"`` and ``"hypothesis"`` choose the
             same schedules every time.
-        trace: Also switch at every line of user code and before every store
-            to shared state inside a line (a global, a closure variable, an
-            attribute, an item), so races in plain Python such as
-            ``counter += 1`` are found. Code of fearless, the standard
-            library and installed packages is not traced.
+        trace: Also switch at every line of traced code and before every
+            store to shared state inside a line (a global, a closure
+            variable, an attribute, an item), so races in plain Python such
+            as ``counter += 1`` are found. ``True``: the test's own code
+            (everything outside the standard library and installed
+            packages). A module name, or a list of them
+            (``["cachetools", "myapp"]``): those packages too, wherever they
+            are installed (a race inside library code is then found). Make
+            the objects such a package locks inside the test: a lock it made
+            at import is outside the scheduler's control. fearless's own
+            code is never traced. ``False`` (the default): only fearless's
+            operations are switch points.
         max_steps: The most switch points one run may take; more fails as a
             probable livelock.
         preemption_bound: ``"exhaustive"`` only: the most times one schedule
@@ -228,7 +255,7 @@ def explore(
             bound; most bugs need one or two). ``None`` (the default): no
             bound. Without ``trace`` the unbounded search is complete and
             small, because orders of steps that touch different objects are
-            explored once (partial-order reduction). With ``trace=True``
+            explored once (partial-order reduction). With ``trace``
             every line may conflict with every other, the space grows
             exponentially with the number of lines, and a bound of 2 is the
             practical choice. A bound that left schedules out makes the
@@ -240,12 +267,18 @@ def explore(
         stall_timeout: Real seconds a thread may run without reaching a
             switch point before the exploration fails (it is blocked on
             something the scheduler does not control).
+        time_limit: Wall-clock seconds the search may take, or None (the
+            default) for no limit. Checked before each run (a run in
+            progress finishes): once it has passed, the search stops and
+            passes without being complete, with ``stopped_by`` set to
+            ``"time_limit"``; it cuts the limit of ``schedules`` short, and
+            is ignored by ``replay``, which runs one schedule.
 
     Returns:
         What was covered, when no schedule failed. Its ``complete`` is True
         only when nothing -- a ``preemption_bound``, the limit of
-        ``schedules`` -- cut an exhaustive search; ``stopped_by`` names
-        what did.
+        ``schedules``, the ``time_limit`` -- cut an exhaustive search;
+        ``stopped_by`` names what did.
 
     Raises:
         ScheduleFailure: A schedule failed; :class:`DeadlockFound` and
@@ -281,6 +314,7 @@ def explore(
         preemption_bound=preemption_bound,
         depth=depth,
         stall_timeout=stall_timeout,
+        time_limit=time_limit,
     )
     if takeover.running_here() is not None:
         raise RuntimeError("explore() cannot run inside another explore()")
@@ -295,9 +329,10 @@ def _explore(settings: _Settings, decisions: list[int] | None) -> Exploration:
     strategy, schedules, seed = settings.strategy, settings.schedules, settings.seed
     runner = Runner(
         settings.fn,
-        trace=settings.trace,
+        trace=reach(settings.trace),
         max_steps=settings.max_steps,
         stall_timeout=settings.stall_timeout,
+        time_limit=None if decisions is not None else settings.time_limit,
     )
     started = time.perf_counter()
     covered = Covered(False, None, None)
@@ -329,6 +364,8 @@ def _explore(settings: _Settings, decisions: list[int] | None) -> Exploration:
                 by_pct(runner, n, seed, settings.depth)
             if runner.runs >= n:
                 covered = Covered(False, "schedules", None)
+        if runner.timed_out:
+            covered = Covered(False, "time_limit", covered.preemption_bound)
     return Exploration(
         strategy=strategy_name,
         schedules=runner.runs,
@@ -338,6 +375,7 @@ def _explore(settings: _Settings, decisions: list[int] | None) -> Exploration:
         seconds=time.perf_counter() - started,
         stopped_by=covered.stopped_by,
         preemption_bound=covered.preemption_bound,
+        time_limit=settings.time_limit if covered.stopped_by == "time_limit" else None,
     )
 
 
@@ -349,11 +387,12 @@ class _Settings:
     strategy: Strategy
     schedules: int | None
     seed: int | None
-    trace: bool
+    trace: bool | str | Sequence[str]
     max_steps: int
     preemption_bound: int | None
     depth: int
     stall_timeout: float
+    time_limit: float | None
 
     def __post_init__(self) -> None:
         _validate(**vars(self))
@@ -370,6 +409,7 @@ def _validate(
     preemption_bound: object,
     depth: object,
     stall_timeout: object,
+    time_limit: object,
 ) -> None:
     if not callable(fn):
         raise TypeError(f"explore() needs the test as a callable, got {type(fn).__name__} {fn!r}")
@@ -389,14 +429,15 @@ def _validate(
             raise ValueError(f"{name} must be an int >= {low}, got {value!r}")
     if seed is not None and type(seed) is not int:
         raise TypeError(f"seed must be an int or None, got {type(seed).__name__}")
-    if type(trace) is not bool:
-        raise TypeError(f"trace must be True or False, got {trace!r}")
-    if (
-        isinstance(stall_timeout, bool)
-        or not isinstance(stall_timeout, (int, float))
-        or not stall_timeout > 0
-        or not math.isfinite(stall_timeout)
-    ):
-        raise ValueError(
-            f"stall_timeout must be a positive number of seconds, got {stall_timeout!r}"
-        )
+    reach(trace)  # raises if it is not a valid trace= (resolved again when the search starts)
+    for name, seconds in (("stall_timeout", stall_timeout), ("time_limit", time_limit)):
+        if seconds is None and name == "time_limit":
+            continue
+        if (
+            isinstance(seconds, bool)
+            or not isinstance(seconds, (int, float))
+            or not seconds > 0
+            or not math.isfinite(seconds)
+        ):
+            none = " or None" if name == "time_limit" else ""
+            raise ValueError(f"{name} must be a positive number of seconds{none}, got {seconds!r}")

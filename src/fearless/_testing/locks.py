@@ -7,8 +7,10 @@ one is a switch point (:func:`_take_turn`); a thread that finds it held
 blocks in the scheduler, never in the kernel, and a release wakes it. Each
 lock has a key (who made it, and how many it had made before) that names it
 in every run, for the partial-order search. Used after its run (a
-finaliser, a handle the test kept), a lock still works for uncontended use.
-Relies on :class:`.scheduler.Scheduler` only.
+finaliser, a handle the test kept), a lock works as a plain lock among the
+live threads that use it (:func:`_wait_outside`); one still held by a
+thread of a run in progress is refused. Relies on
+:class:`.scheduler.Scheduler` only.
 """
 
 from __future__ import annotations
@@ -17,12 +19,39 @@ import _thread
 import threading
 from typing import Final
 
-from .scheduler import Scheduler, SimThread
+from .scheduler import OUTSIDE, Scheduler, SimThread
 
 __all__ = ["SimLock", "SimRLock"]
 
 _get_ident: Final = _thread.get_ident
 _TIMEOUT_MAX: Final = threading.TIMEOUT_MAX
+
+#: Outside runs, the simulated locks' state changes under this real lock:
+#: several live threads may use one at once there (free-threaded
+#: finalisers, threads of the test's own that kept a handle).
+_outside: Final = OUTSIDE
+#: (lock, waiter) for each thread outside runs waiting for a lock that
+#: another live thread holds; the release wakes it (``_outside`` held).
+_outside_waits: list[tuple[object, _thread.LockType]] = []
+
+
+def _wait_outside(lock: object) -> None:
+    """Wait until ``lock`` is released, outside runs (``_outside`` held; released meanwhile)."""
+    waiter = _thread.allocate_lock()
+    waiter.acquire()
+    _outside_waits.append((lock, waiter))
+    _outside.release()
+    try:
+        waiter.acquire()  # released by _wake_outside
+    finally:
+        _outside.acquire()
+
+
+def _wake_outside(lock: object) -> None:
+    """Wake the threads outside runs waiting for ``lock`` (``_outside`` held)."""
+    for entry in [entry for entry in _outside_waits if entry[0] is lock]:
+        _outside_waits.remove(entry)
+        entry[1].release()
 
 
 class SimLock:
@@ -40,7 +69,7 @@ class SimLock:
 
     def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
         sched = self._sched
-        if sched.me() is None:
+        if sched.running_me() is None:
             return self._acquire_outside(blocking)
         if not _take_turn(sched, self, blocking, timeout):
             return False
@@ -49,12 +78,24 @@ class SimLock:
         return True
 
     def _acquire_outside(self, blocking: bool) -> bool:
-        if not self.held:
+        # Held with no owner: by a live thread outside runs, which releases it.
+        with _outside:
+            while self.held:
+                if self.owner is not None or not blocking:
+                    return _refuse_outside(self.label, blocking)
+                _wait_outside(self)
             self.held = True
             return True
-        return _refuse_outside(self.label, blocking)
 
     def release(self) -> None:
+        if self._sched.running_me() is not None:
+            self._release()
+            return
+        with _outside:
+            self._release()
+            _wake_outside(self)
+
+    def _release(self) -> None:
         if not self.held:
             raise RuntimeError("release unlocked lock")
         self.held = False
@@ -106,12 +147,12 @@ class SimRLock:
         return self.count > 0
 
     def _caller(self) -> SimThread | int:
-        me = self._sched.me()
+        me = self._sched.running_me()
         return _get_ident() if me is None else me
 
     def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
         sched = self._sched
-        me = sched.me()
+        me = sched.running_me()
         if me is None:
             return self._acquire_outside(blocking)
         if self.owner is me:
@@ -124,16 +165,31 @@ class SimRLock:
         return True
 
     def _acquire_outside(self, blocking: bool) -> bool:
-        # Used after its run (a finaliser, a handle kept by the test): one
-        # thread at a time, so only an uncontended acquire can work.
+        # Used after its run (a finaliser, a handle kept by the test): a
+        # plain reentrant lock among live threads; one held by a thread of
+        # a run (a SimThread) is refused.
         me = _get_ident()
-        if self.owner == me or not self.count:
-            self.owner = me
-            self.count += 1
-            return True
-        return _refuse_outside(self.label, blocking)
+        with _outside:
+            while True:
+                owner = self.owner
+                if owner == me or not self.count:
+                    self.owner = me
+                    self.count += 1
+                    return True
+                if isinstance(owner, SimThread) or not blocking:
+                    return _refuse_outside(self.label, blocking)
+                _wait_outside(self)
 
     def release(self) -> None:
+        if self._sched.running_me() is not None:
+            self._release()
+            return
+        with _outside:
+            self._release()
+            if not self.count:
+                _wake_outside(self)
+
+    def _release(self) -> None:
         if self.owner is None or self.owner != self._caller():
             raise RuntimeError("cannot release un-acquired lock")
         self.count -= 1

@@ -43,6 +43,7 @@ __all__ = [
     "creator",
     "decode_schedule",
     "encode_schedule",
+    "is_explorer",
     "is_fearless",
     "make_step",
     "render",
@@ -62,7 +63,7 @@ def is_fearless(filename: str) -> bool:
     return filename.startswith(_FEARLESS_DIR) and not filename.startswith(EXAMPLES_DIR)
 
 
-def _is_explorer(filename: str) -> bool:
+def is_explorer(filename: str) -> bool:
     """Whether ``filename`` is the explorer's own code (this package): never the API called."""
     return filename.startswith(_TESTING_DIR)
 
@@ -115,7 +116,7 @@ def api_call(frame: FrameType | None) -> tuple[str | None, FrameType | None]:
     bootstrap = False
     while frame is not None and _is_library_frame(frame):
         code = frame.f_code
-        if not _is_explorer(code.co_filename):
+        if not is_explorer(code.co_filename):
             if code.co_qualname in _THREAD_BODIES:
                 bootstrap = True  # spawn's thread body: not an API call
             else:
@@ -142,7 +143,7 @@ def creator(frame: FrameType | None) -> str | None:
     depth = 0
     while frame is not None and depth < 6:
         filename = frame.f_code.co_filename
-        if is_fearless(filename) and not _is_explorer(filename):
+        if is_fearless(filename) and not is_explorer(filename):
             self = frame.f_locals.get("self")
             if self is not None and type(self).__module__.startswith("fearless"):
                 return type(self).__name__.lstrip("_")
@@ -221,9 +222,10 @@ class Exploration:
 
     ``str()`` of it is a one-line summary that says how far the search
     went: ``the whole space`` only when :attr:`complete` is true, ``every
-    schedule with ≤ N preemptions`` when a preemption bound cut it, and
+    schedule with ≤ N preemptions`` when a preemption bound cut it,
     ``stopped at the limit of N schedules`` when ``schedules`` (for the
-    exhaustive strategy, by default 100,000) did.
+    exhaustive strategy, by default 100,000) did, and ``stopped at the time
+    limit of S s`` when ``time_limit`` did.
 
     Attributes:
         strategy: The strategy that chose the schedules (``"replay"`` for a replay).
@@ -244,12 +246,15 @@ class Exploration:
             run to their limit unless Hypothesis runs out of new schedules
             first), ``"preemption_bound"`` when the exhaustive search ran
             every schedule within the bound but the bound left others out,
-            None when nothing did.
+            ``"time_limit"`` when the ``time_limit`` passed before the
+            search ended (for any strategy), None when nothing did.
         preemption_bound: ``"exhaustive"`` only, when it is not complete:
             every schedule with at most this many preemptions ran (the
             ``preemption_bound`` given, or with ``trace=True`` and no bound,
             the deepest bound searched to its end before the limit); None
             when no such bound was covered.
+        time_limit: The ``time_limit`` given, when it stopped the search
+            (``stopped_by == "time_limit"``); None otherwise.
     """
 
     strategy: str
@@ -258,8 +263,9 @@ class Exploration:
     complete: bool
     longest: int
     seconds: float
-    stopped_by: Literal["schedules", "preemption_bound"] | None = None
+    stopped_by: Literal["schedules", "preemption_bound", "time_limit"] | None = None
     preemption_bound: int | None = None
+    time_limit: float | None = None
 
     @property
     def coverage(self) -> str:
@@ -275,6 +281,11 @@ class Exploration:
                 f"stopped at the limit of {self.schedules:,} schedules, "
                 "before the search was complete"
             )
+            return f"{covered}; {cap}" if covered else cap
+        if self.stopped_by == "time_limit":
+            cap = f"stopped at the time limit of {self.time_limit:g} s"
+            if self.strategy == "exhaustive":
+                cap += ", before the search was complete"
             return f"{covered}; {cap}" if covered else cap
         return covered
 

@@ -60,7 +60,7 @@ from typing import TYPE_CHECKING, Final, NoReturn, Protocol
 
 from .keys import CLOCK, Keyed
 from .report import Step, api_call, creator, make_step, user_stack
-from .tracing import Tracer
+from .tracing import Reach, Tracer
 
 if TYPE_CHECKING:
     from .locks import SimLock, SimRLock
@@ -82,6 +82,10 @@ __all__ = [
 _real_allocate_lock: Final = _thread.allocate_lock
 _real_start_new_thread: Final = _thread.start_new_thread
 _get_ident: Final = _thread.get_ident
+
+#: Held while the state of a run's simulated locks changes outside runs
+#: (see :mod:`.locks`), and while :meth:`Scheduler.close` frees them.
+OUTSIDE: Final = _thread.allocate_lock()
 
 RUNNABLE: Final = 0
 BLOCKED: Final = 1
@@ -169,7 +173,7 @@ class Scheduler:
         *,
         max_steps: int,
         record: bool,
-        trace: bool,
+        trace: Reach | None,
         track: bool = False,
     ) -> None:
         self.chooser = chooser
@@ -224,6 +228,15 @@ class Scheduler:
     def me(self) -> SimThread | None:
         """The calling thread's simulated thread, or None for any other thread."""
         return self.by_ident.get(_get_ident())
+
+    def running_me(self) -> SimThread | None:
+        """:meth:`me`, or None once that simulated thread has finished.
+
+        Its OS thread may still run code after that (finalisers, freeing
+        what the body left): code outside the run, as on any other thread.
+        """
+        me = self.by_ident.get(_get_ident())
+        return None if me is None or me.state == FINISHED else me
 
     def label(self, kind: str) -> str:
         """A name for a new primitive: the fearless object being built, numbered."""
@@ -505,8 +518,8 @@ class Scheduler:
         try:
             if self.aborting:
                 raise Abort
-            if self.trace:
-                sys.settrace(Tracer(self).global_trace)
+            if self.trace is not None:
+                sys.settrace(Tracer(self, self.trace).global_trace)
             body()
         except Abort:
             pass
@@ -554,10 +567,11 @@ class Scheduler:
         every later use of its locks an uncontended one from outside, on
         whichever OS thread (workers are reused by later runs).
         """
-        self.by_ident.clear()
-        for lock in self.locks:
-            if isinstance(lock.owner, SimThread):
-                lock.drop_dead_owner()
+        with OUTSIDE:  # threads outside runs use the locks meanwhile (see .locks)
+            self.by_ident.clear()
+            for lock in self.locks:
+                if isinstance(lock.owner, SimThread):
+                    lock.drop_dead_owner()
         self.locks.clear()
         self.signal.close()
         self._reply.close()

@@ -203,6 +203,17 @@ class _FailedRun(Exception):
         self.error = error
 
 
+class _OutOfTime(KeyboardInterrupt):
+    """The time limit passed: raised inside Hypothesis to end its search at once.
+
+    A ``KeyboardInterrupt`` because that is the one exception Hypothesis
+    passes straight through, as a request to stop: any other, even a
+    ``BaseException``, would be taken for a failure to shrink, or, since
+    the example stopped drawing where earlier ones went on, for a flaky
+    strategy. :func:`by_hypothesis` catches it as soon as it leaves.
+    """
+
+
 _NO_HYPOTHESIS: Final = (
     "explore()'s strategy='hypothesis' (the default) needs Hypothesis, which is not "
     "installed: pip install 'fearless[testing]'. Or pass a strategy that needs nothing "
@@ -239,6 +250,8 @@ def by_hypothesis(runner: Runner, schedules: int, seed: int | None) -> None:
     )
     @hypothesis.given(st.data())
     def one_schedule(data: Any) -> None:
+        if runner.out_of_time():
+            raise _OutOfTime
         chooser = _Drawn(runner, data, st)
         sched = runner.run(chooser)
         if chooser.stopped is not None:
@@ -252,6 +265,8 @@ def by_hypothesis(runner: Runner, schedules: int, seed: int | None) -> None:
         one_schedule()
     except _FailedRun as failed:
         decisions, error = failed.decisions, failed.error
+    except _OutOfTime:
+        return
     else:
         return
     # Raised outside the except block, so that the test's own exception
@@ -267,6 +282,8 @@ def check(runner: Runner, sched: Scheduler) -> None:
 def randomly(runner: Runner, schedules: int, seed: int | None) -> None:
     rng = random.Random(seed)
     for _ in range(schedules):
+        if runner.out_of_time():
+            return
         check(runner, runner.run(_Random(random.Random(rng.getrandbits(64)))))
 
 
@@ -274,6 +291,8 @@ def by_pct(runner: Runner, schedules: int, seed: int | None, depth: int) -> None
     rng = random.Random(seed)
     length = 0
     for _ in range(schedules):
+        if runner.out_of_time():
+            return
         sched = runner.run(_PCT(random.Random(rng.getrandbits(64)), depth, length or 64))
         check(runner, sched)
         length = max(length, len(sched.decisions))
@@ -283,24 +302,36 @@ class Covered(NamedTuple):
     """How far an exhaustive search went (see :class:`Exploration`)."""
 
     complete: bool
-    stopped_by: Literal["schedules", "preemption_bound"] | None
+    stopped_by: Literal["schedules", "preemption_bound", "time_limit"] | None
     preemption_bound: int | None
 
 
 def exhaustively(runner: Runner, schedules: int, bound: int | None) -> Covered:
     if bound is None and not runner.trace:
-        search = PartialOrder(runner)
-        for _ in range(schedules):
-            search.restart()
-            sched = runner.run(search, track=True)
-            check(runner, sched)
-            try:
-                more = search.advance(sched)
-            except Mismatch as mismatch:
-                raise runner.failure(sched.decisions, mismatch) from None
-            if not more:
-                return Covered(True, None, None)
-        return Covered(False, "schedules", None)
+        return _by_partial_order(runner, schedules)
+    return _by_preemption_bounds(runner, schedules, bound)
+
+
+def _by_partial_order(runner: Runner, schedules: int) -> Covered:
+    """Every schedule, each order of conflicting steps once (untraced code only)."""
+    search = PartialOrder(runner)
+    for _ in range(schedules):
+        if runner.out_of_time():
+            return Covered(False, "time_limit", None)
+        search.restart()
+        sched = runner.run(search, track=True)
+        check(runner, sched)
+        try:
+            more = search.advance(sched)
+        except Mismatch as mismatch:
+            raise runner.failure(sched.decisions, mismatch) from None
+        if not more:
+            return Covered(True, None, None)
+    return Covered(False, "schedules", None)
+
+
+def _by_preemption_bounds(runner: Runner, schedules: int, bound: int | None) -> Covered:
+    """Every schedule within ``bound`` preemptions, or by increasing bounds if None."""
     # Traced code conflicts everywhere, so the unbounded space is huge: search
     # it by increasing preemption bound (CHESS's iterative context bounding),
     # so that a bug is found with as few preemptions as it needs.
@@ -310,6 +341,8 @@ def exhaustively(runner: Runner, schedules: int, bound: int | None) -> Covered:
         while True:
             if runner.runs >= schedules:
                 return Covered(False, "schedules", covered)
+            if runner.out_of_time():
+                return Covered(False, "time_limit", covered)
             dfs.restart()
             check(runner, runner.run(dfs))
             if not dfs.advance():

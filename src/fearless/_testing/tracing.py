@@ -1,32 +1,36 @@
-"""Line tracing: with ``trace=True``, user code's lines and stores are switch points (internal).
+"""Line tracing: with ``trace=``, code's lines and stores are switch points (internal).
 
+:class:`Reach` says which code a run traces (what ``explore``'s ``trace=``
+asked for: the test's own code, and the packages it names) and reads each
+code object once (:meth:`Reach.analyse`).
 :class:`Tracer` is the ``sys.settrace`` function of every simulated thread
-of a traced run. It reads each code object once (:func:`_analyse`): code of
-fearless, the standard library and installed packages is not traced; user
-code switches at every new line and, through opcode events, before every
-store to shared state inside a line (``STORE_GLOBAL``, ``STORE_DEREF``,
-``STORE_ATTR``, ``STORE_SUBSCR`` and the matching deletes), so a
-``counter += 1`` can lose an update between its read and its write. Such a
-step touches :data:`.keys.ANYTHING`. Relies on the scheduler's ``switch``,
-``touch`` and ``quiet``.
+of a traced run: traced code switches at every new line and, through
+opcode events, before every store to shared state inside a line
+(``STORE_GLOBAL``, ``STORE_DEREF``, ``STORE_ATTR``, ``STORE_SUBSCR`` and the
+matching deletes), so a ``counter += 1`` can lose an update between its
+read and its write. Such a step touches :data:`.keys.ANYTHING`. fearless's
+own code is never traced. Relies on the scheduler's ``switch``, ``touch``
+and ``quiet``.
 """
 
 from __future__ import annotations
 
 import dis
+import importlib.util
 import os
 import sysconfig
 import threading
+from collections.abc import Sequence
 from types import CodeType, FrameType
 from typing import TYPE_CHECKING, Any, Final
 
 from .keys import ANYTHING
-from .report import EXAMPLES_DIR, is_fearless
+from .report import EXAMPLES_DIR, is_explorer, is_fearless
 
 if TYPE_CHECKING:
     from .scheduler import Scheduler
 
-__all__ = ["Tracer"]
+__all__ = ["Reach", "Tracer", "reach"]
 _STORES: Final = frozenset(
     dis.opmap[name]
     for name in (
@@ -42,10 +46,6 @@ _STORES: Final = frozenset(
     if name in dis.opmap
 )
 
-#: Per code object: None when it is not user code, else the offsets of its
-#: stores to shared state.
-_analysed: dict[CodeType, frozenset[int] | None] = {}
-
 
 def _library_dirs() -> tuple[str, ...]:
     paths = sysconfig.get_paths()
@@ -59,36 +59,135 @@ def _library_dirs() -> tuple[str, ...]:
 _LIBRARY_DIRS: Final = _library_dirs()
 
 
-def _analyse(code: CodeType) -> frozenset[int] | None:
-    if code.co_filename.startswith("<frozen "):  # the import system, abc, codecs...
+#: What :meth:`Reach.analyse` says of traced code: the test's own, or a
+#: package named in ``trace=``.
+OWN: Final = 0
+NAMED: Final = 1
+
+
+class Reach:
+    """Which code a traced run traces: what ``explore(trace=...)`` resolved to.
+
+    The test's own code (anything outside fearless, the standard library and
+    installed packages), and ``paths``: the files and directories (ending in
+    a separator) of the packages named, traced the same way wherever they
+    run, except where the explorer's own machinery calls them (the package
+    may be one it uses). fearless's own code is never traced.
+    """
+
+    __slots__ = ("_analysed", "paths")
+
+    def __init__(self, paths: tuple[str, ...] = ()) -> None:
+        self.paths = paths
+        # Per code object: None when it is not traced, else whose it is and
+        # the offsets of its stores to shared state.
+        self._analysed: dict[CodeType, tuple[int, frozenset[int]] | None] = {}
+
+    def analyse(self, code: CodeType) -> tuple[int, frozenset[int]] | None:
+        """None if ``code`` is not traced; else whose it is and its stores' offsets."""
+        try:
+            return self._analysed[code]
+        except KeyError:
+            pass
+        whose = self._whose(code.co_filename)
+        found = None
+        if whose is not None:
+            stores = frozenset(i.offset for i in dis.get_instructions(code) if i.opcode in _STORES)
+            found = (whose, stores)
+        self._analysed[code] = found
+        return found
+
+    def _whose(self, filename: str) -> int | None:
+        if filename.startswith("<frozen "):  # the import system, abc, codecs...
+            return None
+        filename = os.path.abspath(filename)
+        if is_fearless(filename):
+            return None
+        if filename.startswith(self.paths) or filename in self.paths:
+            return NAMED
+        if filename.startswith(_LIBRARY_DIRS) and not filename.startswith(EXAMPLES_DIR):
+            return None
+        return OWN
+
+
+def reach(trace: object) -> Reach | None:
+    """``explore``'s ``trace=`` argument, checked and resolved; None for False.
+
+    Raises:
+        TypeError: Not a bool, a string or a list or tuple of strings.
+        ValueError: A module that cannot be found, has no Python source,
+            or is fearless's own.
+    """
+    if trace is False:
         return None
-    filename = os.path.abspath(code.co_filename)
-    if is_fearless(filename):
-        return None
-    if filename.startswith(_LIBRARY_DIRS) and not filename.startswith(EXAMPLES_DIR):
-        return None
-    return frozenset(i.offset for i in dis.get_instructions(code) if i.opcode in _STORES)
+    if trace is True:
+        return Reach()
+    names: Sequence[object]
+    if isinstance(trace, str):
+        names = (trace,)
+    elif isinstance(trace, (list, tuple)) and trace:
+        names = trace
+    else:
+        raise TypeError(
+            f"trace must be True, False, a module name or a list of module names, got {trace!r}"
+        )
+    paths: list[str] = []
+    for name in names:
+        if not isinstance(name, str):
+            raise TypeError(f"trace takes module names as strings, got {name!r}")
+        paths.extend(_module_paths(name))
+    return Reach(tuple(paths))
+
+
+def _module_paths(name: str) -> list[str]:
+    """The source directories of package ``name``, or its source file."""
+    root = name.partition(".")[0]
+    if root == "fearless":
+        raise ValueError(
+            f"trace={name!r}: fearless's own code is never traced (its operations "
+            "are switch points already)"
+        )
+    try:
+        spec = importlib.util.find_spec(name)
+    except (ImportError, ValueError):
+        spec = None
+    if spec is None:
+        raise ValueError(
+            f"trace={name!r}: no module of that name can be imported here "
+            "(is it installed, and spelt as you import it?)"
+        )
+    if spec.submodule_search_locations:  # a package: everything below it
+        return [os.path.abspath(d) + os.sep for d in spec.submodule_search_locations]
+    origin = spec.origin
+    if origin is None or not origin.endswith(".py"):
+        raise ValueError(
+            f"trace={name!r}: the module has no Python source to trace "
+            f"({origin or 'built in'}); name the Python package that uses it"
+        )
+    return [os.path.abspath(origin)]
 
 
 class Tracer:
-    """``sys.settrace`` functions that make user code's lines and stores switch points."""
+    """``sys.settrace`` functions that make traced code's lines and stores switch points."""
 
-    __slots__ = ("_sched",)
+    __slots__ = ("_reach", "_sched")
 
-    def __init__(self, sched: Scheduler) -> None:
+    def __init__(self, sched: Scheduler, reach: Reach) -> None:
         self._sched = sched
+        self._reach = reach
 
     def global_trace(self, frame: FrameType, event: str, arg: object) -> Any:
         sched = self._sched
         if sched.quiet:
             return None
-        code = frame.f_code
-        try:
-            stores = _analysed[code]
-        except KeyError:
-            stores = _analysed[code] = _analyse(code)
-        if stores is None:
+        found = self._reach.analyse(frame.f_code)
+        if found is None:
             return None
+        whose, stores = found
+        if whose == NAMED:
+            caller = frame.f_back
+            if caller is not None and is_explorer(caller.f_code.co_filename):
+                return None  # the explorer's machinery at work, not the test
         if stores:
 
             def local_trace(frame: FrameType, event: str, arg: object) -> Any:

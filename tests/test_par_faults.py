@@ -566,6 +566,12 @@ def test_an_unguarded_main_module_is_explained(tmp_path: Path, start_method: str
     script = tmp_path / "unguarded.py"
     script.write_text(UNGUARDED)
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+    # Both workers print their traceback on the one stderr pipe at once.
+    # Line-buffered (Python's default for stderr), each line is one write(2),
+    # which a pipe keeps whole; unbuffered (PYTHONUNBUFFERED, as CI and this
+    # machine set it), Python writes a traceback in pieces (the type, ": ",
+    # the message; 3.11's carets one by one), and the two interleave mid-line.
+    env.pop("PYTHONUNBUFFERED", None)
     proc = subprocess.run(
         [sys.executable, str(script), start_method],
         env=env,
@@ -586,7 +592,7 @@ def test_an_unguarded_main_module_is_explained(tmp_path: Path, start_method: str
     assert (
         "RuntimeError: parallel work was started while a worker process was importing"
         " the main module" in proc.stderr
-    )
+    ), proc.stderr
     assert "leaked" not in proc.stderr
     assert proc.stdout == ""
 

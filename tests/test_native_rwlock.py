@@ -375,24 +375,40 @@ def test_a_fast_guard_is_the_thread_that_took_it() -> None:
 
 def test_a_fast_guard_dropped_on_another_thread_leaves_the_lock_read_locked() -> None:
     rw = RwLock(0)
-    box = [rw.read()]
-    caught: list[warnings.WarningMessage] = []
+    handed: list[Any] = []
+    got, finalised, back = threading.Event(), threading.Event(), threading.Event()
+    on_owner: list[str] = []
 
-    def drop() -> None:
-        with warnings.catch_warnings(record=True) as seen:
-            warnings.simplefilter("always")
-            box.clear()
-            gc.collect()
-        caught.extend(seen)
+    def owner() -> None:
+        handed.append(rw.read())
+        got.set()
+        assert finalised.wait(TIMEOUT)
+        try:  # this thread's fast read is still counted
+            rw.write()
+        except DeadlockError:
+            on_owner.append("deadlock")
+        assert back.wait(TIMEOUT)
+        handed.pop().unlock()  # the guard is still held: release it behind the test's back
 
-    t = threading.Thread(target=drop)
-    t.start()
-    t.join(TIMEOUT)
-    assert [w.category for w in caught] == [ResourceWarning]
-    assert "garbage-collected on another thread; the rwlock stays locked" in str(caught[0].message)
+    worker = Worker(owner)
+    assert got.wait(TIMEOUT)
+    guard = handed.pop()
+    # Run its finaliser here, where it runs when the last reference is
+    # dropped on this thread (on the free-threaded build the interpreter may
+    # hand a dropped object back to its creating thread instead, so dropping
+    # the reference would not say which thread finalises it).
+    with pytest.warns(ResourceWarning) as record:
+        guard.__del__()
+    assert len(record) == 1
+    assert "garbage-collected on another thread; the rwlock stays locked" in str(record[0].message)
     assert rw.statistics().readers == 1
-    with pytest.raises(DeadlockError):  # this thread's fast read is still counted
-        rw.write()
+    finalised.set()
+    handed.append(guard)
+    del guard
+    back.set()
+    worker.join()
+    assert on_owner == ["deadlock"]
+    assert rw.statistics() == IDLE
 
 
 def test_into_inner_refuses_while_a_fast_reader_holds() -> None:

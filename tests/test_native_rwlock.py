@@ -388,7 +388,7 @@ def test_a_fast_guard_dropped_on_another_thread_leaves_the_lock_read_locked() ->
         except DeadlockError:
             on_owner.append("deadlock")
         assert back.wait(TIMEOUT)
-        handed.pop().unlock()  # the guard is still held: release it behind the test's back
+        handed.pop().unlock()  # still held: its own thread releases it, as it may
 
     worker = Worker(owner)
     assert got.wait(TIMEOUT)

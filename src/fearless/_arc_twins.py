@@ -18,9 +18,8 @@ from types import ModuleType
 
 from . import _arc
 from ._arc import Arc, Weak
-from ._compiled import twin_namespace
+from ._compiled import twin_class
 from ._errors import ConsumedError, NotUniqueError
-from ._util import NotCopyable
 
 #: What each twin takes from its reference besides its names (see above).
 _BOUND = ("ptr_eq", "__copy__", "__deepcopy__")
@@ -28,10 +27,9 @@ _BOUND = ("ptr_eq", "__copy__", "__deepcopy__")
 
 def twin_of(public: type, base: type) -> type:
     """The compiled twin of :class:`~fearless.Arc` or :class:`~fearless.Weak` on ``base``."""
-    namespace = twin_namespace(public)
-    namespace.update({name: vars(public)[name] for name in _BOUND})
+    namespace = {name: vars(public)[name] for name in _BOUND}
     namespace.update(_dropped=public._dropped, _strong=public._strong)  # type: ignore[attr-defined]
-    return type(public.__name__, (base, NotCopyable), namespace)
+    return twin_class(public, base, namespace)
 
 
 def install(core: ModuleType) -> None:

@@ -23,6 +23,7 @@ from types import ModuleType
 from typing import Any
 
 from . import _seam
+from ._util import NotCopyable
 
 #: Whether ``FEARLESS_PURE_PYTHON`` asked for the pure-Python implementation.
 pure_requested: bool = os.environ.get("FEARLESS_PURE_PYTHON", "") not in ("", "0")
@@ -57,13 +58,14 @@ def install_twins(module: str) -> None:
         importlib.import_module(module).install(core)
 
 
-def twin_namespace(public: type) -> dict[str, Any]:
-    """What every compiled twin of ``public`` takes from it: names, docs, copy advice.
+def twin_class(public: type, base: type, namespace: dict[str, Any] | None = None) -> type:
+    """The compiled twin of ``public``: a class on the C type ``base`` and ``NotCopyable``.
 
-    A twin module adds the rest (the C type's configuration, bound reference
-    functions) and builds the class on the C type and ``NotCopyable``.
+    It takes from ``public`` what every twin takes (names, docs, copy
+    advice); ``namespace`` is what the twin module adds (the C type's
+    configuration, bound reference functions) and may override those.
     """
-    return {
+    own: dict[str, Any] = {
         "__slots__": (),
         "__module__": public.__module__,
         "__qualname__": public.__qualname__,
@@ -71,6 +73,8 @@ def twin_namespace(public: type) -> dict[str, Any]:
         "_native_public": public,
         "_copy_advice": getattr(public, "_copy_advice"),  # noqa: B009 - NotCopyable's
     }
+    own.update(namespace or {})
+    return type(public.__name__, (base, NotCopyable), own)
 
 
 def reference_functions(*classes: type, skip: Collection[str]) -> dict[str, Any]:

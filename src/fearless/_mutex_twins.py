@@ -22,7 +22,7 @@ from types import ModuleType
 from typing import Any
 
 from . import _mutex, _seam
-from ._compiled import reference_functions, twin_namespace
+from ._compiled import reference_functions, twin_class
 from ._deadline import Deadline
 from ._errors import DeadlockError, GuardReleasedError, WrongThreadError
 from ._mutex import Mutex, MutexGuard
@@ -50,21 +50,14 @@ def _wait_for_lock(self: Any, deadline: Deadline) -> bool:
 
 def mutex_twin(core: ModuleType) -> type:
     """The compiled twin of :class:`~fearless.Mutex` (see the module docstring)."""
-    namespace = twin_namespace(Mutex)
-    namespace.update(reference_functions(Mutex, skip=_NOT_BOUND | vars(NotCopyable).keys()))
+    namespace = reference_functions(Mutex, skip=_NOT_BOUND | vars(NotCopyable).keys())
     namespace["_wait_for_lock"] = _wait_for_lock
-    return type("Mutex", (core.MutexCore, NotCopyable), namespace)
-
-
-def guard_twin(core: ModuleType) -> type:
-    """The compiled twin of :class:`~fearless.MutexGuard`."""
-    namespace = twin_namespace(MutexGuard)
-    return type("MutexGuard", (core.GuardCore, NotCopyable), namespace)
+    return twin_class(Mutex, core.MutexCore, namespace)
 
 
 def install(core: ModuleType) -> None:
     """Hand the core its guard class, errors and messages; give ``Mutex`` its twin."""
-    guard = guard_twin(core)
+    guard = twin_class(MutexGuard, core.GuardCore)
     core._setup_mutex(
         guard,
         (DeadlockError, GuardReleasedError, WrongThreadError),

@@ -37,7 +37,7 @@ from types import ModuleType
 from typing import Any
 
 from . import _rwlock_core, _rwlock_guards
-from ._compiled import reference_functions, twin_namespace
+from ._compiled import reference_functions, twin_class
 from ._deadline import Deadline
 from ._errors import GuardReleasedError, WrongThreadError
 from ._rwlock import RwLock
@@ -98,28 +98,19 @@ def _after_fork_in_child() -> None:
 
 def rwlock_twin(core: ModuleType) -> type:
     """The compiled twin of :class:`~fearless.RwLock` (see the module docstring)."""
-    namespace = twin_namespace(RwLock)
+    namespace = reference_functions(_RwLockCore, RwLock, skip=_NOT_BOUND | vars(NotCopyable).keys())
     namespace["__slots__"] = _SLOTS
-    namespace.update(
-        reference_functions(_RwLockCore, RwLock, skip=_NOT_BOUND | vars(NotCopyable).keys())
-    )
     namespace["__init__"] = _init
     namespace["_block"] = _block
     # The C paths' fallbacks, while the gate is up: the reference's own.
     namespace["_read_slow"] = _read_slow
     namespace["_try_read_slow"] = vars(RwLock)["try_read"]
-    return type("RwLock", (core.RwLockCore, NotCopyable), namespace)
-
-
-def read_guard_twin(core: ModuleType) -> type:
-    """The compiled twin of :class:`~fearless.RwLockReadGuard`."""
-    namespace = twin_namespace(RwLockReadGuard)
-    return type("RwLockReadGuard", (core.ReadGuardCore, NotCopyable), namespace)
+    return twin_class(RwLock, core.RwLockCore, namespace)
 
 
 def install(core: ModuleType) -> None:
     """Hand the core its guard class, errors and messages; give ``RwLock`` its twin."""
-    guard = read_guard_twin(core)
+    guard = twin_class(RwLockReadGuard, core.ReadGuardCore)
     core._setup_rwlock(
         guard,
         (GuardReleasedError, WrongThreadError),

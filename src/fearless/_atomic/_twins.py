@@ -29,8 +29,7 @@ from collections.abc import Callable
 from types import ModuleType
 from typing import Any
 
-from .._compiled import twin_namespace
-from .._util import NotCopyable
+from .._compiled import twin_class
 from ._bool_float_ref import AtomicBool, AtomicFloat, AtomicRef
 from ._core import (
     CompareExchangeResult,
@@ -57,13 +56,12 @@ _REF_CELL = 128
 
 def twin_of(public: type[_Atomic], base: type, convert: Callable[[object], Any]) -> type:
     """A compiled twin of ``public`` on the C type ``base`` (see the module docstring)."""
-    namespace = twin_namespace(public)
-    namespace.update(
-        _native_convert=staticmethod(convert),
-        __bool__=_Atomic.__bool__,
+    namespace: dict[str, Any] = {
+        "_native_convert": staticmethod(convert),
+        "__bool__": _Atomic.__bool__,
         # The reference's own loop: it runs on the twin's load and compare_exchange.
-        fetch_update=vars(public)["fetch_update"],
-    )
+        "fetch_update": vars(public)["fetch_update"],
+    }
     if issubclass(public, _FixedWidth):
         namespace["_native_kind"] = _KIND_OF_BITS[public.BITS] | (_SIGNED if public.MIN < 0 else 0)
         namespace.update(BITS=public.BITS, MIN=public.MIN, MAX=public.MAX)
@@ -75,7 +73,7 @@ def twin_of(public: type[_Atomic], base: type, convert: Callable[[object], Any])
         namespace["__repr__"] = _AtomicInteger.__repr__
     elif public is AtomicRef:
         namespace["_native_kind"] = _REF_CELL
-    return type(public.__name__, (base, NotCopyable), namespace)
+    return twin_class(public, base, namespace)
 
 
 def _integer_converter(public: type[_FixedWidth] | type[AtomicInt]) -> Callable[[object], int]:

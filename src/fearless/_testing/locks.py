@@ -54,17 +54,47 @@ def _wake_outside(lock: object) -> None:
         entry[1].release()
 
 
-class SimLock:
-    """A raw lock whose waits are decisions of the scheduler."""
+class _SimLockBase:
+    """What both simulated locks share: the key, the label and the release protocol."""
 
-    __slots__ = ("_sched", "held", "key", "label", "owner")
+    __slots__ = ("_sched", "key", "label")
 
     def __init__(self, sched: Scheduler, label: str) -> None:
         self._sched = sched
         self.key = sched.new_key()
+        self.label = label
+
+    def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
+        raise NotImplementedError
+
+    def _release(self) -> bool:
+        """Release once under the scheduler; True when the lock is free now."""
+        raise NotImplementedError
+
+    def release(self) -> None:
+        if self._sched.running_me() is not None:
+            self._release()
+            return
+        with _outside:
+            if self._release():
+                _wake_outside(self)
+
+    def __enter__(self) -> bool:
+        return self.acquire()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.release()
+
+
+class SimLock(_SimLockBase):
+    """A raw lock whose waits are decisions of the scheduler."""
+
+    __slots__ = ("held", "owner")
+
+    def __init__(self, sched: Scheduler, label: str) -> None:
         self.held = False
         self.owner: SimThread | None = None
-        self.label = label
+        super().__init__(sched, label)
         sched.locks.append(self)
 
     def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
@@ -87,21 +117,14 @@ class SimLock:
             self.held = True
             return True
 
-    def release(self) -> None:
-        if self._sched.running_me() is not None:
-            self._release()
-            return
-        with _outside:
-            self._release()
-            _wake_outside(self)
-
-    def _release(self) -> None:
+    def _release(self) -> bool:
         if not self.held:
             raise RuntimeError("release unlocked lock")
         self.held = False
         self.owner = None
         self._sched.touch(self)
         self._sched.wake(self)
+        return True
 
     def locked(self) -> bool:
         return self.held
@@ -110,12 +133,6 @@ class SimLock:
         """The run is over and its thread still holds this lock: free it (see Scheduler.close)."""
         self.held = False
         self.owner = None
-
-    def __enter__(self) -> bool:
-        return self.acquire()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.release()
 
     def describe_wait(self) -> str:
         """What a thread blocked on this lock waits for, in a deadlock report.
@@ -128,18 +145,16 @@ class SimLock:
         return f"<{'locked' if self.held else 'unlocked'} simulated lock {self.label}>"
 
 
-class SimRLock:
+class SimRLock(_SimLockBase):
     """A reentrant raw lock under the scheduler; knows its owner like ``_thread.RLock``."""
 
-    __slots__ = ("_sched", "count", "key", "label", "owner")
+    __slots__ = ("count", "owner")
 
     def __init__(self, sched: Scheduler, label: str) -> None:
-        self._sched = sched
-        self.key = sched.new_key()
         #: The simulated thread holding it; outside runs, a real thread's ident.
         self.owner: SimThread | int | None = None
         self.count = 0
-        self.label = label
+        super().__init__(sched, label)
         sched.locks.append(self)
 
     @property
@@ -180,23 +195,16 @@ class SimRLock:
                     return _refuse_outside(self.label, blocking)
                 _wait_outside(self)
 
-    def release(self) -> None:
-        if self._sched.running_me() is not None:
-            self._release()
-            return
-        with _outside:
-            self._release()
-            if not self.count:
-                _wake_outside(self)
-
-    def _release(self) -> None:
+    def _release(self) -> bool:
         if self.owner is None or self.owner != self._caller():
             raise RuntimeError("cannot release un-acquired lock")
         self.count -= 1
-        if not self.count:
-            self.owner = None
-            self._sched.touch(self)
-            self._sched.wake(self)
+        if self.count:
+            return False
+        self.owner = None
+        self._sched.touch(self)
+        self._sched.wake(self)
+        return True
 
     def _is_owned(self) -> bool:
         return self.owner is not None and self.owner == self._caller()
@@ -218,12 +226,6 @@ class SimRLock:
     def _acquire_restore(self, state: tuple[int, SimThread | int | None]) -> None:
         self.acquire()
         self.count, self.owner = state
-
-    def __enter__(self) -> bool:
-        return self.acquire()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.release()
 
     def describe_wait(self) -> str:
         """What a thread blocked on this lock waits for (a mutex, an Arc's counts: a real owner)."""

@@ -461,11 +461,9 @@ class Receiver(_ChannelEnd[_Chan], Generic[T_co], metaclass=NoPublicConstructor)
         """
         if timeout is None:
             try:
-                value: T_co = self._pop()
+                return self._pop()  # type: ignore[no-any-return]
             except IndexError:
                 pass
-            else:
-                return value
         return self._recv_slow(timeout)  # type: ignore[no-any-return]
 
     def _refuse_concurrent(self) -> NoReturn:
@@ -525,18 +523,15 @@ class Receiver(_ChannelEnd[_Chan], Generic[T_co], metaclass=NoPublicConstructor)
             the channel is empty; call recv() to wait for a message
         """
         try:
-            value: T_co = self._pop()
+            return self._pop()  # type: ignore[no-any-return]
         except IndexError:
             pass
-        else:
-            return value
         chan = self._live()
         if chan.disconnected():
             try:
-                value = chan.pop()
+                return chan.pop()  # type: ignore[no-any-return]
             except IndexError:
                 raise RecvError(_MSG_RECV_DISCONNECTED) from None
-            return value
         raise Empty(_MSG_EMPTY)
 
     def try_iter(self) -> Iterator[T_co]:
@@ -645,11 +640,9 @@ class Receiver(_ChannelEnd[_Chan], Generic[T_co], metaclass=NoPublicConstructor)
             ['a', 'b']
         """
         try:
-            value: T_co = self._pop()
+            return self._pop()  # type: ignore[no-any-return]
         except IndexError:
             pass
-        else:
-            return value
         return await self._recv_async_slow()  # type: ignore[no-any-return]
 
     async def _recv_async_slow(self) -> Any:

@@ -100,11 +100,9 @@ ArcInner_traverse(ArcInner *self, visitproc visit, void *arg)
 static void
 ArcInner_dealloc(ArcInner *self)
 {
-    PyTypeObject *tp = Py_TYPE(self);
-    PyObject_GC_UnTrack(self);
+    dealloc_begin((PyObject *)self, 1, NULL);
     Py_CLEAR(self->value);
-    tp->tp_free((PyObject *)self);
-    Py_DECREF(tp);
+    dealloc_end((PyObject *)self);
 }
 
 static PyType_Slot ArcInner_slots[] = {
@@ -321,11 +319,7 @@ Handle_clear(HandleCore *self)
 static void
 Handle_dealloc(HandleCore *self)
 {
-    PyTypeObject *tp = Py_TYPE(self);
-    PyObject_GC_UnTrack(self);
-    if (self->weakreflist != NULL) {
-        PyObject_ClearWeakRefs((PyObject *)self);
-    }
+    dealloc_begin((PyObject *)self, 1, self->weakreflist);
     /* A handle garbage-collected while alive drops itself. Nothing else
      * refers to it, so no critical section is needed. */
     ArcInner *inner = self->inner;
@@ -337,8 +331,7 @@ Handle_dealloc(HandleCore *self)
         release(self, inner);
         PyErr_Restore(type, value, tb);
     }
-    tp->tp_free((PyObject *)self);
-    Py_DECREF(tp);
+    dealloc_end((PyObject *)self);
 }
 
 /* -- Arc -- */
@@ -732,10 +725,8 @@ native_setup_arc(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
     /* _setup_arc(arc_twin, weak_twin, (ConsumedError, NotUniqueError),
      *            (dropped Arc message, dropped Weak message), copy.copy) */
-    if (nargs != 5 || !PyType_Check(args[0]) || !PyType_IsSubtype((PyTypeObject *)args[0], ArcCore_type)
-        || !PyType_Check(args[1]) || !PyType_IsSubtype((PyTypeObject *)args[1], WeakCore_type)
-        || !PyTuple_Check(args[2]) || PyTuple_GET_SIZE(args[2]) != 2 || !PyTuple_Check(args[3])
-        || PyTuple_GET_SIZE(args[3]) != 2 || !PyCallable_Check(args[4])) {
+    if (nargs != 5 || !is_subtype(args[0], ArcCore_type) || !is_subtype(args[1], WeakCore_type)
+        || !is_tuple_of(args[2], 2) || !is_tuple_of(args[3], 2) || !PyCallable_Check(args[4])) {
         PyErr_SetString(PyExc_TypeError, "_setup_arc(arc_twin, weak_twin, errors, messages, copy)");
         return NULL;
     }
@@ -744,10 +735,8 @@ native_setup_arc(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     }
     A.arc_type = (PyTypeObject *)Py_NewRef(args[0]);
     A.weak_type = (PyTypeObject *)Py_NewRef(args[1]);
-    A.consumed_error = Py_NewRef(PyTuple_GET_ITEM(args[2], 0));
-    A.not_unique_error = Py_NewRef(PyTuple_GET_ITEM(args[2], 1));
-    A.msg_arc = Py_NewRef(PyTuple_GET_ITEM(args[3], 0));
-    A.msg_weak = Py_NewRef(PyTuple_GET_ITEM(args[3], 1));
+    keep_items(args[2], (PyObject **[]){&A.consumed_error, &A.not_unique_error}, 2);
+    keep_items(args[3], (PyObject **[]){&A.msg_arc, &A.msg_weak}, 2);
     A.copy = Py_NewRef(args[4]);
     A.ready = 1;
     Py_RETURN_NONE;

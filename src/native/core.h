@@ -1,4 +1,8 @@
-/* fearless._native: what every part shares: the reference's orderings, slow paths and result type, handed over once at import, and the C11 orderings they map to.
+/* fearless._native: what every part shares.
+ *
+ * The reference's orderings, slow paths and result type, handed over once
+ * at import, and the C11 orders they map to; the steps that every type's
+ * dealloc, every _setup_* and both guards' finalisers have in common.
  *
  * A part of the compiled core: module.c includes every part, in order, into
  * one translation unit, so that every function stays static and can be
@@ -74,4 +78,96 @@ static PyObject *
 converter(PyObject *self)
 {
     return PyObject_GetAttr((PyObject *)Py_TYPE(self), S.str_convert);
+}
+
+/* -- what every type's objects share ---------------------------------------- */
+
+/* The start of a tp_dealloc: out of the collector's lists (``gc``: the type
+ * has Py_TPFLAGS_HAVE_GC), then every weak reference cleared, its callbacks
+ * run, before anything of the object is freed (``weakreflist``: the
+ * object's list, NULL for a type without weak references). */
+static void
+dealloc_begin(PyObject *self, int gc, PyObject *weakreflist)
+{
+    if (gc) {
+        PyObject_GC_UnTrack(self);
+    }
+    if (weakreflist != NULL) {
+        PyObject_ClearWeakRefs(self);
+    }
+}
+
+/* The end of every tp_dealloc: free the object, then drop the reference
+ * that each object of a heap type holds to its type. */
+static void
+dealloc_end(PyObject *self)
+{
+    PyTypeObject *tp = Py_TYPE(self);
+    tp->tp_free(self);
+    Py_DECREF(tp);
+}
+
+/* -- what the _setup_* functions share --------------------------------------- */
+
+/* Whether ``arg`` is ``base`` or a subclass of it (the twin a _setup_* takes). */
+static int
+is_subtype(PyObject *arg, PyTypeObject *base)
+{
+    return PyType_Check(arg) && PyType_IsSubtype((PyTypeObject *)arg, base);
+}
+
+/* Whether ``arg`` is a tuple of ``n`` items. */
+static int
+is_tuple_of(PyObject *arg, Py_ssize_t n)
+{
+    return PyTuple_Check(arg) && PyTuple_GET_SIZE(arg) == n;
+}
+
+/* A new reference to each item of ``tuple`` (``is_tuple_of(tuple, n)``), in
+ * ``slots``, in order: the errors and messages the reference hands over. */
+static void
+keep_items(PyObject *tuple, PyObject **slots[], Py_ssize_t n)
+{
+    for (Py_ssize_t i = 0; i < n; i++) {
+        *slots[i] = Py_NewRef(PyTuple_GET_ITEM(tuple, i));
+    }
+}
+
+/* -- what the guards share (mutex.c's GuardCore, rwlock.c's ReadGuardCore) -- */
+
+/* A guard's tp_dealloc begins here: one still held runs its finaliser
+ * (which releases it or reports it), and a finaliser that resurrected the
+ * guard stops the dealloc (nonzero). A released guard, the common case,
+ * skips the finaliser and the resurrection it costs. */
+static int
+guard_resurrected(PyObject *guard, int held)
+{
+    return held && PyObject_CallFinalizerFromDealloc(guard) < 0;
+}
+
+/* The result of a call a finaliser made into the reference: dropped, or its
+ * error reported as unraisable (a finaliser cannot raise). */
+static void
+finalizer_call_done(PyObject *result, PyObject *guard)
+{
+    if (result == NULL) {
+        PyErr_WriteUnraisable(guard);
+    }
+    else {
+        Py_DECREF(result);
+    }
+}
+
+/* The ResourceWarning of a guard that its finaliser released, in the
+ * reference's words: ``usage`` is the ``with`` statement to write instead. */
+static void
+warn_released_when_collected(PyObject *guard, const char *guard_name, PyObject *lock,
+                             const char *lock_name, const char *usage)
+{
+    if (PyErr_ResourceWarning(guard, 1,
+                              "<%s at %p of %s at %p> was never released; it was released when "
+                              "garbage-collected (use '%s' or call guard.unlock())",
+                              guard_name, (void *)guard, lock_name, (void *)lock, usage) < 0) {
+        PyErr_WriteUnraisable(guard);
+    }
 }

@@ -71,12 +71,8 @@ float_operand(FloatCore *self, PyObject *val, PyObject *order, unsigned allowed,
 static PyObject *
 FloatCore_load(FloatCore *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
-    PyObject *a[1] = {S.orders[ORD_SEQCST]};
-    if ((nargs != 0 || kwnames != NULL) && parse_args("load", args, nargs, kwnames, NAMES_ORDER, 1, 0, a) < 0) {
-        return NULL;
-    }
     int o;
-    if (order_only(a[0], ALLOW_LOAD, S.str_load, &o) < 0) {
+    if (order_argument("load", args, nargs, kwnames, ALLOW_LOAD, S.str_load, &o) < 0) {
         return NULL;
     }
     return PyFloat_FromDouble(bits_double(atomic_load_explicit(&self->bits, C_ORDER[o])));
@@ -288,12 +284,8 @@ FloatCore_init(FloatCore *self, PyObject *args, PyObject *kwds)
 static void
 FloatCore_dealloc(FloatCore *self)
 {
-    PyTypeObject *tp = Py_TYPE(self);
-    if (self->weakreflist != NULL) {
-        PyObject_ClearWeakRefs((PyObject *)self);
-    }
-    tp->tp_free((PyObject *)self);
-    Py_DECREF(tp);
+    dealloc_begin((PyObject *)self, 0, self->weakreflist);
+    dealloc_end((PyObject *)self);
 }
 
 #define FLOAT_METHOD(name, doc) {#name, (PyCFunction)(void (*)(void))FloatCore_##name, METH_FASTCALL | METH_KEYWORDS, doc}

@@ -377,17 +377,27 @@ static const char *const NAMES_ORDER[] = {"order"};
 static const char *const NAMES_VAL_ORDER[] = {"val", "order"};
 static const char *const NAMES_CAS[] = {"current", "new", "success", "failure"};
 
+/* The one argument ``(order=SeqCst)`` of ``load`` (``kind``: S.str_load) or
+ * ``fetch_not`` (S.str_any), parsed and checked: 0 with *order_out set, -1
+ * with an exception set. */
+static inline int
+order_argument(const char *fname, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames,
+               unsigned allowed, PyObject *kind, int *order_out)
+{
+    PyObject *a[1] = {S.orders[ORD_SEQCST]};
+    if ((nargs != 0 || kwnames != NULL) && parse_args(fname, args, nargs, kwnames, NAMES_ORDER, 1, 0, a) < 0) {
+        return -1;
+    }
+    return order_only(a[0], allowed, kind, order_out);
+}
+
 /* -- the methods ------------------------------------------------------------- */
 
 static PyObject *
 IntegerCore_load(IntegerCore *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
-    PyObject *a[1] = {S.orders[ORD_SEQCST]};
-    if ((nargs != 0 || kwnames != NULL) && parse_args("load", args, nargs, kwnames, NAMES_ORDER, 1, 0, a) < 0) {
-        return NULL;
-    }
     int o;
-    if (order_only(a[0], ALLOW_LOAD, S.str_load, &o) < 0) {
+    if (order_argument("load", args, nargs, kwnames, ALLOW_LOAD, S.str_load, &o) < 0) {
         return NULL;
     }
     return to_python(self, raw_load(self, C_ORDER[o]));
@@ -525,12 +535,8 @@ static PyObject *
 IntegerCore_fetch_not(IntegerCore *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
     /* AtomicBool.fetch_not(order=SeqCst): an "xor" with True. */
-    PyObject *a[1] = {S.orders[ORD_SEQCST]};
-    if ((nargs != 0 || kwnames != NULL) && parse_args("fetch_not", args, nargs, kwnames, NAMES_ORDER, 1, 0, a) < 0) {
-        return NULL;
-    }
     int o;
-    if (order_only(a[0], ALLOW_ANY, S.str_any, &o) < 0) {
+    if (order_argument("fetch_not", args, nargs, kwnames, ALLOW_ANY, S.str_any, &o) < 0) {
         return NULL;
     }
     return to_python(self, raw_rmw(self, OP_XOR, 1, C_ORDER[o]));
@@ -643,12 +649,8 @@ IntegerCore_init(IntegerCore *self, PyObject *args, PyObject *kwds)
 static void
 IntegerCore_dealloc(IntegerCore *self)
 {
-    PyTypeObject *tp = Py_TYPE(self);
-    if (self->weakreflist != NULL) {
-        PyObject_ClearWeakRefs((PyObject *)self);
-    }
-    tp->tp_free((PyObject *)self);
-    Py_DECREF(tp);
+    dealloc_begin((PyObject *)self, 0, self->weakreflist);
+    dealloc_end((PyObject *)self);
 }
 
 #define METHOD(name, doc) {#name, (PyCFunction)(void (*)(void))IntegerCore_##name, METH_FASTCALL | METH_KEYWORDS, doc}

@@ -9,7 +9,9 @@
  * included below into this one translation unit:
  *
  *   core.h       the reference's orderings, slow paths and result type,
- *                handed over once at import (_setup), and their C11 orders
+ *                handed over once at import (_setup), and their C11 orders;
+ *                the dealloc steps, _setup_* checks and guard finaliser
+ *                steps that the types share
  *   integers.c   IntegerCore: the ten fixed-width integer atomics, each on a
  *                C11 atomic of its own width, with Rust's wrapping; and the
  *                argument parsing the other parts use
@@ -88,8 +90,7 @@ static PyObject *
 native_setup(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
     /* _setup(orders, slow_operand, slow_operands, check_ordering, result_type) */
-    if (nargs != 5 || !PyTuple_Check(args[0]) || PyTuple_GET_SIZE(args[0]) != ORD_COUNT
-        || !PyType_Check(args[4])) {
+    if (nargs != 5 || !is_tuple_of(args[0], ORD_COUNT) || !PyType_Check(args[4])) {
         PyErr_SetString(PyExc_TypeError,
                         "_setup((SeqCst, Relaxed, Acquire, Release, AcqRel), slow_operand, "
                         "slow_operands, check_ordering, CompareExchangeResult)");

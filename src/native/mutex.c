@@ -535,18 +535,13 @@ MutexCore_clear(MutexCore *self)
 static void
 MutexCore_dealloc(MutexCore *self)
 {
-    PyTypeObject *tp = Py_TYPE(self);
-    PyObject_GC_UnTrack(self);
-    if (self->weakreflist != NULL) {
-        PyObject_ClearWeakRefs((PyObject *)self);
-    }
+    dealloc_begin((PyObject *)self, 1, self->weakreflist);
     Py_CLEAR(self->data);
     Py_CLEAR(self->waiting);
     if (self->lock_ready) {
         raw_free(&self->lock);
     }
-    tp->tp_free((PyObject *)self);
-    Py_DECREF(tp);
+    dealloc_end((PyObject *)self);
 }
 
 static PyMethodDef MutexCore_methods[] = {
@@ -771,24 +766,14 @@ GuardCore_finalize(GuardCore *self)
          * The message is the reference's (fearless._mutex._drop_unreleased). */
         atomic_store_explicit(&self->held, 0, memory_order_relaxed);
         mutex_give_back(mutex);
-        if (PyErr_ResourceWarning((PyObject *)self, 1,
-                                  "<MutexGuard at %p of Mutex at %p> was never released; it was "
-                                  "released when garbage-collected (use 'with mutex.lock() as "
-                                  "guard:' or call guard.unlock())",
-                                  (void *)self, (void *)mutex) < 0) {
-            PyErr_WriteUnraisable((PyObject *)self);
-        }
+        warn_released_when_collected((PyObject *)self, "MutexGuard", (PyObject *)mutex, "Mutex",
+                                     "with mutex.lock() as guard:");
     }
     else {
         /* Held by another thread (or never taken): the reference says so,
          * and leaves the mutex as it is. */
-        PyObject *r = PyObject_CallOneArg(M.drop_unreleased, (PyObject *)self);
-        if (r == NULL) {
-            PyErr_WriteUnraisable((PyObject *)self);
-        }
-        else {
-            Py_DECREF(r);
-        }
+        finalizer_call_done(PyObject_CallOneArg(M.drop_unreleased, (PyObject *)self),
+                            (PyObject *)self);
     }
     PyErr_Restore(type, value, tb);
 }
@@ -813,17 +798,12 @@ GuardCore_clear(GuardCore *self)
 static void
 GuardCore_dealloc(GuardCore *self)
 {
-    PyTypeObject *tp = Py_TYPE(self);
-    /* The finaliser does something only for a guard still held; a released
-     * one (the common case) skips it, and the resurrection it costs. */
-    if (atomic_load_explicit(&self->held, memory_order_relaxed)
-        && PyObject_CallFinalizerFromDealloc((PyObject *)self) < 0) {
-        return; /* resurrected by the finaliser */
+    if (guard_resurrected((PyObject *)self, atomic_load_explicit(&self->held, memory_order_relaxed))) {
+        return;
     }
-    PyObject_GC_UnTrack(self);
+    dealloc_begin((PyObject *)self, 1, NULL);
     Py_CLEAR(self->home);
-    tp->tp_free((PyObject *)self);
-    Py_DECREF(tp);
+    dealloc_end((PyObject *)self);
 }
 
 static PyObject *
@@ -878,10 +858,8 @@ native_setup_mutex(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
      * errors = (DeadlockError, GuardReleasedError, WrongThreadError) and
      * their messages in the same order; every other refusal is the
      * reference's own (_refuse, _refuse_busy). */
-    if (nargs != 5 || !PyModule_Check(args[4]) || !PyType_Check(args[0])
-        || !PyType_IsSubtype((PyTypeObject *)args[0], GuardCore_type) || !PyTuple_Check(args[1])
-        || PyTuple_GET_SIZE(args[1]) != 3 || !PyTuple_Check(args[2]) || PyTuple_GET_SIZE(args[2]) != 3
-        || !PyCallable_Check(args[3])) {
+    if (nargs != 5 || !is_subtype(args[0], GuardCore_type) || !is_tuple_of(args[1], 3)
+        || !is_tuple_of(args[2], 3) || !PyCallable_Check(args[3]) || !PyModule_Check(args[4])) {
         PyErr_SetString(PyExc_TypeError, "_setup_mutex(guard_twin, errors, messages, drop_unreleased, seam)");
         return NULL;
     }
@@ -889,12 +867,9 @@ native_setup_mutex(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         Py_RETURN_NONE;
     }
     M.guard_type = (PyTypeObject *)Py_NewRef(args[0]);
-    M.deadlock_error = Py_NewRef(PyTuple_GET_ITEM(args[1], 0));
-    M.guard_released_error = Py_NewRef(PyTuple_GET_ITEM(args[1], 1));
-    M.wrong_thread_error = Py_NewRef(PyTuple_GET_ITEM(args[1], 2));
-    M.msg_deadlock = Py_NewRef(PyTuple_GET_ITEM(args[2], 0));
-    M.msg_released = Py_NewRef(PyTuple_GET_ITEM(args[2], 1));
-    M.msg_wrong_thread = Py_NewRef(PyTuple_GET_ITEM(args[2], 2));
+    keep_items(args[1], (PyObject **[]){&M.deadlock_error, &M.guard_released_error, &M.wrong_thread_error},
+               3);
+    keep_items(args[2], (PyObject **[]){&M.msg_deadlock, &M.msg_released, &M.msg_wrong_thread}, 3);
     M.drop_unreleased = Py_NewRef(args[3]);
     M.seam = Py_NewRef(args[4]);
     M.ready = 1;

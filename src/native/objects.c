@@ -101,12 +101,8 @@ cell_get(ObjectCore *self)
 static PyObject *
 ObjectCore_load(ObjectCore *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
-    PyObject *a[1] = {S.orders[ORD_SEQCST]};
-    if ((nargs != 0 || kwnames != NULL) && parse_args("load", args, nargs, kwnames, NAMES_ORDER, 1, 0, a) < 0) {
-        return NULL;
-    }
     int o;
-    if (order_only(a[0], ALLOW_LOAD, S.str_load, &o) < 0) {
+    if (order_argument("load", args, nargs, kwnames, ALLOW_LOAD, S.str_load, &o) < 0) {
         return NULL;
     }
     return cell_get(self);
@@ -372,14 +368,9 @@ ObjectCore_clear(ObjectCore *self)
 static void
 ObjectCore_dealloc(ObjectCore *self)
 {
-    PyTypeObject *tp = Py_TYPE(self);
-    PyObject_GC_UnTrack(self);
-    if (self->weakreflist != NULL) {
-        PyObject_ClearWeakRefs((PyObject *)self);
-    }
+    dealloc_begin((PyObject *)self, 1, self->weakreflist);
     Py_CLEAR(self->value);
-    tp->tp_free((PyObject *)self);
-    Py_DECREF(tp);
+    dealloc_end((PyObject *)self);
 }
 
 #define METHOD(name, doc) {#name, (PyCFunction)(void (*)(void))ObjectCore_##name, METH_FASTCALL | METH_KEYWORDS, doc}

@@ -541,14 +541,9 @@ RwLockCore_clear(RwLockCore *self)
 static void
 RwLockCore_dealloc(RwLockCore *self)
 {
-    PyTypeObject *tp = Py_TYPE(self);
-    PyObject_GC_UnTrack(self);
-    if (self->weakreflist != NULL) {
-        PyObject_ClearWeakRefs((PyObject *)self);
-    }
+    dealloc_begin((PyObject *)self, 1, self->weakreflist);
     Py_CLEAR(self->data);
-    tp->tp_free((PyObject *)self);
-    Py_DECREF(tp);
+    dealloc_end((PyObject *)self);
 }
 
 static PyMethodDef RwLockCore_methods[] = {
@@ -716,27 +711,17 @@ ReadGuardCore_finalize(ReadGuardCore *self)
          * next slice (the reference's waiters redo a hand-over that did not
          * happen). The message is the reference's (warn_dropped). */
         rw_fast_release(self, 0);
-        if (PyErr_ResourceWarning((PyObject *)self, 1,
-                                  "<RwLockReadGuard at %p of RwLock at %p> was never released; it "
-                                  "was released when garbage-collected (use 'with lock.read() as "
-                                  "guard:' or call guard.unlock())",
-                                  (void *)self, (void *)lock) < 0) {
-            PyErr_WriteUnraisable((PyObject *)self);
-        }
+        warn_released_when_collected((PyObject *)self, "RwLockReadGuard", (PyObject *)lock, "RwLock",
+                                     "with lock.read() as guard:");
     }
     else {
         /* Only its owner may release it: the lock stays read-locked, and
          * stays alive, since the owner's thread-local entry names it. The
          * reference says so. */
         Py_INCREF(lock);
-        PyObject *r = PyObject_CallFunctionObjArgs(R.dropped, (PyObject *)self, (PyObject *)lock,
-                                                   Py_False, NULL);
-        if (r == NULL) {
-            PyErr_WriteUnraisable((PyObject *)self);
-        }
-        else {
-            Py_DECREF(r);
-        }
+        finalizer_call_done(PyObject_CallFunctionObjArgs(R.dropped, (PyObject *)self,
+                                                         (PyObject *)lock, Py_False, NULL),
+                            (PyObject *)self);
     }
     PyErr_Restore(type, value, tb);
 }
@@ -760,16 +745,13 @@ ReadGuardCore_clear(ReadGuardCore *self)
 static void
 ReadGuardCore_dealloc(ReadGuardCore *self)
 {
-    PyTypeObject *tp = Py_TYPE(self);
-    if (atomic_load_explicit(&self->held, memory_order_relaxed)
-        && PyObject_CallFinalizerFromDealloc((PyObject *)self) < 0) {
-        return; /* resurrected by the finaliser */
+    if (guard_resurrected((PyObject *)self, atomic_load_explicit(&self->held, memory_order_relaxed))) {
+        return;
     }
-    PyObject_GC_UnTrack(self);
+    dealloc_begin((PyObject *)self, 1, NULL);
     Py_CLEAR(self->value);
     Py_CLEAR(self->home);
-    tp->tp_free((PyObject *)self);
-    Py_DECREF(tp);
+    dealloc_end((PyObject *)self);
 }
 
 static PyObject *
@@ -822,10 +804,8 @@ native_setup_rwlock(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
     /* _setup_rwlock(guard_twin, (GuardReleasedError, WrongThreadError),
      *               (msg_released, msg_read_only, msg_wrong_thread), dropped) */
-    if (nargs != 4 || !PyType_Check(args[0])
-        || !PyType_IsSubtype((PyTypeObject *)args[0], ReadGuardCore_type) || !PyTuple_Check(args[1])
-        || PyTuple_GET_SIZE(args[1]) != 2 || !PyTuple_Check(args[2]) || PyTuple_GET_SIZE(args[2]) != 3
-        || !PyCallable_Check(args[3])) {
+    if (nargs != 4 || !is_subtype(args[0], ReadGuardCore_type) || !is_tuple_of(args[1], 2)
+        || !is_tuple_of(args[2], 3) || !PyCallable_Check(args[3])) {
         PyErr_SetString(PyExc_TypeError, "_setup_rwlock(guard_twin, errors, messages, dropped)");
         return NULL;
     }
@@ -833,11 +813,8 @@ native_setup_rwlock(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         Py_RETURN_NONE;
     }
     R.guard_type = (PyTypeObject *)Py_NewRef(args[0]);
-    R.guard_released_error = Py_NewRef(PyTuple_GET_ITEM(args[1], 0));
-    R.wrong_thread_error = Py_NewRef(PyTuple_GET_ITEM(args[1], 1));
-    R.msg_released = Py_NewRef(PyTuple_GET_ITEM(args[2], 0));
-    R.msg_read_only = Py_NewRef(PyTuple_GET_ITEM(args[2], 1));
-    R.msg_wrong_thread = Py_NewRef(PyTuple_GET_ITEM(args[2], 2));
+    keep_items(args[1], (PyObject **[]){&R.guard_released_error, &R.wrong_thread_error}, 2);
+    keep_items(args[2], (PyObject **[]){&R.msg_released, &R.msg_read_only, &R.msg_wrong_thread}, 3);
     R.dropped = Py_NewRef(args[3]);
     R.ready = 1;
     Py_RETURN_NONE;

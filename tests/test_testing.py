@@ -92,12 +92,16 @@ def test_racy_counter_is_found_and_shrinks_to_a_few_switches() -> None:
     assert any(s.operation == "write" and "counter += 1" in s.source for s in failure.steps)
     assert f"replay={failure.schedule!r}" in str(failure)
     assert 0 < failure.found_after < 30
+    # Found within the first schedules; every shrinking run comes after.
+    assert 1 <= failure.found_at <= failure.schedules_run
 
 
 @pytest.mark.parametrize("strategy", ["random", "pct", "exhaustive"])
 def test_racy_counter_is_found_by_every_strategy(strategy: str) -> None:
-    with pytest.raises(ScheduleFailure, match=r"AssertionError: Counter: [2-5]"):
+    with pytest.raises(ScheduleFailure, match=r"AssertionError: Counter: [2-5]") as info:
         explore(racy_counter, strategy=strategy, trace=True, seed=7)  # type: ignore[arg-type]
+    # No shrinking here: the first failing schedule is the one reported.
+    assert info.value.found_at == info.value.schedules_run >= 1
 
 
 def test_racy_counter_without_tracing_has_no_switch_point_inside_the_line() -> None:
@@ -202,6 +206,53 @@ def test_a_named_package_is_traced_only_where_the_test_reaches_it() -> None:
         mutex_counter, strategy="exhaustive", trace=["collections", "json"], preemption_bound=1
     )
     assert (named.longest, named.schedules) == (own.longest, own.schedules)
+
+
+_LAZY_PACKAGE = """
+import threading
+TABLE = {}
+for _i in range(50):  # an import's own work: many lines, none of them switch points
+    TABLE[_i] = _i * _i
+LOCK = threading.Lock()  # made while the first run imports it
+
+def bump(box):
+    box[0] = box[0] + TABLE[1]
+"""
+
+
+def test_an_import_inside_a_traced_run_is_one_step(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The first run imports the package and every later one finds it
+    # imported: were the module's body traced, the first run would take
+    # more steps than the others, and a schedule would not mean the same run
+    # twice. Its functions are traced like any other code of the package.
+    (tmp_path / "fearless_lazy_pkg.py").write_text(_LAZY_PACKAGE)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "fearless_lazy_pkg", raising=False)
+
+    def program() -> None:
+        import fearless_lazy_pkg  # imported by the first run
+
+        box = [0]
+        with scope() as s:
+            s.spawn(fearless_lazy_pkg.bump, box)
+            s.spawn(fearless_lazy_pkg.bump, box)
+        assert box[0] == 2, box
+
+    with pytest.raises(ScheduleFailure, match=re.escape("AssertionError: [1]")) as info:
+        explore(program, strategy="exhaustive", trace="fearless_lazy_pkg")
+    failure = info.value
+    assert failure.found_at > 1  # the first run, which imported it, passed
+    locations = {step.location for step in failure.steps}
+    assert "fearless_lazy_pkg.py:9" in locations  # bump's line
+    assert not {f"fearless_lazy_pkg.py:{n}" for n in range(2, 7)} & locations
+    # A run that imports the package takes the steps of one that does not.
+    monkeypatch.delitem(sys.modules, "fearless_lazy_pkg")
+    importing = explore(program, replay="1:0", trace="fearless_lazy_pkg")
+    assert "fearless_lazy_pkg" in sys.modules
+    imported = explore(program, replay="1:0", trace="fearless_lazy_pkg")
+    assert importing.longest == imported.longest
 
 
 # -- demonstration 2: two mutexes in opposite orders ------------------------------------------
@@ -889,6 +940,27 @@ def test_a_failure_found_before_the_time_limit_is_raised(monkeypatch: pytest.Mon
     monkeypatch.setattr(explore_module, "_clock", TickingClock())
     with pytest.raises(ScheduleFailure, match="Counter: "):
         explore(racy_counter, strategy="exhaustive", trace=True, time_limit=1_000_000)
+
+
+def test_a_time_limit_that_passes_while_hypothesis_shrinks_reports_the_failure(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A failure was found; the limit cuts the shrinking short, and the
+    # smallest failing schedule found by then is raised, never a pass.
+    whole = _failure(lambda: explore(racy_counter, trace=True, seed=1))
+    assert whole.schedules_run > whole.found_at + 10  # it shrank for a while
+    explore_module = sys.modules["fearless._testing.explore"]
+    monkeypatch.setattr(explore_module, "_clock", TickingClock())
+    cut = _failure(lambda: explore(racy_counter, trace=True, seed=1, time_limit=whole.found_at + 5))
+    assert re.match(r"AssertionError: Counter: [2-5]\b", str(cut)), str(cut)
+    assert cut.found_at == whole.found_at
+    assert cut.schedules_run < whole.schedules_run
+
+
+def _failure(run: Callable[[], object]) -> ScheduleFailure:
+    with pytest.raises(ScheduleFailure) as info:
+        run()
+    return info.value
 
 
 def test_a_replay_ignores_the_time_limit(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -77,6 +77,7 @@ class Runner:
         self.sched: Scheduler | None = None
         self.started = _clock()
         self.found_after = 0.0  # when the first failing run ended
+        self.found_at = 0  # how many schedules had run then, counting it
         self.deadline = math.inf if time_limit is None else self.started + time_limit
         #: Set once a strategy stopped because :meth:`out_of_time` said so.
         self.timed_out = False
@@ -111,8 +112,9 @@ class Runner:
             if collecting:
                 gc.enable()
         self.runs += 1
-        if sched.failure is not None and not self.found_after:
+        if sched.failure is not None and not self.found_at:
             self.found_after = _clock() - self.started
+            self.found_at = self.runs
         self.longest = max(self.longest, sched.steps)
         self.seen.add(tuple(sched.decisions))
         return sched
@@ -144,6 +146,8 @@ class Runner:
             encode_schedule(sched.decisions),
             (),
             self.runs + 1,
+            found_after=_clock() - self.started,
+            found_at=self.runs + 1,
         )
 
     def failure(self, decisions: list[int], first: BaseException | None = None) -> ScheduleFailure:
@@ -180,7 +184,9 @@ class Runner:
             f"replay this schedule with explore(..., replay={schedule!r}){note}\n"
             f"{render(steps)}"
         )
-        failure = cls(message, schedule, steps, runs, self.found_after)
+        failure = cls(
+            message, schedule, steps, runs, found_after=self.found_after, found_at=self.found_at
+        )
         if not isinstance(error, (Deadlock, StepLimit, Mismatch)):
             cause = error.__cause__ if isinstance(error, UnhandledThreadError) else error
             failure.__cause__ = cause

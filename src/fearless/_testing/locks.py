@@ -9,8 +9,9 @@ lock has a key (who made it, and how many it had made before) that names it
 in every run, for the partial-order search. Used after its run (a
 finaliser, a handle the test kept), a lock works as a plain lock among the
 live threads that use it (:func:`_wait_outside`); one still held by a
-thread of a run in progress is refused. Relies on
-:class:`.scheduler.Scheduler` only.
+thread of a run in progress is refused. Taken by a thread of a later run, a
+free one becomes that run's (:func:`_adopt`). Relies on
+:class:`.scheduler.Scheduler`, and on :mod:`.takeover` for the run in progress.
 """
 
 from __future__ import annotations
@@ -100,6 +101,8 @@ class SimLock(_SimLockBase):
     def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
         sched = self._sched
         if sched.running_me() is None:
+            if _adopt(self):
+                return self.acquire(blocking, timeout)
             return self._acquire_outside(blocking)
         if not _take_turn(sched, self, blocking, timeout):
             return False
@@ -169,6 +172,8 @@ class SimRLock(_SimLockBase):
         sched = self._sched
         me = sched.running_me()
         if me is None:
+            if _adopt(self):
+                return self.acquire(blocking, timeout)
             return self._acquire_outside(blocking)
         if self.owner is me:
             self.count += 1
@@ -250,6 +255,31 @@ def _take_turn(sched: Scheduler, lock: SimLock | SimRLock, blocking: bool, timeo
             sched.pure_wait(first)
             if not sched.block(lock, deadline if deadline != -1 else None):
                 return False
+    return True
+
+
+def _adopt(lock: SimLock | SimRLock) -> bool:
+    """Make a free lock of an earlier run the lock of the run whose thread takes it.
+
+    A module first imported during a run makes its module-level locks then
+    (a registry's, a cache's), and every later run uses them too. Adopted,
+    such a lock belongs to the run that uses it -- its waits are the
+    scheduler's decisions -- rather than working as a plain lock outside
+    any run, which one simulated thread would block on in the kernel while
+    the one holding it waits for its turn. A lock held outside runs stays
+    where it is.
+    """
+    from .takeover import running_here  # noqa: PLC0415 - takeover imports this module
+
+    current = running_here()
+    if current is None or current is lock._sched:
+        return False
+    with _outside:
+        if lock.held:
+            return False
+        lock._sched = current
+        lock.key = current.new_key()
+        current.locks.append(lock)
     return True
 
 

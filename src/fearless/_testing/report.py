@@ -314,6 +314,9 @@ class ScheduleFailure(AssertionError):
         found_after: Seconds from the start of the exploration to the end
             of the first run that failed (Hypothesis then spends more runs
             shrinking it).
+        found_at: How many schedules had run when the first failure was
+            seen, counting the failing one: the schedules a strategy needed
+            to find the bug, before any shrinking.
     """
 
     def __init__(
@@ -322,13 +325,16 @@ class ScheduleFailure(AssertionError):
         schedule: str,
         steps: tuple[Step, ...],
         schedules_run: int,
+        *,
         found_after: float = 0.0,
+        found_at: int = 0,
     ) -> None:
         super().__init__(message)
         self.schedule = schedule
         self.steps = steps
         self.schedules_run = schedules_run
         self.found_after = found_after
+        self.found_at = found_at
 
 
 class DeadlockFound(ScheduleFailure):

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Final, Literal, NamedTuple
 
 from .partial_order import PartialOrder
 from .report import NONDETERMINISTIC, Mismatch, encode_schedule
-from .scheduler import Scheduler, SimThread
+from .scheduler import Scheduler, SimThread, UnhandledThreadError
 
 if TYPE_CHECKING:
     from .explore import Runner
@@ -234,6 +234,11 @@ def by_hypothesis(runner: Runner, schedules: int, seed: int | None) -> None:
     import hypothesis  # noqa: PLC0415 - an optional dependency
     from hypothesis import strategies as st  # noqa: PLC0415
 
+    # The smallest failing run so far: Hypothesis only tries smaller
+    # schedules once one failed, so it is the latest failure of the first's
+    # kind. A time limit that passes while Hypothesis shrinks reports it.
+    best: list[_FailedRun] = []
+
     @hypothesis.settings(
         max_examples=schedules,
         deadline=None,
@@ -257,7 +262,10 @@ def by_hypothesis(runner: Runner, schedules: int, seed: int | None) -> None:
         if chooser.stopped is not None:
             raise chooser.stopped
         if sched.failure is not None:
-            raise _FailedRun(sched.decisions, sched.failure)
+            failed = _FailedRun(sched.decisions, sched.failure)
+            if not best or _same_kind(failed.error, best[0].error):
+                best[:] = [failed]
+            raise failed
 
     if seed is not None:
         one_schedule = hypothesis.seed(seed)(one_schedule)
@@ -266,12 +274,24 @@ def by_hypothesis(runner: Runner, schedules: int, seed: int | None) -> None:
     except _FailedRun as failed:
         decisions, error = failed.decisions, failed.error
     except _OutOfTime:
-        return
+        if not best:
+            return
+        decisions, error = best[0].decisions, best[0].error
     else:
         return
     # Raised outside the except block, so that the test's own exception
     # (set as __cause__ by runner.failure) is the only one chained.
     raise runner.failure(decisions, error)
+
+
+def _same_kind(error: BaseException, first: BaseException) -> bool:
+    """Whether two failures are the same bug to Hypothesis: the same exception type."""
+
+    def kind(e: BaseException) -> type[BaseException]:
+        cause = e.__cause__ if isinstance(e, UnhandledThreadError) else e
+        return type(cause if cause is not None else e)
+
+    return kind(error) is kind(first)
 
 
 def check(runner: Runner, sched: Scheduler) -> None:

@@ -167,6 +167,30 @@ def _module_paths(name: str) -> list[str]:
     return [os.path.abspath(origin)]
 
 
+def _importing(frame: FrameType) -> bool:
+    """Whether ``frame`` runs as part of an import: a module's body, or code it calls.
+
+    An import runs once per process, in whichever run gets there first, and
+    under the import system's lock: its lines are no switch points. Traced,
+    the first run would differ from every later one (SQLAlchemy's lazy
+    imports alone take over 100,000 lines), and a switch inside an import
+    would leave another thread to block on that lock, outside the
+    scheduler's control. The walk stops at the first traced caller, which
+    was not importing, or it would not be traced.
+    """
+    caller: FrameType | None = frame
+    while caller is not None:
+        if caller.f_trace is not None and caller is not frame:
+            return False
+        code = caller.f_code
+        if code.co_name == "<module>":
+            parent = caller.f_back
+            if parent is not None and parent.f_code.co_filename.startswith("<frozen importlib"):
+                return True
+        caller = caller.f_back
+    return False
+
+
 class Tracer:
     """``sys.settrace`` functions that make traced code's lines and stores switch points."""
 
@@ -188,6 +212,8 @@ class Tracer:
             caller = frame.f_back
             if caller is not None and is_explorer(caller.f_code.co_filename):
                 return None  # the explorer's machinery at work, not the test
+        if _importing(frame):
+            return None
         if stores:
 
             def local_trace(frame: FrameType, event: str, arg: object) -> Any:

@@ -208,6 +208,62 @@ def test_a_named_package_is_traced_only_where_the_test_reaches_it() -> None:
     assert (named.longest, named.schedules) == (own.longest, own.schedules)
 
 
+def test_what_ran_untraced_is_named_in_the_result() -> None:
+    # Counter(a=0) and both updates ran as one step each: the exhaustive
+    # search covered every order of those steps, and the summary says what
+    # it could not look inside, and how to.
+    result = explore(counter_updates, strategy="exhaustive", trace=True, preemption_bound=1)
+    assert result.untraced == {"collections": 3 * result.schedules}
+    assert str(result).endswith(
+        "; calls into untraced code, one step each: collections (3 a run);"
+        " trace=['collections'] looks inside"
+    )
+    looked = explore(
+        lambda: collections.Counter("abca").most_common(1), trace="collections", schedules=5
+    )
+    assert "collections" not in looked.untraced
+
+
+def test_a_library_function_run_as_a_thread_counts_as_untraced() -> None:
+    def threads() -> None:
+        counts = collections.Counter(a=0)
+        workers = [threading.Thread(target=counts.update, args=({"a": 1},)) for _ in range(2)]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join()
+
+    result = explore(threads, strategy="random", trace=True, schedules=3, seed=1)
+    assert result.untraced == {"collections": 3 * 3}
+
+
+def test_without_tracing_nothing_is_watched_and_nothing_is_named() -> None:
+    result = explore(counter_updates, strategy="exhaustive")
+    assert result.untraced == {}
+    assert "untraced" not in str(result)
+
+
+def test_what_the_explorer_controls_is_not_named_as_untraced() -> None:
+    # queue.Queue and threading's Event run untraced, but every lock they
+    # use is the scheduler's: nothing inside them is hidden.
+    def handoff() -> None:
+        box: queue.Queue[int] = queue.Queue()
+        done = threading.Event()
+
+        def give() -> None:
+            box.put(1)
+            done.set()
+
+        worker = threading.Thread(target=give)
+        worker.start()
+        assert box.get() == 1
+        done.wait()
+        worker.join()
+
+    result = explore(handoff, strategy="random", trace=True, schedules=5, seed=1)
+    assert result.untraced == {}, result.untraced
+
+
 _LAZY_PACKAGE = """
 import threading
 TABLE = {}

@@ -6,6 +6,7 @@ Each misuse line carries ``# type: ignore[<code>]``; with
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Literal, assert_type
 
 import fearless
@@ -33,6 +34,7 @@ def explore_is_typed() -> None:
     assert_type(result.time_limit, float | None)
     assert_type(explore(test, time_limit=2.5), Exploration)
     assert_type(result.coverage, str)
+    assert_type(result.untraced, Mapping[str, int])
     result.stopped_by = None  # type: ignore[misc]
     assert_type(explore(lambda: 1, replay="1:0*3"), Exploration)
     assert fearless.testing.explore is explore
@@ -43,6 +45,8 @@ def explore_is_typed() -> None:
         assert_type(failure.steps, tuple[Step, ...])
         assert_type(failure.steps[0].source, str)
         assert_type(failure.schedules_run, int)
+        assert_type(failure.found_at, int)
+        assert_type(failure.found_after, float)
     assert issubclass(DeadlockFound, ScheduleFailure)
     assert issubclass(StepLimitExceeded, AssertionError)
 

@@ -382,6 +382,7 @@ def _explore(settings: _Settings, decisions: list[int] | None) -> Exploration:
         stopped_by=covered.stopped_by,
         preemption_bound=covered.preemption_bound,
         time_limit=settings.time_limit if covered.stopped_by == "time_limit" else None,
+        untraced=dict(runner.trace.untraced) if runner.trace is not None else {},
     )
 
 

@@ -19,8 +19,8 @@ import os
 import sys
 import threading
 import traceback
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from types import FrameType
 from typing import TYPE_CHECKING, Final, Literal, NamedTuple
 
@@ -255,6 +255,14 @@ class Exploration:
             when no such bound was covered.
         time_limit: The ``time_limit`` given, when it stopped the search
             (``stopped_by == "time_limit"``); None otherwise.
+        untraced: With ``trace=``: for each standard module or installed
+            package whose code the test's traced code called without it
+            being traced, how many such calls the runs made in all. Each
+            call ran as one step: a race inside it could not be seen, and
+            ``str()`` names the ``trace=`` value that would look inside.
+            Empty without ``trace=`` (nothing is watched then) and when
+            every call was traced. ``threading`` and ``queue`` are not
+            listed: what they synchronise with is under control anyway.
     """
 
     strategy: str
@@ -266,6 +274,7 @@ class Exploration:
     stopped_by: Literal["schedules", "preemption_bound", "time_limit"] | None = None
     preemption_bound: int | None = None
     time_limit: float | None = None
+    untraced: Mapping[str, int] = field(default_factory=dict, hash=False)
 
     @property
     def coverage(self) -> str:
@@ -296,6 +305,20 @@ class Exploration:
         return (
             f"{self.schedules} schedules ({self.distinct} distinct{done}) by {self.strategy} "
             f"in {self.seconds:.2f} s ({rate:,.0f}/s), longest run {self.longest} steps"
+            f"{self._unseen()}"
+        )
+
+    def _unseen(self) -> str:
+        """What ran untraced, and the ``trace=`` that would look inside; "" if nothing."""
+        if not self.untraced:
+            return ""
+        most = sorted(self.untraced, key=lambda name: (-self.untraced[name], name))
+        runs = max(self.schedules, 1)
+        shown = ", ".join(f"{name} ({self.untraced[name] / runs:,.3g} a run)" for name in most[:3])
+        more = f" and {len(most) - 3} more" if len(most) > 3 else ""
+        return (
+            f"; calls into untraced code, one step each: {shown}{more};"
+            f" trace={most[:3]!r} looks inside"
         )
 
 

@@ -24,6 +24,7 @@ from collections.abc import Sequence
 from types import CodeType, FrameType
 from typing import TYPE_CHECKING, Any, Final
 
+from .declarations import THREAD_BODIES
 from .keys import ANYTHING
 from .report import EXAMPLES_DIR, is_explorer, is_fearless
 
@@ -57,6 +58,33 @@ def _library_dirs() -> tuple[str, ...]:
 
 
 _LIBRARY_DIRS: Final = _library_dirs()
+#: The same, longest first: an installed package's directory (site-packages)
+#: lies inside the standard library's.
+_LIBRARY_DIRS_DEEPEST_FIRST: Final = tuple(sorted(_LIBRARY_DIRS, key=len, reverse=True))
+#: The code that calls a thread's function (fearless's spawn, threading's
+#: Thread.run): a library function run as a thread's body is called from the
+#: test as much as one its traced code calls.
+_THREAD_BODIES: Final = frozenset({qualname for _, qualname in THREAD_BODIES} | {"Thread.run"})
+#: Standard modules whose untraced code is not worth a mention: the explorer
+#: controls what they synchronise with (their locks, conditions and threads).
+_CONTROLLED: Final = frozenset({"threading", "queue", "_weakrefset"})
+
+
+def _package_of(filename: str) -> str | None:
+    """The top-level module of the standard library or installed package ``filename`` is in."""
+    if filename.startswith("<"):
+        return None
+    filename = os.path.abspath(filename)
+    if is_fearless(filename):
+        return None
+    for directory in _LIBRARY_DIRS_DEEPEST_FIRST:
+        if filename.startswith(directory):
+            first = filename[len(directory) :].split(os.sep, 1)[0]
+            name = first.removesuffix(".py")
+            if not name.isidentifier() or name in _CONTROLLED:
+                return None
+            return name
+    return None
 
 
 #: What :meth:`Reach.analyse` says of traced code: the test's own, or a
@@ -75,13 +103,27 @@ class Reach:
     may be one it uses). fearless's own code is never traced.
     """
 
-    __slots__ = ("_analysed", "paths")
+    __slots__ = ("_analysed", "_packages", "paths", "untraced")
 
     def __init__(self, paths: tuple[str, ...] = ()) -> None:
         self.paths = paths
         # Per code object: None when it is not traced, else whose it is and
         # the offsets of its stores to shared state.
         self._analysed: dict[CodeType, tuple[int, frozenset[int]] | None] = {}
+        # Per untraced code object: the library it belongs to, if any.
+        self._packages: dict[CodeType, str | None] = {}
+        #: Calls from traced code into each library's untraced code, over
+        #: every run: what the explorer could not see inside (one step each).
+        self.untraced: dict[str, int] = {}
+
+    def called_untraced(self, code: CodeType) -> None:
+        """Traced code called ``code``, which is not traced: count its library's calls."""
+        try:
+            package = self._packages[code]
+        except KeyError:
+            package = self._packages[code] = _package_of(code.co_filename)
+        if package is not None:
+            self.untraced[package] = self.untraced.get(package, 0) + 1
 
     def analyse(self, code: CodeType) -> tuple[int, frozenset[int]] | None:
         """None if ``code`` is not traced; else whose it is and its stores' offsets."""
@@ -206,6 +248,11 @@ class Tracer:
             return None
         found = self._reach.analyse(frame.f_code)
         if found is None:
+            caller = frame.f_back
+            if caller is not None and (
+                caller.f_trace is not None or caller.f_code.co_qualname in _THREAD_BODIES
+            ):
+                self._reach.called_untraced(frame.f_code)
             return None
         whose, stores = found
         if whose == NAMED:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import _thread
 import collections
+import contextlib
+import functools
 import gc
 import importlib.util
 import itertools
@@ -411,6 +413,9 @@ def test_replay_that_does_not_fit_the_program_is_reported() -> None:
     [
         ("0*3", ValueError),
         ("2:0*3", ValueError),
+        ("2:abcdeg:0*3", ValueError),
+        ("2:abcdef", ValueError),
+        ("3:abcdef:0", ValueError),
         ("1:0*x", ValueError),
         ("1:-1", ValueError),
         ("1:0*0", ValueError),
@@ -420,6 +425,83 @@ def test_replay_that_does_not_fit_the_program_is_reported() -> None:
 def test_bad_replay_strings_are_refused(replay: object, error: type[Exception]) -> None:
     with pytest.raises(error, match="schedule"):
         explore(mutex_counter, replay=replay)  # type: ignore[arg-type]
+
+
+def test_a_replay_string_records_the_test_s_fingerprint() -> None:
+    with pytest.raises(ScheduleFailure) as first:
+        explore(racy_counter, trace=True, seed=1)
+    schedule = first.value.schedule
+    assert re.fullmatch(r"2:[0-9a-f]{6}:[0-9*-]+", schedule), schedule
+    with pytest.raises(ScheduleFailure) as again:
+        explore(racy_counter, trace=True, replay=schedule)
+    assert again.value.schedule == schedule
+
+
+def racy_counter_edited() -> None:
+    counter = [0]
+
+    def work() -> None:
+        for _ in range(3):
+            counter[0] += 1
+
+    threads = [threading.Thread(target=work) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert counter[0] == 6, f"Counter: {counter[0]} (edited)"
+
+
+def test_a_replay_of_a_changed_test_says_so_instead_of_running() -> None:
+    with pytest.raises(ScheduleFailure) as first:
+        explore(racy_counter, trace=True, seed=1)
+    with pytest.raises(
+        ScheduleFailure,
+        match=r"recorded for another version of this test \(fingerprint [0-9a-f]{6}",
+    ) as refused:
+        explore(racy_counter_edited, trace=True, replay=first.value.schedule)
+    assert refused.value.steps == () and refused.value.__cause__ is None
+    # Without a fingerprint (the first format), the decisions alone decide.
+    old = "1:" + first.value.schedule.split(":", 2)[2]
+    with pytest.raises(ScheduleFailure, match=r"Counter: \d \(edited\)"):
+        explore(racy_counter_edited, trace=True, replay=old)
+
+
+def test_the_fingerprint_is_the_test_s_source_without_layout() -> None:
+    from fearless._testing.report import fingerprint
+
+    def one() -> int:
+        return 1
+
+    def one_again() -> int:
+        return 1
+
+    def flat() -> Callable[[], int]:
+        def same() -> int:
+            return 1
+
+        return same
+
+    def deep() -> Callable[[], int]:
+        with contextlib.nullcontext():
+
+            def same() -> int:
+
+                return 1
+
+        return same
+
+    class Test:
+        def __call__(self) -> int:
+            return 1
+
+    assert fingerprint(one) is not None
+    assert fingerprint(one) != fingerprint(one_again)  # the name is in the source
+    assert fingerprint(flat()) == fingerprint(deep())  # indentation and blank lines aside
+    assert fingerprint(functools.partial(one)) == fingerprint(one)
+    assert fingerprint(Test()) is not None
+    assert fingerprint(len) is None  # no source: no fingerprint, and no check
+    assert explore(int, replay="2:abcdef:").schedules == 1  # not checked
 
 
 def test_schedule_strings_are_run_length_encoded() -> None:

@@ -28,8 +28,9 @@ from .report import (
     Mismatch,
     ScheduleFailure,
     StepLimitExceeded,
-    decode_schedule,
+    decode_replay,
     encode_schedule,
+    fingerprint,
     render,
 )
 from .scheduler import Chooser, Deadlock, Scheduler, SimThread, StepLimit, UnhandledThreadError
@@ -68,6 +69,8 @@ class Runner:
         time_limit: float | None = None,
     ) -> None:
         self.fn = fn
+        #: What a replay string records of the test (see report.fingerprint).
+        self.fingerprint = fingerprint(fn)
         self.trace = trace
         self.max_steps = max_steps
         self.stall_timeout = stall_timeout
@@ -143,7 +146,7 @@ class Runner:
             f"{name} ran for {self.stall_timeout} s without reaching a switch point: it "
             "blocks outside the scheduler's control (a lock made before explore() started, "
             "I/O, a C extension) or computes for too long; its stack:\n" + stack,
-            encode_schedule(sched.decisions),
+            encode_schedule(sched.decisions, self.fingerprint),
             (),
             self.runs + 1,
             found_after=_clock() - self.started,
@@ -155,7 +158,7 @@ class Runner:
         runs = self.runs  # the replay below is not one more schedule explored
         sched = self.run(Replay(decisions), record=True)
         error = sched.failure
-        schedule = encode_schedule(sched.decisions)
+        schedule = encode_schedule(sched.decisions, self.fingerprint)
         steps = tuple(sched.steps_log or ())
         note = ""
         if error is None:
@@ -269,7 +272,11 @@ def explore(
         depth: ``"pct"`` only: the bug depth to aim for (priority changes + 1).
         replay: A schedule string from a :class:`ScheduleFailure`: run
             exactly that schedule, once, and raise the failure again with
-            its trace.
+            its trace. The string records a fingerprint of the test
+            function's source: replayed against a test that changed since,
+            it raises a :class:`ScheduleFailure` that says so instead of
+            running something else (a change to the code under test -- the
+            fix -- is fine).
         stall_timeout: Real seconds a thread may run without reaching a
             switch point before the exploration fails (it is blocked on
             something the scheduler does not control).
@@ -324,11 +331,27 @@ def explore(
     )
     if takeover.running_here() is not None:
         raise RuntimeError("explore() cannot run inside another explore()")
-    decisions = None if replay is None else decode_schedule(replay)
+    recorded, decisions = (None, None) if replay is None else decode_replay(replay)
     if strategy == "hypothesis" and decisions is None:
         check_hypothesis()  # before anything runs
+    if recorded is not None:
+        _check_fingerprint(recorded, fn)
     with takeover.controlling():
         return _explore(settings, decisions)
+
+
+def _check_fingerprint(recorded: str, fn: Callable[[], object]) -> None:
+    """Refuse a replay string recorded for another version of the test."""
+    now = fingerprint(fn)
+    if now is not None and now != recorded:
+        raise ScheduleFailure(
+            f"the schedule was recorded for another version of this test (fingerprint "
+            f"{recorded}; the test's is {now} now): the test changed since, and the "
+            "schedule would run something else. Explore the test again for a new one.",
+            "",
+            (),
+            0,
+        )
 
 
 def _explore(settings: _Settings, decisions: list[int] | None) -> Exploration:
@@ -351,7 +374,7 @@ def _explore(settings: _Settings, decisions: list[int] | None) -> Exploration:
             raise ScheduleFailure(
                 f"the schedule does not fit this test: it has {len(decisions)} decisions, the "
                 f"test made {len(sched.decisions)} (did the test change?)",
-                encode_schedule(decisions),
+                encode_schedule(decisions, runner.fingerprint),
                 (),
                 runner.runs,
             )

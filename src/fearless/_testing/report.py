@@ -12,6 +12,9 @@ nothing of the scheduler's but its types, and on :mod:`.declarations`.
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import inspect
 import itertools
 import linecache
 import math
@@ -21,7 +24,7 @@ import threading
 import traceback
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from types import FrameType
+from types import CodeType, FrameType
 from typing import TYPE_CHECKING, Final, Literal, NamedTuple
 
 from .declarations import THREAD_BODIES
@@ -41,8 +44,10 @@ __all__ = [
     "api_call",
     "callable_name",
     "creator",
+    "decode_replay",
     "decode_schedule",
     "encode_schedule",
+    "fingerprint",
     "is_explorer",
     "is_fearless",
     "make_step",
@@ -55,6 +60,9 @@ _FEARLESS_DIR: Final = os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 #: The tour's examples are installed inside the package, but they are user code.
 EXAMPLES_DIR: Final = _FEARLESS_DIR + "_examples" + os.sep
 _REPLAY_VERSION: Final = "1"
+#: A replay string that also records the test's fingerprint (see :func:`fingerprint`).
+_FINGERPRINTED: Final = "2"
+_FINGERPRINT_DIGITS: Final = 6
 _THREAD_BODIES: Final = frozenset(qualname for _, qualname in THREAD_BODIES)
 
 
@@ -178,21 +186,34 @@ def render(steps: tuple[Step, ...] | list[Step], *, around: int = 2) -> str:
 # -- replay strings -----------------------------------------------------------------------
 
 
-def encode_schedule(decisions: list[int]) -> str:
-    """``[0, 0, 0, 1, 1, 0]`` -> ``"1:0*3-1*2-0"``."""
+def encode_schedule(decisions: list[int], fingerprint: str | None = None) -> str:
+    """``[0, 0, 0, 1, 1, 0]`` -> ``"1:0*3-1*2-0"``; with a fingerprint: ``"2:<it>:0*3-1*2-0"``."""
     parts = []
     for index, group in itertools.groupby(decisions):
         n = sum(1 for _ in group)
         parts.append(str(index) if n == 1 else f"{index}*{n}")
-    return f"{_REPLAY_VERSION}:" + "-".join(parts)
+    body = "-".join(parts)
+    if fingerprint is None:
+        return f"{_REPLAY_VERSION}:{body}"
+    return f"{_FINGERPRINTED}:{fingerprint}:{body}"
 
 
 def decode_schedule(text: str) -> list[int]:
     """The decisions of a replay string (see :func:`encode_schedule`)."""
+    return decode_replay(text)[1]
+
+
+def decode_replay(text: str) -> tuple[str | None, list[int]]:
+    """The test's fingerprint (None in a version-1 string) and the decisions of a replay string."""
     if not isinstance(text, str):
         raise TypeError(f"replay must be a schedule string, got {type(text).__name__}")
     version, sep, body = text.strip().partition(":")
-    if not sep or version != _REPLAY_VERSION:
+    fingerprint: str | None = None
+    if sep and version == _FINGERPRINTED:
+        fingerprint, sep, body = body.partition(":")
+        if not _is_fingerprint(fingerprint):
+            sep = ""
+    if not sep or version not in {_REPLAY_VERSION, _FINGERPRINTED}:
         raise ValueError(
             f"{text!r} is not a fearless.testing schedule: copy the replay='...' string "
             "printed by a failing explore()"
@@ -210,7 +231,37 @@ def decode_schedule(text: str) -> list[int]:
         if n < 1 or thread < 0:
             raise ValueError(f"{text!r} is not a fearless.testing schedule: bad part {part!r}")
         decisions.extend([thread] * n)
-    return decisions
+    return fingerprint, decisions
+
+
+def _is_fingerprint(text: str) -> bool:
+    return len(text) == _FINGERPRINT_DIGITS and all(c in "0123456789abcdef" for c in text)
+
+
+def fingerprint(fn: Callable[..., object]) -> str | None:
+    """A short hash of the test's source, which a replay string records; None without source.
+
+    The source rather than the bytecode, so that it does not change with the
+    Python version; blank lines and indentation do not count. Only the test
+    function itself (with the functions defined in it): a change to the
+    code under test -- the fix -- leaves a replay valid, so that the failing
+    schedule can show that the fix holds.
+    """
+    target: object = fn
+    while isinstance(target, functools.partial):
+        target = target.func
+    code = getattr(target, "__code__", None)
+    if code is None:
+        code = getattr(inspect.getattr_static(type(target), "__call__", None), "__code__", None)
+    if not isinstance(code, CodeType):
+        return None
+    try:
+        lines, _ = inspect.getsourcelines(code)
+    except (OSError, TypeError):
+        return None
+    text = "\n".join(line.strip() for line in lines if line.strip())
+    digest = hashlib.blake2b(text.encode(), digest_size=_FINGERPRINT_DIGITS // 2)
+    return digest.hexdigest()
 
 
 # -- results and failures ----------------------------------------------------------------

@@ -210,6 +210,30 @@ def test_a_named_package_is_traced_only_where_the_test_reaches_it() -> None:
     assert (named.longest, named.schedules) == (own.longest, own.schedules)
 
 
+def test_code_a_library_generates_is_the_library_s_and_the_test_s_exec_is_its_own() -> None:
+    # namedtuple's __new__ is compiled from a string ("<string>") in a
+    # namespace of collections': not the test's code, so not traced. A
+    # function the test itself makes with exec is its own, and traced.
+    point = collections.namedtuple("point", "x y")
+    namespace: dict[str, Any] = {}
+    exec("def bump(box):\n    box[0] = box[0] + 1\n", namespace)  # the point of the test
+
+    def program() -> None:
+        box = [0]
+        start = point(0, 0)
+        with scope() as s:
+            s.spawn(namespace["bump"], box)
+            s.spawn(namespace["bump"], box)
+        assert box[0] == 2 and start.x == 0, box
+
+    with pytest.raises(ScheduleFailure) as info:
+        explore(program, strategy="exhaustive", trace=True)
+    locations = [step.location for step in info.value.steps]
+    assert "<string>:2" in locations  # bump's line, a step of its own
+    assert "<string>:1" not in locations  # namedtuple's __new__, a lambda on line 1
+    assert explore(lambda: point(1, 2), trace=True, replay="1:").longest == 1
+
+
 def test_what_ran_untraced_is_named_in_the_result() -> None:
     # Counter(a=0) and both updates ran as one step each: the exhaustive
     # search covered every order of those steps, and the summary says what

@@ -15,9 +15,11 @@ and ``quiet``.
 
 from __future__ import annotations
 
+import collections
 import dis
 import importlib.util
 import os
+import sys
 import sysconfig
 import threading
 from collections.abc import Sequence
@@ -125,13 +127,17 @@ class Reach:
         if package is not None:
             self.untraced[package] = self.untraced.get(package, 0) + 1
 
-    def analyse(self, code: CodeType) -> tuple[int, frozenset[int]] | None:
-        """None if ``code`` is not traced; else whose it is and its stores' offsets."""
+    def analyse(self, code: CodeType, frame: FrameType) -> tuple[int, frozenset[int]] | None:
+        """None if ``code`` (run by ``frame``) is not traced; else whose it is and its stores."""
         try:
             return self._analysed[code]
         except KeyError:
             pass
-        whose = self._whose(code.co_filename)
+        filename = code.co_filename
+        if filename.startswith("<") and not filename.startswith("<frozen "):
+            # Code made at run time (exec, eval): see _made_in.
+            filename = _made_in(frame.f_globals.get("__name__"), filename)
+        whose = self._whose(filename)
         found = None
         if whose is not None:
             stores = frozenset(i.offset for i in dis.get_instructions(code) if i.opcode in _STORES)
@@ -150,6 +156,25 @@ class Reach:
         if filename.startswith(_LIBRARY_DIRS) and not filename.startswith(EXAMPLES_DIR):
             return None
         return OWN
+
+
+def _made_in(module: object, filename: str) -> str:
+    """The file that stands for code made at run time in ``module`` (else ``filename``).
+
+    Code compiled from a string without a name of its own (``"<string>"``)
+    belongs to the module it runs in: ``collections.namedtuple``'s methods
+    (in a namespace named ``namedtuple_<type>``) and a dataclass's (in the
+    module that defines the class) are the standard library's or a
+    package's, traced only where that module is. Code of the test's own
+    made so (``python -c``, an ``exec`` in ``__main__``) and a doctest's
+    functions (``"<doctest ...>"``) stay the test's own.
+    """
+    if filename != "<string>" or not isinstance(module, str) or module == "__main__":
+        return filename
+    if module.startswith("namedtuple_"):
+        return collections.__file__
+    source = getattr(sys.modules.get(module), "__file__", None)
+    return source if isinstance(source, str) else filename
 
 
 def reach(trace: object) -> Reach | None:
@@ -246,7 +271,7 @@ class Tracer:
         sched = self._sched
         if sched.quiet:
             return None
-        found = self._reach.analyse(frame.f_code)
+        found = self._reach.analyse(frame.f_code, frame)
         if found is None:
             caller = frame.f_back
             if caller is not None and (

@@ -27,6 +27,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.database import InMemoryExampleDatabase
 
 from _helpers import STRESS, TIMEOUT, run_python
 from fearless import Condvar, Mutex, OnceLock, WouldBlockError, mpsc, scope, spawn
@@ -462,18 +465,7 @@ def test_a_replay_string_records_the_test_s_fingerprint() -> None:
 
 
 def racy_counter_edited() -> None:
-    counter = [0]
-
-    def work() -> None:
-        for _ in range(3):
-            counter[0] += 1
-
-    threads = [threading.Thread(target=work) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert counter[0] == 6, f"Counter: {counter[0]} (edited)"
+    racy_counter_of(3)  # what racy_counter does, in another test's source
 
 
 def test_a_replay_of_a_changed_test_says_so_instead_of_running() -> None:
@@ -487,7 +479,7 @@ def test_a_replay_of_a_changed_test_says_so_instead_of_running() -> None:
     assert refused.value.steps == () and refused.value.__cause__ is None
     # Without a fingerprint (the first format), the decisions alone decide.
     old = "1:" + first.value.schedule.split(":", 2)[2]
-    with pytest.raises(ScheduleFailure, match=r"Counter: \d \(edited\)"):
+    with pytest.raises(ScheduleFailure, match=r"AssertionError: Counter: \d"):
         explore(racy_counter_edited, trace=True, replay=old)
 
 
@@ -1199,6 +1191,124 @@ PROGRAMS = [make(n) for make in (spawned, scoped, channel, plain) for n in (2, 3
 """
 
 
+def test_a_run_ended_inside_a_traced_with_block_does_not_crash_the_interpreter() -> None:
+    # Hypothesis ends runs early (its data ran out); the run then raises out
+    # of the trace function, and CPython removes it. Python 3.12.1 went on
+    # delivering the opcode events of the frames the exception unwound
+    # (through __exit__ here) to the removed function: a segmentation fault.
+    proc = run_python(
+        """
+import threading
+from fearless.testing import explore
+
+class Quiet:
+    def __enter__(self):
+        return self
+    def __exit__(self, *exc):
+        return None
+
+def program():
+    box = [0]
+    def work():
+        for _ in range(10):
+            with Quiet():
+                box[0] = box[0] + 1
+    threads = [threading.Thread(target=work) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+for seed in range(2):
+    explore(program, trace=True, seed=seed, schedules=60)
+print("ok")
+""",
+        timeout=240,
+    )
+    assert (proc.returncode, proc.stdout) == (0, "ok\n"), proc.stderr
+
+
+# -- issue 16: inside a user's own @given ------------------------------------------------------
+
+
+def racy_counter_of(n: int) -> None:
+    counter = [0]
+
+    def work() -> None:
+        for _ in range(n):
+            counter[0] += 1
+
+    threads = [threading.Thread(target=work) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert counter[0] == 2 * n, f"Counter: {counter[0]}"
+
+
+def test_inside_a_users_given_each_test_case_runs_one_schedule_drawn_from_it() -> None:
+    schedules: list[int] = []
+    cases = []
+    for examples in (5, 40):
+        calls: list[int] = []
+
+        @settings(max_examples=examples, database=None, deadline=None)
+        @given(st.integers(1, 3))
+        def test(n: int) -> None:
+            calls.append(n)  # noqa: B023 - the loop's list, called in the loop
+            schedules.append(explore(mutex_counter).schedules)
+            schedules.append(explore(mutex_counter, schedules=3).schedules)
+
+        test()  # no nested_given health check
+        cases.append(len(calls))
+    # The user's max_examples decides how many test cases, each one schedule
+    # (or as many as schedules= asks for).
+    assert 5 <= cases[0] < cases[1], cases
+    assert set(schedules) == {1, 3}
+
+
+def test_inside_a_users_given_a_failure_is_shrunk_saved_and_replayed_first() -> None:
+    database = InMemoryExampleDatabase()
+    calls: list[int] = []
+
+    @settings(max_examples=300, database=database, derandomize=False, deadline=None)
+    @given(st.integers(1, 3))
+    def test(n: int) -> None:
+        calls.append(n)
+        explore(lambda: racy_counter_of(n), trace=True)
+
+    with pytest.raises(ScheduleFailure, match=r"AssertionError: Counter: \d") as first:
+        test()
+    # Hypothesis shrank the user's input and the schedule together, to a
+    # lost update in a few switches, and reported it with its input.
+    failing_n = calls[-1]  # its last call reproduces the case it reports
+    assert first.value.__cause__ is not None
+    assert 2 <= context_switches(first.value.steps) <= 8, str(first.value)
+    notes = "\n".join(getattr(first.value, "__notes__", []))  # Hypothesis's "Falsifying..."
+    assert f"n={failing_n}" in notes, notes
+    assert database.data  # the failing case is saved
+    calls.clear()
+    with pytest.raises(ScheduleFailure) as again:
+        test()
+    assert calls[0] == failing_n and len(calls) <= 3, calls  # replayed first, from the database
+    assert again.value.schedule == first.value.schedule
+
+
+def test_inside_a_users_given_derandomize_makes_the_failure_reproducible() -> None:
+    found: set[str] = set()
+    for _ in range(2):
+
+        @settings(max_examples=300, database=None, derandomize=True, deadline=None)
+        @given(st.integers(1, 3))
+        def test(n: int) -> None:
+            explore(lambda: racy_counter_of(n), trace=True)
+
+        with pytest.raises(ScheduleFailure) as info:
+            test()
+        found.add(info.value.schedule)
+    assert len(found) == 1, found
+
+
 def test_a_passing_hypothesis_exploration_prints_nothing() -> None:
     # Runs that Hypothesis ends early abort with threads that never started:
     # the finalisers of their JoinHandles used to print "Exception ignored
@@ -1627,3 +1737,12 @@ def test_scheduling_failures_pickle_by_their_public_path() -> None:
     assert ScheduleFailure.__module__ == "fearless.testing"
     step = Step(0, "main", "Mutex.lock", "t.py:1", "m.lock()")
     assert pickle.loads(pickle.dumps(step)) == step
+    # A failure round-trips with every field (to a worker process and back).
+    for cls in (ScheduleFailure, DeadlockFound, StepLimitExceeded):
+        failure = cls("a message", "1:0*3", (step,), 7, found_after=0.5, found_at=3)
+        failure.note = "kept"  # type: ignore[attr-defined]
+        back = pickle.loads(pickle.dumps(failure))
+        assert type(back) is cls and str(back) == "a message"
+        fields = (back.schedule, back.steps, back.schedules_run, back.found_after, back.found_at)
+        assert fields == ("1:0*3", (step,), 7, 0.5, 3)
+        assert back.note == "kept"  # type: ignore[attr-defined]

@@ -41,7 +41,9 @@ from .strategies import (
     by_pct,
     check_hypothesis,
     exhaustively,
+    in_hypothesis_test,
     randomly,
+    within_given,
 )
 from .tracing import Reach, reach
 
@@ -385,7 +387,10 @@ def _explore(settings: _Settings, decisions: list[int] | None) -> Exploration:
         if strategy == "exhaustive":
             covered = exhaustively(runner, n, settings.preemption_bound)
         else:
-            if strategy == "hypothesis":
+            if strategy == "hypothesis" and in_hypothesis_test():
+                n = schedules if schedules is not None else 1  # per test case of the user's
+                within_given(runner, n)
+            elif strategy == "hypothesis":
                 by_hypothesis(runner, n, seed)
             elif strategy == "random":
                 randomly(runner, n, seed)

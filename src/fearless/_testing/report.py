@@ -410,6 +410,20 @@ class ScheduleFailure(AssertionError):
         self.found_after = found_after
         self.found_at = found_at
 
+    def __reduce__(self) -> tuple[object, ...]:
+        # By its fields: the constructor needs more than the message, which
+        # is all BaseException's own pickling would pass it.
+        fields = (self.schedule, self.steps, self.schedules_run, self.found_after, self.found_at)
+        return (_restore, (type(self), str(self), fields), self.__dict__)
+
+
+def _restore(
+    cls: type[ScheduleFailure], message: str, fields: tuple[str, tuple[Step, ...], int, float, int]
+) -> ScheduleFailure:
+    """A :class:`ScheduleFailure` from its pickle (see ``__reduce__``)."""
+    schedule, steps, schedules_run, found_after, found_at = fields
+    return cls(message, schedule, steps, schedules_run, found_after=found_after, found_at=found_at)
+
 
 class DeadlockFound(ScheduleFailure):
     """Every thread was blocked: the message shows what each waits for, and its stack."""

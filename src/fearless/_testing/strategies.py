@@ -13,8 +13,11 @@ one of them through the :class:`~.explore.Runner`. Relies on
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import random
+import sys
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, Final, Literal, NamedTuple
 
 from .partial_order import PartialOrder
@@ -227,6 +230,71 @@ def check_hypothesis() -> None:
         import hypothesis.strategies  # noqa: F401, PLC0415 - an optional dependency
     except ImportError as error:
         raise ImportError(_NO_HYPOTHESIS, name=error.name) from None
+
+
+def in_hypothesis_test() -> bool:
+    """Whether the caller runs inside a Hypothesis test (a user's own ``@given``)."""
+    hypothesis = sys.modules.get("hypothesis")
+    return hypothesis is not None and bool(hypothesis.currently_in_test_context())
+
+
+def within_given(runner: Runner, schedules: int) -> None:
+    """The default strategy inside a user's ``@given`` test: draw from that test's data.
+
+    A nested ``@given`` would make Hypothesis quadratic (its ``nested_given``
+    health check refuses it). The schedules' decisions are drawn from the
+    test case in progress instead, like an ``st.data()`` draw: the user's
+    settings decide how many test cases run (``max_examples``), whether
+    they are derandomised, and where a failure is saved; Hypothesis shrinks
+    the user's inputs and the schedule together, and replays the failing
+    case first on the next run, from its example database.
+    """
+    from hypothesis import strategies as st  # noqa: PLC0415 - an optional dependency
+    from hypothesis.control import current_build_context  # noqa: PLC0415
+
+    data = current_build_context().data
+    for _ in range(schedules):
+        if runner.out_of_time():
+            return
+        chooser = _Drawn(runner, data, st)
+        with _scrutineer_paused():
+            sched = runner.run(chooser)
+        if chooser.stopped is not None:
+            raise chooser.stopped  # Hypothesis ends this test case (its data ran out)
+        if sched.failure is not None:
+            with _scrutineer_paused():  # the failure's replay, too
+                failure = runner.failure(sched.decisions, sched.failure)
+            raise failure
+
+
+@contextlib.contextmanager
+def _scrutineer_paused() -> Iterator[None]:
+    """Hypothesis's explain phase off while a run traces (Python 3.12 and later).
+
+    Replaying a failure, Hypothesis watches which lines run through
+    ``sys.monitoring`` LINE events, for every thread, and disables each
+    location once seen; CPython then stops reporting that location to
+    ``sys.settrace`` as well, so a replayed schedule would take fewer steps
+    than it did, and Hypothesis would call its own data flaky. Its events
+    are off during the run (it learns nothing from the explored threads),
+    and the locations are enabled again for the tracer.
+    """
+    monitoring = getattr(sys, "monitoring", None)
+    if monitoring is None:
+        yield
+        return
+    tools = [t for t in range(6) if monitoring.get_tool(t) == "scrutineer"]
+    events = {t: monitoring.get_events(t) for t in tools}
+    for tool in tools:
+        monitoring.set_events(tool, monitoring.events.NO_EVENTS)
+    if tools:
+        monitoring.restart_events()
+    try:
+        yield
+    finally:
+        for tool, mask in events.items():
+            if monitoring.get_tool(tool) == "scrutineer":
+                monitoring.set_events(tool, mask)
 
 
 def by_hypothesis(runner: Runner, schedules: int, seed: int | None) -> None:

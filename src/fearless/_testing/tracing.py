@@ -258,6 +258,23 @@ def _importing(frame: FrameType) -> bool:
     return False
 
 
+def _no_more_opcode_events(frame: FrameType | None) -> None:
+    """Turn opcode events off for ``frame`` and its callers: the tracer is about to raise.
+
+    A run that ends early (aborted, or ended by Hypothesis) raises out of a
+    switch point, here out of the trace function, and CPython then removes
+    the thread's trace function. Python 3.12.0 and 3.12.1 still deliver the
+    opcode events of a frame whose ``f_trace_opcodes`` is set -- while the
+    exception unwinds through a ``with`` block, say -- and call the removed
+    function: a null pointer, a segmentation fault. Frames that ask for no
+    opcode events get none.
+    """
+    while frame is not None:
+        if frame.f_trace_opcodes:
+            frame.f_trace_opcodes = False
+        frame = frame.f_back
+
+
 class Tracer:
     """``sys.settrace`` functions that make traced code's lines and stores switch points."""
 
@@ -289,12 +306,16 @@ class Tracer:
         if stores:
 
             def local_trace(frame: FrameType, event: str, arg: object) -> Any:
-                if event == "line":
-                    sched.switch("line", frame)
-                    sched.touch(ANYTHING)
-                elif event == "opcode" and frame.f_lasti in stores:
-                    sched.switch("write", frame)
-                    sched.touch(ANYTHING)
+                try:
+                    if event == "line":
+                        sched.switch("line", frame)
+                        sched.touch(ANYTHING)
+                    elif event == "opcode" and frame.f_lasti in stores:
+                        sched.switch("write", frame)
+                        sched.touch(ANYTHING)
+                except BaseException:
+                    _no_more_opcode_events(frame)
+                    raise
                 return local_trace
 
             # Opcode events make the stores inside a line switch points too.
@@ -306,8 +327,12 @@ class Tracer:
 
         def lines_only(frame: FrameType, event: str, arg: object) -> Any:
             if event == "line":
-                sched.switch("line", frame)
-                sched.touch(ANYTHING)
+                try:
+                    sched.switch("line", frame)
+                    sched.touch(ANYTHING)
+                except BaseException:
+                    _no_more_opcode_events(frame)  # its callers may have them
+                    raise
             return lines_only
 
         return lines_only

@@ -109,7 +109,8 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
     except ScheduleFailure as failure:
         if failure.schedule:
             command = (
-                f"pytest {shlex.quote(pyfuncitem.nodeid)} --fearless-replay={failure.schedule}"
+                f"pytest {shlex.quote(pyfuncitem.nodeid)}"
+                f" {shlex.quote('--fearless-replay=' + failure.schedule)}"
             )
             pyfuncitem.add_report_section("call", "fearless.testing", f"replay with: {command}\n")
         raise

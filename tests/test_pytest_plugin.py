@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib.metadata
 import os
 import re
+import shlex
 import subprocess
 import sys
 import textwrap
@@ -115,13 +116,17 @@ def test_a_marked_test_is_explored_and_its_failure_says_how_to_replay_it(tmp_pat
     assert re.search(r"1 failed, 1 passed", out), out
     assert "AssertionError: Counter: " in out  # the test's own assertion, as pytest shows it
     assert "counter[0] += 1" in out  # and the trace of the failing schedule
-    replay = re.search(r"--fearless-replay=(2:[0-9a-f]{6}:[0-9*-]+)", out)
-    assert replay is not None, out
-    assert "fearless.testing" in out and "test_user.py::test_racy" in out
+    line = re.search(r"replay with: (pytest .*)", out)
+    assert line is not None, out
+    # A command a shell runs as printed: the schedule's '*' is quoted.
+    command = shlex.split(line[1])
+    assert command[:2] == ["pytest", "test_user.py::test_racy"], command
+    assert re.fullmatch(r"--fearless-replay=2:[0-9a-f]{6}:[0-9*-]+", command[2]), command
+    assert "fearless.testing" in out
 
-    again = run_pytest(tmp_path, "test_user.py::test_racy", f"--fearless-replay={replay[1]}")
+    again = run_pytest(tmp_path, *command[1:])
     assert again.returncode == 1, again.stdout
-    assert f"--fearless-replay={replay[1]}" in again.stdout  # the same schedule, failing again
+    assert line[1] in again.stdout  # the same schedule, failing again
 
 
 def test_a_seed_makes_the_exploration_reproducible(tmp_path: Path) -> None:

@@ -61,8 +61,11 @@ def test_the_default_strategy_finds_each_race(race: Race) -> None:
         result = explore(race.program, trace=list(race.trace), seed=0)
         assert result.schedules > 0
         return
+    # Found in well under a second (benchmarks/race_corpus.py measures it);
+    # the time limit cuts Hypothesis's shrinking short, and the smallest
+    # failing schedule found by then is raised.
     with pytest.raises(ScheduleFailure) as info:
-        explore(race.program, trace=list(race.trace), seed=0)
+        explore(race.program, trace=list(race.trace), seed=0, time_limit=3)
     failure = info.value
     headline = str(failure).splitlines()[0]
     assert re.search(race.symptom, headline), str(failure)

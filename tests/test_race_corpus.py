@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import importlib
 import re
+import sys
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,11 +21,16 @@ from pathlib import Path
 import pytest
 from benchmarks.race_corpus import CORPUS, GAPS, Race
 
+from _helpers import TickingClock
 from fearless.testing import ScheduleFailure, explore
 
 pytest.importorskip("hypothesis")  # the default strategy
 
 FIXED = [race for race in CORPUS if race.fixed is not None]
+#: The runs within which the default strategy must find each race: with
+#: seed 0 on 3.11 every entry is found within 68 (the catch_warnings race;
+#: the others within 26), and what is left goes to shrinking.
+RUNS = 120
 
 
 @pytest.fixture(autouse=True)
@@ -54,18 +60,21 @@ def _runnable(race: Race) -> None:
 
 
 @pytest.mark.parametrize("race", CORPUS, ids=lambda race: race.key)
-def test_the_default_strategy_finds_each_race(race: Race) -> None:
+def test_the_default_strategy_finds_each_race(race: Race, monkeypatch: pytest.MonkeyPatch) -> None:
     _runnable(race)
     if not race.present():
         # This interpreter ships the fix: the same program passes.
         result = explore(race.program, trace=list(race.trace), seed=0)
         assert result.schedules > 0
         return
-    # Found in well under a second (benchmarks/race_corpus.py measures it);
-    # the time limit cuts Hypothesis's shrinking short, and the smallest
-    # failing schedule found by then is raised.
+    # The budget counts runs, not seconds (a clock that ticks once per
+    # reading), so the test asks the same of every machine under any load:
+    # the race is found within RUNS runs, and the budget then cuts
+    # Hypothesis's shrinking short -- the smallest failing schedule found
+    # by then is raised. The seconds are benchmarks/race_corpus.py's.
+    monkeypatch.setattr(sys.modules["fearless._testing.explore"], "_clock", TickingClock())
     with pytest.raises(ScheduleFailure) as info:
-        explore(race.program, trace=list(race.trace), seed=0, time_limit=3)
+        explore(race.program, trace=list(race.trace), seed=0, time_limit=RUNS)
     failure = info.value
     headline = str(failure).splitlines()[0]
     assert re.search(race.symptom, headline), str(failure)

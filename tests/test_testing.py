@@ -31,8 +31,9 @@ from hypothesis import Phase, given, settings
 from hypothesis import strategies as st
 from hypothesis.database import InMemoryExampleDatabase
 
-from _helpers import STRESS, TIMEOUT, run_python
+from _helpers import STRESS, TIMEOUT, TickingClock, run_python
 from fearless import Condvar, Mutex, OnceLock, WouldBlockError, mpsc, scope, spawn
+from fearless._testing.explore import Runner
 from fearless.atomic import AtomicBool, AtomicInt, Ordering
 from fearless.testing import (
     DeadlockFound,
@@ -99,6 +100,29 @@ def test_racy_counter_is_found_and_shrinks_to_a_few_switches() -> None:
     assert 0 < failure.found_after < 30
     # Found within the first schedules; every shrinking run comes after.
     assert 1 <= failure.found_at <= failure.schedules_run
+
+
+def test_a_run_its_chooser_cut_short_is_not_the_finding() -> None:
+    # Hypothesis's data can run out mid-run (a long schedule): the chooser
+    # stops the run, whose failure is then the cut's, and the strategy
+    # discards it. found_at counts the first failing run that was not cut.
+    class Cut:
+        stopped: BaseException | None = RuntimeError("the data ran out")
+
+        def choose(self, candidates: list[Any], preempting: bool) -> int:
+            return 0
+
+    class Whole(Cut):
+        stopped = None
+
+    def failing() -> None:
+        raise AssertionError("the test's check")
+
+    runner = Runner(failing, trace=None, max_steps=1000, stall_timeout=TIMEOUT)
+    assert runner.run(Cut()).failure is not None
+    assert runner.found_at == 0
+    assert runner.run(Whole()).failure is not None
+    assert (runner.runs, runner.found_at) == (2, 2)
 
 
 @pytest.mark.parametrize("strategy", ["random", "pct", "exhaustive"])
@@ -1034,17 +1058,6 @@ def test_bad_arguments_are_refused(
 ) -> None:
     with pytest.raises(error, match=match):
         explore(mutex_counter, **kwargs)  # type: ignore[arg-type]
-
-
-class TickingClock:
-    """A stand-in for ``time.perf_counter`` that moves one second per reading."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        self.now += 1.0
-        return self.now
 
 
 @pytest.mark.parametrize("strategy", ["hypothesis", "random", "pct", "exhaustive"])

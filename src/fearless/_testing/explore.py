@@ -117,7 +117,11 @@ class Runner:
             if collecting:
                 gc.enable()
         self.runs += 1
-        if sched.failure is not None and not self.found_at:
+        # The first failing run is the finding, unless its chooser cut it
+        # short (Hypothesis's data ran out: the strategy discards that run,
+        # and its failure may be the cut's, not the test's).
+        stopped = getattr(chooser, "stopped", None)
+        if sched.failure is not None and stopped is None and not self.found_at:
             self.found_after = _clock() - self.started
             self.found_at = self.runs
         self.longest = max(self.longest, sched.steps)

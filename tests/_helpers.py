@@ -41,16 +41,31 @@ def reference(cls: type[Any], *args: Any, **kwargs: Any) -> Any:
     return obj
 
 
-def wait_until(predicate: Callable[[], bool], timeout: float = TIMEOUT, what: str = "") -> None:
+def wait_until(
+    predicate: Callable[[], bool],
+    timeout: float = TIMEOUT,
+    what: str = "",
+    *,
+    worker: Worker | None = None,
+) -> None:
     """Poll ``predicate`` until it is true; fail after ``timeout`` seconds.
 
     For observing a primitive's own state (``statistics().waiting``), which
     has no event to wait on. The short sleeps are back-off, not
     synchronisation: correctness never depends on their length.
+
+    ``worker``: the thread whose progress the predicate watches. If it ends
+    while the predicate is still false, the wait fails at once with what
+    the thread raised or returned, instead of timing out with no cause.
     """
     deadline = time.monotonic() + timeout
     delay = 0.0001
     while not predicate():
+        if worker is not None and not worker.thread.is_alive() and not predicate():
+            raise AssertionError(
+                f"the worker ended before {what or predicate}: "
+                f"raised {worker.error!r}, returned {worker.result!r}"
+            ) from worker.error
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout}s waiting for {what or predicate}")
         time.sleep(delay)

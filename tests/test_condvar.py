@@ -6,6 +6,7 @@ import _thread
 import threading
 from collections import deque
 from collections.abc import Callable
+from typing import cast
 
 import pytest
 
@@ -196,6 +197,62 @@ def test_notify_all_wakes_every_waiter() -> None:
     assert [w.join() for w in workers] == [False, False, False]
 
 
+class _SlowWakeBackend(_seam.ThreadBackend):
+    """Waiter locks whose first wake-up returns only once the woken thread waits again."""
+
+    def __init__(self, cv: Callable[[], Condvar]) -> None:
+        self.cv = cv
+        self.armed = True
+
+    def allocate_lock(self) -> _seam.RawLock:  # type: ignore[override]
+        backend = self
+        lock = _thread.allocate_lock()
+
+        class SlowWake:
+            def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
+                return lock.acquire(blocking, timeout)
+
+            def release(self) -> None:
+                lock.release()
+                if backend.armed:  # the notifier, descheduled right after the wake-up
+                    backend.armed = False
+                    wait_until(lambda: backend.cv().statistics().waiting == 1, what="re-wait")
+
+        return cast(_seam.RawLock, SlowWake())
+
+
+def test_notify_all_wakes_only_the_threads_already_waiting() -> None:
+    # A waiter woken by notify_all() may wait again before notify_all() returns
+    # (on the free-threaded build it does, now and then). That wait is for the
+    # next notification: one notify_all() does not wake the same waiter twice,
+    # and a waiter that always waits again cannot keep it going.
+    backend = _SlowWakeBackend(lambda: cv)
+    with _seam.install(backend):
+        cv = Condvar()
+    m = Mutex(0)
+    seen: list[int] = []
+
+    def pending(value: int) -> bool:
+        seen.append(value)
+        return value == 0
+
+    def wait() -> bool:
+        with m.lock() as g:
+            return cv.wait_while(g, pending, timeout=TIMEOUT)
+
+    w = Worker(wait)
+    wait_until(lambda: cv.statistics().waiting == 1, what="waiter to block", worker=w)
+    cv.notify_all()  # returns once the woken waiter waits again
+    assert not backend.armed
+    assert seen == [0, 0]
+    assert cv.statistics().waiting == 1
+    with m.lock() as g:
+        g.value = 1
+    cv.notify_all()
+    assert w.join() is False
+    assert seen == [0, 0, 1]
+
+
 def test_notify_without_waiter_is_lost() -> None:
     m, cv = Mutex(0), Condvar()
     cv.notify_one()
@@ -346,13 +403,21 @@ def test_wait_while_absorbs_notifications_while_predicate_holds() -> None:
             return cv.wait_while(g, pending, timeout=TIMEOUT), g.value
 
     w = Worker(wait)
-    wait_until(lambda: cv.statistics().waiting == 1, what="waiter to block")
+    wait_until(lambda: cv.statistics().waiting == 1, what="waiter to block", worker=w)
     with m.lock() as g:
         g.value = 1
         cv.notify_one()  # predicate still true: it must wait again
-    wait_until(lambda: len(calls) == 2 and cv.statistics().waiting == 1, what="re-wait")
+    wait_until(
+        lambda: len(calls) == 2 and cv.statistics().waiting == 1,
+        what="the re-wait after notify_one",
+        worker=w,
+    )
     cv.notify_all()  # a spurious-looking wakeup: nothing changed
-    wait_until(lambda: len(calls) == 3 and cv.statistics().waiting == 1, what="re-wait")
+    wait_until(
+        lambda: len(calls) == 3 and cv.statistics().waiting == 1,
+        what="the re-wait after notify_all",
+        worker=w,
+    )
     with m.lock() as g:
         g.value = 2
         cv.notify_one()

@@ -342,14 +342,27 @@ class Condvar(NotCopyable):
     def notify_all(self) -> None:
         """Wake every thread blocked in :meth:`wait`.
 
-        They take the mutex back one after the other.
+        They take the mutex back one after the other. The threads waiting
+        when it is called are the ones woken: a woken thread that waits again
+        before ``notify_all`` returns waits for the next notification.
 
         Example:
             >>> from fearless import Condvar
             >>> Condvar().notify_all()          # nobody waits: nothing happens
         """
+        # Only the threads waiting now: a woken thread may wait again before
+        # this returns (its predicate still holds), and that wait is for the
+        # next notification -- re-checking the list until it is empty would
+        # wake it again, for as long as it kept coming back. The oldest
+        # waiters are first; each step either wakes the first or finds it
+        # taken by someone else (its timeout, another notifier), which is
+        # one fewer of those to wake. A thread that came later is woken only
+        # if an earlier one left from the middle of the list meanwhile: a
+        # spurious wake-up, which wait() allows.
         waiters = self._waiters
-        while waiters:
+        for _ in range(len(waiters)):
+            if not waiters:
+                return
             _wake_first(waiters)
 
     # -- introspection ----------------------------------------------------

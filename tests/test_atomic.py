@@ -59,7 +59,7 @@ from fearless.atomic import (
     Ordering,
     fence,
 )
-from fearless.testing import ScheduleFailure, explore
+from fearless.testing import History, Operation, ScheduleFailure, assert_linearizable, explore
 
 Relaxed, Release, Acquire, AcqRel, SeqCst = (
     Ordering.Relaxed,
@@ -1535,52 +1535,42 @@ def test_release_store_publishes_writes_to_an_acquire_load() -> None:
 # interleave in every order the bound allows; the assertions check that whatever order
 # happened, the results are those of *some* sequential order (linearizability).
 
-#: One operation as a thread saw it: a model of it (value before -> (what it returns, value
-#: after)) and what it did return.
-Observed: TypeAlias = tuple[Callable[[int], tuple[object, int]], object]
 
-
-def linearizable(initial: int, threads: list[list[Observed]], final: int) -> bool:
-    """Whether some interleaving of the threads' operations, each thread's in program order,
-    explains every returned value and the final value."""
-
-    def search(value: int, at: tuple[int, ...]) -> bool:
-        if all(i == len(ops) for i, ops in zip(at, threads, strict=True)):
-            return value == final
-        for t, ops in enumerate(threads):
-            if at[t] < len(ops):
-                model, returned = ops[at[t]]
-                expected, after = model(value)
-                if expected == returned and search(after, (*at[:t], at[t] + 1, *at[t + 1 :])):
-                    return True
-        return False
-
-    return search(initial, (0,) * len(threads))
+def atomic_int(value: int, op: Operation) -> tuple[object, int]:
+    """The sequential model of the AtomicInt operations these programs record."""
+    if op.name == "fetch_add":
+        return value, value + op.args[0]
+    if op.name == "swap":
+        return value, op.args[0]
+    if op.name == "fetch_xor":
+        return value, value ^ op.args[0]
+    if op.name == "triple":  # fetch_update(lambda v: v * 3), as a tuple
+        return (True, value), value * 3
+    if op.name == "load":
+        return value, value
+    raise AssertionError(f"no model for {op}")
 
 
 def test_explored_mixed_read_modify_writes_are_linearizable() -> None:
     finals: set[int] = set()
 
     def program() -> None:
-        a = AtomicInt(1)
-        first: list[Observed] = []
-        second: list[Observed] = []
+        a, history = AtomicInt(1), History()
 
         def one() -> None:
-            first.append((lambda v: (v, v + 1), a.fetch_add(1)))
-            result = a.fetch_update(lambda v: v * 3)
-            first.append((lambda v: ((True, v), v * 3), tuple(result)))
+            history.record("fetch_add", a.fetch_add, 1)
+            history.record("triple", lambda: tuple(a.fetch_update(lambda v: v * 3)))
 
         def two() -> None:
-            second.append((lambda v: (v, 5), a.swap(5)))
-            second.append((lambda v: (v, v ^ 6), a.fetch_xor(6)))
+            history.record("swap", a.swap, 5)
+            history.record("fetch_xor", a.fetch_xor, 6)
 
         with scope() as s:
             s.spawn(one)
             s.spawn(two)
-        final = a.load()
-        assert linearizable(1, [first, second], final), (first, second, final)
-        finals.add(final)
+        history.record("load", a.load)
+        assert_linearizable(history, atomic_int, 1)
+        finals.add(a.load())
 
     result = explore(program, strategy="exhaustive", preemption_bound=2)
     assert result.stopped_by in (None, "preemption_bound")  # every schedule within the bound
@@ -1591,22 +1581,18 @@ def test_explored_negative_control_load_then_store_is_not_linearizable() -> None
     # An "increment" made of a load and a store loses the other thread's update in some
     # schedule, and no sequential order explains what the threads saw.
     def program() -> None:
-        a = AtomicInt(0)
-        first: list[Observed] = []
-        second: list[Observed] = []
+        a, history = AtomicInt(0), History()
 
-        def broken_increment() -> None:
+        def broken_increment() -> int:
             seen = a.load()
             a.store(seen + 1)
-            first.append((lambda v: (v, v + 1), seen))
-
-        def increment() -> None:
-            second.append((lambda v: (v, v + 1), a.fetch_add(1)))
+            return seen
 
         with scope() as s:
-            s.spawn(broken_increment)
-            s.spawn(increment)
-        assert linearizable(0, [first, second], a.load()), "not linearizable"
+            s.spawn(history.record, "fetch_add", lambda _: broken_increment(), 1)
+            s.spawn(history.record, "fetch_add", a.fetch_add, 1)
+        history.record("load", a.load)
+        assert_linearizable(history, atomic_int, 0)
 
     with pytest.raises(ScheduleFailure, match="not linearizable"):
         explore(program, strategy="exhaustive", preemption_bound=2)

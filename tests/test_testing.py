@@ -205,7 +205,7 @@ def test_library_code_is_one_step_unless_traced() -> None:
         explore(counter_updates, strategy="exhaustive", trace="collections", preemption_bound=2)
 
 
-@pytest.mark.parametrize("trace", ["collections", ["collections"], ("json", "collections")])
+@pytest.mark.parametrize("trace", ["collections", ["collections"], ("json", "collections"), "all"])
 @pytest.mark.parametrize("strategy", ["exhaustive", "random", "pct", "hypothesis"])
 def test_a_race_inside_a_traced_library_is_found(trace: object, strategy: Strategy) -> None:
     with pytest.raises(ScheduleFailure, match=re.escape("Counter({'a': 1})")) as found:
@@ -223,8 +223,9 @@ def test_a_named_package_is_traced_when_a_thread_runs_it_directly() -> None:
             s.spawn(counts.update, {"a": 1})
         assert counts["a"] == 2, counts
 
-    with pytest.raises(ScheduleFailure, match=re.escape("Counter({'a': 1})")):
-        explore(direct, strategy="exhaustive", trace="collections")
+    for trace in ("collections", "all"):
+        with pytest.raises(ScheduleFailure, match=re.escape("Counter({'a': 1})")):
+            explore(direct, strategy="exhaustive", trace=trace)
 
 
 def test_a_named_package_is_traced_only_where_the_test_reaches_it() -> None:
@@ -235,6 +236,10 @@ def test_a_named_package_is_traced_only_where_the_test_reaches_it() -> None:
         mutex_counter, strategy="exhaustive", trace=["collections", "json"], preemption_bound=1
     )
     assert (named.longest, named.schedules) == (own.longest, own.schedules)
+    # trace="all" traces the whole standard library where the test reaches
+    # it, and nothing that fearless's primitives or the explorer call.
+    everything = explore(mutex_counter, strategy="exhaustive", trace="all", preemption_bound=1)
+    assert (everything.longest, everything.schedules) == (own.longest, own.schedules)
 
 
 def test_code_a_library_generates_is_the_library_s_and_the_test_s_exec_is_its_own() -> None:
@@ -1036,9 +1041,17 @@ def test_explore_from_two_threads_at_once_is_refused() -> None:
         ({"preemption_bound": -1}, ValueError, "preemption_bound must be an int >= 0"),
         ({"depth": 0}, ValueError, "depth must be an int >= 1"),
         ({"seed": "x"}, TypeError, "seed must be an int or None"),
-        ({"trace": 1}, TypeError, "trace must be True, False, a module name or a list of module"),
-        ({"trace": []}, TypeError, "trace must be True, False, a module name or a list of module"),
-        ({"trace": {"collections"}}, TypeError, "trace must be True, False, a module name"),
+        (
+            {"trace": 1},
+            TypeError,
+            "trace must be True, False, 'all', a module name or a list of module",
+        ),
+        (
+            {"trace": []},
+            TypeError,
+            "trace must be True, False, 'all', a module name or a list of module",
+        ),
+        ({"trace": {"collections"}}, TypeError, "trace must be True, False, 'all', a module name"),
         ({"trace": ["collections", 3]}, TypeError, "trace takes module names as strings, got 3"),
         ({"trace": "no_such_module_xyz"}, ValueError, "no module of that name can be imported"),
         ({"trace": "fearless._mutex"}, ValueError, "fearless's own code is never traced"),

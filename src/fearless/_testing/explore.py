@@ -260,9 +260,12 @@ def explore(
             (``["cachetools", "myapp"]``): those packages too, wherever they
             are installed (a race inside library code is then found). Make
             the objects such a package locks inside the test: a lock it made
-            at import is outside the scheduler's control. fearless's own
-            code is never traced. ``False`` (the default): only fearless's
-            operations are switch points.
+            at import is outside the scheduler's control. ``"all"``: the
+            whole standard library and every installed package too, where
+            the test's code reaches them (not where fearless's primitives
+            or the explorer call them). fearless's own code and the import
+            system are never traced. ``False`` (the default): only
+            fearless's operations are switch points.
         max_steps: The most switch points one run may take; more fails as a
             probable livelock.
         preemption_bound: ``"exhaustive"`` only: the most times one schedule

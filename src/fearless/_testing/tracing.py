@@ -28,12 +28,15 @@ from typing import TYPE_CHECKING, Any, Final
 
 from .declarations import THREAD_BODIES
 from .keys import ANYTHING
-from .report import EXAMPLES_DIR, is_explorer, is_fearless
+from .report import EXAMPLES_DIR, is_fearless
 
 if TYPE_CHECKING:
     from .scheduler import Scheduler
 
-__all__ = ["Reach", "Tracer", "reach"]
+__all__ = ["ALL", "Reach", "Tracer", "reach"]
+
+#: ``trace=ALL``: every library's code too, wherever the test reaches it.
+ALL: Final = "all"
 _STORES: Final = frozenset(
     dis.opmap[name]
     for name in (
@@ -100,15 +103,19 @@ class Reach:
 
     The test's own code (anything outside fearless, the standard library and
     installed packages), and ``paths``: the files and directories (ending in
-    a separator) of the packages named, traced the same way wherever they
-    run, except where the explorer's own machinery calls them (the package
-    may be one it uses). fearless's own code is never traced.
+    a separator) of the packages named -- or, with ``everything``, the whole
+    standard library and every installed package -- traced the same way
+    wherever the test's code reaches them, but not where fearless calls
+    them (its primitives and the explorer use the standard library, and
+    may use the package). fearless's own code is never traced, and neither
+    is the import system (``<frozen ...>`` code).
     """
 
-    __slots__ = ("_analysed", "_packages", "paths", "untraced")
+    __slots__ = ("_analysed", "_packages", "everything", "paths", "untraced")
 
-    def __init__(self, paths: tuple[str, ...] = ()) -> None:
+    def __init__(self, paths: tuple[str, ...] = (), *, everything: bool = False) -> None:
         self.paths = paths
+        self.everything = everything
         # Per code object: None when it is not traced, else whose it is and
         # the offsets of its stores to shared state.
         self._analysed: dict[CodeType, tuple[int, frozenset[int]] | None] = {}
@@ -154,7 +161,7 @@ class Reach:
         if filename.startswith(self.paths) or filename in self.paths:
             return NAMED
         if filename.startswith(_LIBRARY_DIRS) and not filename.startswith(EXAMPLES_DIR):
-            return None
+            return NAMED if self.everything else None
         return OWN
 
 
@@ -189,6 +196,8 @@ def reach(trace: object) -> Reach | None:
         return None
     if trace is True:
         return Reach()
+    if trace == ALL:
+        return Reach(everything=True)
     names: Sequence[object]
     if isinstance(trace, str):
         names = (trace,)
@@ -196,7 +205,8 @@ def reach(trace: object) -> Reach | None:
         names = trace
     else:
         raise TypeError(
-            f"trace must be True, False, a module name or a list of module names, got {trace!r}"
+            f"trace must be True, False, {ALL!r}, a module name or a list of module names, "
+            f"got {trace!r}"
         )
     paths: list[str] = []
     for name in names:
@@ -258,6 +268,39 @@ def _importing(frame: FrameType) -> bool:
     return False
 
 
+def _reached_from_fearless(frame: FrameType) -> bool:
+    """Whether fearless's code, not the test's, called the library code ``frame`` runs.
+
+    Walks the callers up to the first that decides: a traced frame (the
+    test's code, or library code it reached) means the test's, and so does
+    a thread's body calling the thread's function (a library function run
+    as a thread: fearless's ``spawn`` or ``Thread.run`` calls it for the
+    test); any other frame of fearless's own (a primitive, the explorer's
+    machinery) means fearless's. Between them lie untraced library frames:
+    a library that fearless called calling another.
+    """
+    callee, caller = frame, frame.f_back
+    while caller is not None:
+        if caller.f_trace is not None:
+            return False
+        code = caller.f_code
+        if code.co_qualname in _THREAD_BODIES and _target_code(caller) is callee.f_code:
+            return False
+        if is_fearless(code.co_filename):
+            return True
+        callee, caller = caller, caller.f_back
+    return False
+
+
+def _target_code(body: FrameType) -> CodeType | None:
+    """The code of the function a thread's body (``_Packet.__call__``, ``Thread.run``) runs."""
+    owner = body.f_locals.get("self")
+    target = getattr(owner, "fn", None) or getattr(owner, "_target", None)
+    function = getattr(target, "__func__", target)  # a bound method's function
+    code = getattr(function, "__code__", None)
+    return code if isinstance(code, CodeType) else None
+
+
 def _no_more_opcode_events(frame: FrameType | None) -> None:
     """Turn opcode events off for ``frame`` and its callers: the tracer is about to raise.
 
@@ -297,10 +340,8 @@ class Tracer:
                 self._reach.called_untraced(frame.f_code)
             return None
         whose, stores = found
-        if whose == NAMED:
-            caller = frame.f_back
-            if caller is not None and is_explorer(caller.f_code.co_filename):
-                return None  # the explorer's machinery at work, not the test
+        if whose == NAMED and _reached_from_fearless(frame):
+            return None  # a primitive or the explorer at work, not the test
         if _importing(frame):
             return None
         if stores:

@@ -1744,7 +1744,14 @@ def test_the_declared_thread_bodies_exist() -> None:
 
 
 @pytest.mark.parametrize(
-    "module_name", ["fearless", "fearless.atomic", "fearless.mpsc", "fearless.testing"]
+    "module_name",
+    [
+        "fearless",
+        "fearless.atomic",
+        "fearless.mpsc",
+        "fearless.testing",
+        "fearless.testing.strategies",
+    ],
 )
 def test_public_names_report_their_public_module(module_name: str) -> None:
     import importlib

@@ -143,23 +143,25 @@ class History:
         self._lock = _thread.allocate_lock()
         self._clock = 0
         self._calls: dict[PendingCall, Operation] = {}
-        # Each thread's name in this history: its own, made unique.
-        self._names: dict[int, str] = {}
+        # Each thread's name in this history, by identity and own name (an
+        # identity is reused once its thread ended): its own, made unique.
+        self._names: dict[tuple[int, str], str] = {}
 
     def _thread_name(self) -> str:
         """This thread's name, with ``#2``, ``#3``... if another thread of the history had it."""
-        ident = threading.get_ident()
+        base = threading.current_thread().name
+        key = (threading.get_ident(), base)
         try:
-            return self._names[ident]
+            return self._names[key]
         except KeyError:
             pass
-        name = base = threading.current_thread().name
+        name = base
         taken = set(self._names.values())
         count = 1
         while name in taken:
             count += 1
             name = f"{base}#{count}"
-        self._names[ident] = name
+        self._names[key] = name
         return name
 
     def invoke(self, name: str, *args: object) -> PendingCall:

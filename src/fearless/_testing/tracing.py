@@ -70,6 +70,9 @@ _LIBRARY_DIRS_DEEPEST_FIRST: Final = tuple(sorted(_LIBRARY_DIRS, key=len, revers
 #: Thread.run): a library function run as a thread's body is called from the
 #: test as much as one its traced code calls.
 _THREAD_BODIES: Final = frozenset({qualname for _, qualname in THREAD_BODIES} | {"Thread.run"})
+#: fearless's functions that call the test's callables for it: what they
+#: call directly is the test's (``History.record(name, fn)`` calls ``fn``).
+_CALLS_FOR_THE_TEST: Final = frozenset({"History.record", "Program._run_thread"})
 #: Standard modules whose untraced code is not worth a mention: the explorer
 #: controls what they synchronise with (their locks, conditions and threads).
 _CONTROLLED: Final = frozenset({"threading", "queue", "_weakrefset"})
@@ -275,8 +278,9 @@ def _reached_from_fearless(frame: FrameType) -> bool:
     test's code, or library code it reached) means the test's, and so does
     a thread's body calling the thread's function (a library function run
     as a thread: fearless's ``spawn`` or ``Thread.run`` calls it for the
-    test); any other frame of fearless's own (a primitive, the explorer's
-    machinery) means fearless's. Between them lie untraced library frames:
+    test), and so does a fearless function that calls the test's callable
+    for it (``History.record``); any other frame of fearless's own (a
+    primitive, the explorer's machinery) means fearless's. Between them lie untraced library frames:
     a library that fearless called calling another.
     """
     callee, caller = frame, frame.f_back
@@ -285,6 +289,8 @@ def _reached_from_fearless(frame: FrameType) -> bool:
             return False
         code = caller.f_code
         if code.co_qualname in _THREAD_BODIES and _target_code(caller) is callee.f_code:
+            return False
+        if callee is frame and code.co_qualname in _CALLS_FOR_THE_TEST:
             return False
         if is_fearless(code.co_filename):
             return True

@@ -48,19 +48,19 @@ deadlocks, replay and what is and is not under the scheduler's control.
 
 from __future__ import annotations
 
-from ._testing.explore import Strategy as Strategy
-from ._testing.explore import explore as explore
-from ._testing.linearizability import History as History
-from ._testing.linearizability import NotLinearizable as NotLinearizable
-from ._testing.linearizability import Operation as Operation
-from ._testing.linearizability import PendingCall as PendingCall
-from ._testing.linearizability import assert_linearizable as assert_linearizable
-from ._testing.report import DeadlockFound as DeadlockFound
-from ._testing.report import Exploration as Exploration
-from ._testing.report import ScheduleFailure as ScheduleFailure
-from ._testing.report import Step as Step
-from ._testing.report import StepLimitExceeded as StepLimitExceeded
-from ._util import fixup_module_metadata as _fixup_module_metadata
+from .._testing.explore import Strategy as Strategy
+from .._testing.explore import explore as explore
+from .._testing.linearizability import History as History
+from .._testing.linearizability import NotLinearizable as NotLinearizable
+from .._testing.linearizability import Operation as Operation
+from .._testing.linearizability import PendingCall as PendingCall
+from .._testing.linearizability import assert_linearizable as assert_linearizable
+from .._testing.report import DeadlockFound as DeadlockFound
+from .._testing.report import Exploration as Exploration
+from .._testing.report import ScheduleFailure as ScheduleFailure
+from .._testing.report import Step as Step
+from .._testing.report import StepLimitExceeded as StepLimitExceeded
+from .._util import fixup_module_metadata as _fixup_module_metadata
 
 __all__ = (
     "DeadlockFound",

@@ -38,6 +38,7 @@ from fearless.atomic import AtomicBool, AtomicInt, Ordering
 from fearless.testing import (
     DeadlockFound,
     Exploration,
+    History,
     ScheduleFailure,
     Step,
     StepLimitExceeded,
@@ -226,6 +227,20 @@ def test_a_named_package_is_traced_when_a_thread_runs_it_directly() -> None:
     for trace in ("collections", "all"):
         with pytest.raises(ScheduleFailure, match=re.escape("Counter({'a': 1})")):
             explore(direct, strategy="exhaustive", trace=trace)
+
+
+def test_a_named_package_is_traced_when_a_history_records_a_call_into_it() -> None:
+    # History.record calls the library function for the test: traced.
+    def recorded() -> None:
+        counts, history = collections.Counter(a=0), History()
+        with scope() as s:
+            s.spawn(history.record, "update", counts.update, {"a": 1})
+            s.spawn(history.record, "update", counts.update, {"a": 1})
+        assert counts["a"] == 2, counts
+
+    for trace in ("collections", "all"):
+        with pytest.raises(ScheduleFailure, match=re.escape("Counter({'a': 1})")):
+            explore(recorded, strategy="exhaustive", trace=trace)
 
 
 def test_a_named_package_is_traced_only_where_the_test_reaches_it() -> None:

@@ -16,25 +16,15 @@ from fearless import Mutex  # noqa: E402
 from fearless.testing import (  # noqa: E402
     History,
     NotLinearizable,
-    Operation,
     ScheduleFailure,
     assert_linearizable,
     explore,
 )
 from fearless.testing.strategies import Call, Program, calls, programs  # noqa: E402
+from test_linearizability import EMPTY  # noqa: E402
+from test_linearizability import stack as stack_model  # noqa: E402
 
 STACK_API = {"push": st.tuples(st.integers(0, 9)), "pop": st.just(())}
-
-
-def stack_model(items: tuple[int, ...], op: Operation) -> tuple[object, tuple[int, ...]]:
-    if op.name == "push":
-        return None, (*items, op.args[0])
-    if not items:
-        return IndexError, items
-    return items[-1], items[:-1]
-
-
-EMPTY: tuple[int, ...] = ()
 
 
 class LockedStack:

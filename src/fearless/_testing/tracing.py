@@ -280,8 +280,9 @@ def _reached_from_fearless(frame: FrameType) -> bool:
     as a thread: fearless's ``spawn`` or ``Thread.run`` calls it for the
     test), and so does a fearless function that calls the test's callable
     for it (``History.record``); any other frame of fearless's own (a
-    primitive, the explorer's machinery) means fearless's. Between them lie untraced library frames:
-    a library that fearless called calling another.
+    primitive, the explorer's machinery) means fearless's. Between them lie
+    untraced library frames: a library that fearless called calling
+    another.
     """
     callee, caller = frame, frame.f_back
     while caller is not None:

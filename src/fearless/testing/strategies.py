@@ -110,8 +110,7 @@ class Program:
     def _run_thread(
         number: int, target: object, calls: tuple[Call, ...], history: History | None
     ) -> None:
-        # Named as str(program) names it, in the history and in a failure's trace.
-        threading.current_thread().name = f"thread {number}"
+        _name_this_thread(f"thread {number}")
         for call in calls:
             operation = getattr(target, call.name)
             if history is None:
@@ -127,6 +126,15 @@ class Program:
             f"thread {i}: {', '.join(map(str, calls)) or '(nothing)'}"
             for i, calls in enumerate(self.threads, 1)
         )
+
+
+def _name_this_thread(name: str) -> None:
+    """Name the thread as ``str(program)`` does, in the history and in a failure's trace.
+
+    A function of its own: what ``Program._run_thread`` calls directly is
+    traced as the test's call (``trace="all"``), and this is fearless's.
+    """
+    threading.current_thread().name = name
 
 
 def _check_api(api: object) -> Mapping[str, SearchStrategy[tuple[Any, ...]]]:

@@ -170,10 +170,18 @@ def test_a_linearizable_stack_passes_every_program_and_schedule() -> None:
 def test_a_racy_stack_is_found_by_programs_and_schedules_drawn_together() -> None:
     # explore's default strategy inside the user's @given: each test case draws
     # a program and one schedule. Shrinking is Hypothesis's, and slow here
-    # (about 50 s on 3.11): the generate phase only.
+    # (about 50 s on 3.11): the generate phase only. Derandomized: found at
+    # the 58th test case on 3.11, 3.12, 3.13 and 3.13t (at random, about one
+    # test case in 60 fails: 300 missed it once in CI).
     cases: list[Program] = []
 
-    @settings(max_examples=300, database=None, deadline=None, phases=[Phase.generate])
+    @settings(
+        max_examples=300,
+        database=None,
+        deadline=None,
+        derandomize=True,
+        phases=[Phase.generate],
+    )
     @given(programs(STACK_API, threads=2, max_calls=2))
     def check(program: Program) -> None:
         cases.append(program)

@@ -23,16 +23,28 @@ from __future__ import annotations
 import _thread
 import threading
 from collections.abc import Callable, Hashable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Final, Generic, TypeVar
 
-__all__ = ["History", "NotLinearizable", "Operation", "PendingCall", "assert_linearizable"]
+__all__ = [
+    "History",
+    "NotLinearizable",
+    "Operation",
+    "PendingCall",
+    "assert_linearizable",
+    "call_text",
+]
 
 S = TypeVar("S")
 R = TypeVar("R")
 
 #: Where an operation that never ended ends, for the order between operations.
 _NEVER: Final = float("inf")
+
+
+def call_text(name: str, args: tuple[Any, ...]) -> str:
+    """A call as it reads in a report: ``push(1)``."""
+    return f"{name}({', '.join(map(repr, args))})"
 
 
 @dataclass(frozen=True)
@@ -64,7 +76,7 @@ class Operation:
         return self.end is not None
 
     def __str__(self) -> str:
-        call = f"{self.name}({', '.join(map(repr, self.args))})"
+        call = call_text(self.name, self.args)
         if self.end is None:
             outcome = "(never ended)"
         elif self.raised is not None:
@@ -78,16 +90,11 @@ class Operation:
 class PendingCall:
     """An operation that :meth:`History.invoke` began: say how it ended, once."""
 
-    __slots__ = ("_args", "_begin", "_history", "_name", "_thread")
+    __slots__ = ("_history",)
 
-    def __init__(
-        self, history: History, name: str, args: tuple[Any, ...], thread: str, begin: int
-    ) -> None:
+    def __init__(self, history: History) -> None:
+        # What the call was is the history's record of it, keyed by this handle.
         self._history = history
-        self._name = name
-        self._args = args
-        self._thread = thread
-        self._begin = begin
 
     def returned(self, result: object = None) -> None:
         """The call returned ``result``.
@@ -176,7 +183,7 @@ class History:
             thread = self._thread_name()
             begin = self._clock
             self._clock += 1
-            call = PendingCall(self, name, args, thread, begin)
+            call = PendingCall(self)
             self._calls[call] = Operation(name, args, thread, begin, None)
         return call
 
@@ -202,15 +209,7 @@ class History:
             started = self._calls[call]
             if started.end is not None:
                 raise RuntimeError(f"the end of {started.name}() was recorded already")
-            self._calls[call] = Operation(
-                started.name,
-                started.args,
-                started.thread,
-                started.begin,
-                self._clock,
-                result,
-                error,
-            )
+            self._calls[call] = replace(started, end=self._clock, result=result, raised=error)
             self._clock += 1
 
     @property

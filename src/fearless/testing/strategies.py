@@ -41,7 +41,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .._testing.linearizability import History
+from .._testing.linearizability import History, call_text
 from .._testing.strategies import check_hypothesis
 from .._thread import scope
 
@@ -68,7 +68,7 @@ class Call:
     args: tuple[Any, ...]
 
     def __str__(self) -> str:
-        return f"{self.name}({', '.join(map(repr, self.args))})"
+        return call_text(self.name, self.args)
 
 
 @dataclass(frozen=True)

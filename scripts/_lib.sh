@@ -21,7 +21,12 @@ venv_for() {
     # --prefer-binary: on 3.13t the newest Hypothesis has no wheel and its
     # source build needs a network this machine does not have.
     "$venv/bin/python" -m pip install -q --prefer-binary "$REPO_ROOT[$extras]" >&2
-    # Always reinstall fearless itself so the tests see this checkout.
+    # Always reinstall fearless itself so the tests see this checkout. pip
+    # builds in the checkout's build/, where setuptools only adds files: a
+    # module removed or renamed since an earlier build would be installed
+    # again from there (a stale fearless/testing.py beside the package
+    # fearless/testing/ once broke every test run on this checkout).
+    rm -rf "$REPO_ROOT"/build/lib.*
     "$venv/bin/python" -m pip install -q --no-deps --force-reinstall "$REPO_ROOT" >&2
     echo "$venv/bin/python"
 }

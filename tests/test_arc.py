@@ -225,7 +225,7 @@ def test_finaliser_of_a_handle_inside_an_operation_does_not_deadlock() -> None:
     # reference's lock: the compiled core's counts are atomics, with no lock.)
     a = reference(Arc, "x")
     b = a.clone()
-    lock = a._inner.lock
+    lock = a._shared.lock
     done = threading.Event()
 
     def finalise_inside() -> None:

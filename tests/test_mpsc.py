@@ -81,13 +81,13 @@ BUFFERED = ["unbounded", "bounded"]
 
 def receiver_parked(rx: Receiver[Any]) -> bool:
     """Whether a receive is blocked on ``rx`` (its waiter is published)."""
-    waiter = rx._chan.waiter if rx._chan is not None else None
+    waiter = rx._shared.waiter if rx._shared is not None else None
     return isinstance(waiter, (_Waiter, _AsyncWaiter))
 
 
 def senders_parked(tx: AnySender) -> int:
     """How many sends are blocked on ``tx``'s channel (bounded or rendezvous)."""
-    chan: Any = tx._chan
+    chan: Any = tx._shared
     if hasattr(chan, "send_waiters"):
         return len(chan.send_waiters)
     return len(chan.offers)
@@ -477,7 +477,7 @@ def test_blocked_send_fails_when_the_receiver_is_garbage_collected_elsewhere(kin
 
 def test_capacity_is_never_exceeded() -> None:
     tx, rx = sync_channel[int](3)
-    chan: Any = tx._chan
+    chan: Any = tx._shared
     seen: list[int] = []
 
     def produce(index: int) -> None:
@@ -680,7 +680,7 @@ def test_rendezvous_offers_left_in_the_channel_are_released_when_the_receiver_go
     _tx, rx = sync_channel[object](0)
     payload = Payload()
     watch = weakref.ref(payload)
-    chan: Any = rx._chan
+    chan: Any = rx._shared
     chan.offers.append(_Offer(payload, None))
     del payload
     got = rx.try_recv()
@@ -696,7 +696,7 @@ def test_rendezvous_offers_left_in_the_channel_are_released_when_the_receiver_go
 def test_queued_messages_are_released_when_the_receiver_is_garbage_collected(kind: str) -> None:
     tx, rx = make(kind)
     tx.send(Payload())
-    watch = weakref.ref(rx._chan.buf[0])  # type: ignore[union-attr]
+    watch = weakref.ref(rx._shared.buf[0])  # type: ignore[union-attr]
     del rx
     assert watch() is None
     with pytest.raises(SendError):
@@ -706,7 +706,7 @@ def test_queued_messages_are_released_when_the_receiver_is_garbage_collected(kin
 def test_a_message_sent_while_the_receiver_goes_is_released_too() -> None:
     # Sender appended after the receiver's clear(): the sender releases it.
     tx, rx = channel[object]()
-    chan: Any = tx._chan
+    chan: Any = tx._shared
     payload = Payload()
     watch = weakref.ref(payload)
     rx.close()
@@ -722,8 +722,8 @@ def test_sending_a_sender_through_its_own_channel_then_dropping_the_receiver() -
     tx, rx = channel[object]()
     tx.send(tx.clone())
     rx.close()
-    assert tx._chan is not None
-    assert tx._chan.senders == 1
+    assert tx._shared is not None
+    assert tx._shared.senders == 1
     with pytest.raises(SendError):
         tx.send(1)
 
@@ -731,7 +731,7 @@ def test_sending_a_sender_through_its_own_channel_then_dropping_the_receiver() -
 def test_a_finaliser_inside_an_operation_on_the_same_channel_does_not_deadlock() -> None:
     tx, _rx = channel[int]()
     doomed = tx.clone()
-    chan: Any = tx._chan
+    chan: Any = tx._shared
     done = threading.Event()
 
     def finalise_inside() -> None:
@@ -992,7 +992,7 @@ def test_nothing_lost_nothing_duplicated_per_sender_fifo(  # noqa: PLR0912, PLR0
 
 
 def receiver_ready(rx: Receiver[Any]) -> bool:
-    chan: Any = rx._chan
+    chan: Any = rx._shared
     return bool(chan.ready())
 
 

@@ -21,12 +21,12 @@ from fearless.mpsc import (
 
 
 def async_parked(rx: Receiver[Any]) -> bool:
-    chan: Any = rx._chan
+    chan: Any = rx._shared
     return isinstance(chan.waiter, _AsyncWaiter)
 
 
 def async_senders_parked(tx: SyncSender[Any]) -> int:
-    chan: Any = tx._chan
+    chan: Any = tx._shared
     waiters = chan.send_waiters if hasattr(chan, "send_waiters") else chan.offers
     return len(waiters)
 

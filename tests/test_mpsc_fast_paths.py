@@ -42,7 +42,7 @@ PATHS: dict[str, Callable[[Receiver[int]], Iterator[int]]] = {
 
 def _run(path: str, cap: int, count: int) -> tuple[list[int], int, int]:
     tx, rx = sync_channel[int](cap)
-    chan: Any = rx._chan
+    chan: Any = rx._shared
 
     def produce() -> None:
         with tx:
@@ -67,7 +67,7 @@ def test_an_interrupt_as_a_message_leaves_keeps_its_room_on_both_paths() -> None
         tx, rx = sync_channel[int](2)
         tx.send(1)
         tx.send(2)
-        chan: Any = rx._chan
+        chan: Any = rx._shared
         popleft = chan.popleft
 
         def interrupted(popleft: Callable[[], Any] = popleft) -> Any:

@@ -110,7 +110,7 @@ def consume(rx, out):
 
 def check_idle(rx):
     assert not rx._busy, f"receiver left busy: {{dict(rx._busy)}}"
-    chan = rx._chan
+    chan = rx._shared
     assert chan.waiter is None, chan.waiter
     if hasattr(chan, "permits"):
         assert len(chan.permits) + len(chan.buf) == chan.cap, (len(chan.permits), len(chan.buf))
@@ -192,7 +192,7 @@ while True:
     ok, value = receive_once(RECV)
     if ok:
         got.append(value)
-    elif not producer.is_alive() and not rx._chan.has_message():
+    elif not producer.is_alive() and not rx._shared.has_message():
         break
 stop_storm(t)
 producer.join(60)
@@ -312,7 +312,7 @@ def _sweep_points(setup: Any, op: Any, check: Any, limit: int) -> int:
 
 
 def _assert_idle(rx: Receiver[Any]) -> None:
-    chan: Any = rx._chan
+    chan: Any = rx._shared
     assert not rx._busy, f"receiver left busy by {dict(rx._busy)}"
     assert chan.waiter is None or not chan.waiter.claims, "a live receive waiter left behind"
     if hasattr(chan, "permits"):
@@ -432,7 +432,7 @@ def test_rendezvous_send_interrupted_anywhere_delivers_exactly_once(how: str) ->
     def setup() -> Any:
         tx, rx = sync_channel[int](0)
         receiver = Worker(lambda: rx.recv(timeout=TIMEOUT))
-        wait_until(lambda: rx._chan.waiter is not None, what="the receiver to park")  # type: ignore[union-attr]
+        wait_until(lambda: rx._shared.waiter is not None, what="the receiver to park")  # type: ignore[union-attr]
         return tx, rx, receiver
 
     def op(state: Any) -> None:
@@ -465,7 +465,7 @@ def test_handle_bookkeeping_interrupted_anywhere_keeps_counts_exact(kind: str) -
 
     def senders(rx: Receiver[Any]) -> int:
         gc.collect()
-        return rx._chan.senders  # type: ignore[union-attr,no-any-return]
+        return rx._shared.senders  # type: ignore[union-attr,no-any-return]
 
     def check_clone(state: Any, outcome: BaseException | None, result: Any) -> None:
         tx, rx = state
@@ -476,14 +476,14 @@ def test_handle_bookkeeping_interrupted_anywhere_keeps_counts_exact(kind: str) -
             result.close()
         assert senders(rx) == 1
         tx.close()
-        assert rx._chan.disconnected()
+        assert rx._shared.disconnected()
 
     _sweep(setup, lambda state: state[0].clone(), check_clone)
 
     def check_close(state: Any, outcome: BaseException | None, result: Any) -> None:
         tx, rx = state
         tx._drop()  # finishes an interrupted close, or finds it done
-        assert senders(rx) == 0 and rx._chan.disconnected()
+        assert senders(rx) == 0 and rx._shared.disconnected()
         with pytest.raises(Exception, match="every sender is gone"):
             rx.try_recv()
 
@@ -584,7 +584,7 @@ def test_finalisers_dropping_handles_inside_an_operation_do_not_deadlock(
                 rx.try_recv()
             except Exception:
                 pass
-            spare_rx.close() if spare_rx._chan is not None else None
+            spare_rx.close() if spare_rx._shared is not None else None
 
         received = 0
         active = True
@@ -666,7 +666,7 @@ def expect_prompt_interrupt(block):
     raise AssertionError("no KeyboardInterrupt")
 
 def parked(rx):
-    w = rx._chan.waiter
+    w = rx._shared.waiter
     return w is not None and bool(w.claims)
 """
 
@@ -675,7 +675,7 @@ BLOCKED_BODIES = {
 tx, rx = channel[int]()
 ctrl_c_when(lambda: parked(rx))
 expect_prompt_interrupt(rx.recv)
-assert not rx._busy and rx._chan.waiter is None
+assert not rx._busy and rx._shared.waiter is None
 tx.send(1)
 assert rx.recv(timeout=30) == 1
 """,
@@ -684,25 +684,25 @@ tx, rx = channel[int]()
 tx2, rx2 = sync_channel[int](1)
 ctrl_c_when(lambda: parked(rx) and parked(rx2))
 expect_prompt_interrupt(lambda: select(rx, rx2))
-assert not rx._busy and not rx2._busy and rx._chan.waiter is None and rx2._chan.waiter is None
+assert not rx._busy and not rx2._busy and rx._shared.waiter is None and rx2._shared.waiter is None
 tx2.send(2)
 assert select(rx, rx2, timeout=30).value == 2
 """,
     "bounded_send": """
 tx, rx = sync_channel[int](1)
 tx.send(1)
-ctrl_c_when(lambda: any(w.claims for w in rx._chan.send_waiters))
+ctrl_c_when(lambda: any(w.claims for w in rx._shared.send_waiters))
 e = expect_prompt_interrupt(lambda: tx.send(2))
 assert not was_sent(e)
-assert not [w for w in rx._chan.send_waiters if w.claims]
+assert not [w for w in rx._shared.send_waiters if w.claims]
 assert list(rx.try_iter()) == [1]
 tx.send(3)
 assert rx.recv(timeout=30) == 3
-assert len(rx._chan.permits) == 1
+assert len(rx._shared.permits) == 1
 """,
     "rendezvous_send": """
 tx, rx = sync_channel[int](0)
-ctrl_c_when(lambda: bool(rx._chan.offers))
+ctrl_c_when(lambda: bool(rx._shared.offers))
 e = expect_prompt_interrupt(lambda: tx.send(1))
 assert not was_sent(e)
 try:
@@ -791,7 +791,7 @@ def test_receiver_busy_in_a_thread_lost_by_fork_is_usable_in_the_child() -> None
                 pass
         t = threading.Thread(target=receive, daemon=True)
         t.start()
-        while not (rx._busy and rx._chan.waiter is not None):
+        while not (rx._busy and rx._shared.waiter is not None):
             t.join(0.001)  # polling the receiver's state
         pid = os.fork()
         if pid == 0:
@@ -830,7 +830,7 @@ def test_sender_count_locked_by_a_thread_lost_by_fork_raises_in_the_child() -> N
         tx, rx = channel[int]()
         held, release = threading.Event(), threading.Event()
         def hold():
-            with rx._chan.lock:  # a thread in the middle of clone() or close()
+            with rx._shared.lock:  # a thread in the middle of clone() or close()
                 held.set()
                 release.wait(30)
         t = threading.Thread(target=hold)

@@ -226,8 +226,8 @@ stop_storm(t)
     "arc": ARC_STORM.replace("{make}", "Arc([1])").replace("{check_lock}", ""),
     "arc_reference": ARC_STORM.replace("{make}", "object.__new__(Arc)\nroot.__init__([1])").replace(
         "{check_lock}",
-        'assert root._inner.lock.acquire(False), "internal lock left held"\n'
-        "root._inner.lock.release()",
+        'assert root._shared.lock.acquire(False), "internal lock left held"\n'
+        "root._shared.lock.release()",
     ),
     "join": """
 t = start_storm()
@@ -611,9 +611,9 @@ def test_arc_interrupted_anywhere_keeps_exact_counts(implementation: str) -> Non
         gc.collect()  # the handles an interrupt left behind are dropped by their finalisers
         assert (root.strong_count(), root.weak_count()) == (1, 0)
         if implementation == "reference":  # the compiled core's counts have no lock
-            assert root._inner is not None
-            assert root._inner.lock.acquire(False)
-            root._inner.lock.release()
+            assert root._shared is not None
+            assert root._shared.lock.acquire(False)
+            root._shared.lock.release()
 
     make = Arc if implementation == "public" else partial(reference, Arc)
     # The compiled core's points are after each of its 7 calls in op; the

@@ -15,6 +15,7 @@ import functools
 import gc
 import importlib.util
 import itertools
+import linecache
 import queue
 import random
 import re
@@ -564,6 +565,27 @@ def test_the_fingerprint_is_the_test_s_source_without_layout() -> None:
     assert explore(int, replay="2:abcdef:").schedules == 1  # not checked
 
 
+def test_the_fingerprints_kept_are_each_of_their_own_code() -> None:
+    # Fingerprints are kept per code object, so that a property test's
+    # every test case does not look for the source again; more functions
+    # than are kept, each from its own source, still get their own.
+    from fearless._testing.report import _FINGERPRINTS_KEPT, fingerprint
+
+    found = set()
+    for i in range(_FINGERPRINTS_KEPT + 10):
+        source = f"def f():\n    return {i}\n"
+        path = f"<fingerprint test {i}>"
+        linecache.cache[path] = (len(source), None, source.splitlines(True), path)
+        namespace: dict[str, Any] = {}
+        exec(compile(source, path, "exec"), namespace)
+        first = fingerprint(namespace["f"])
+        assert first is not None
+        assert fingerprint(namespace["f"]) == first
+        found.add(first)
+        del linecache.cache[path]
+    assert len(found) == _FINGERPRINTS_KEPT + 10
+
+
 def test_schedule_strings_are_run_length_encoded() -> None:
     from fearless._testing.report import decode_schedule, encode_schedule
 
@@ -1002,6 +1024,37 @@ def test_everything_is_restored_after_an_exploration() -> None:
     assert after == before
     assert threading.active_count() == threads_before
     assert sys.gettrace() is None
+
+
+def test_an_operation_replaced_between_explorations_is_the_one_explored(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Each operation is wrapped once, by the first exploration; one that
+    # was replaced since is wrapped anew, and put back afterwards.
+    from fearless._testing.takeover import _operation_patches
+
+    assert [w for *_, w in _operation_patches()] == [w for *_, w in _operation_patches()]
+    where = next(k for k in mpsc.Sender.__mro__ if "send" in vars(k))
+    original = vars(where)["send"]
+    sent: list[object] = []
+
+    def send(self: Any, value: object) -> None:
+        sent.append(value)
+        original(self, value)
+
+    monkeypatch.setattr(where, "send", send)
+
+    def program() -> None:
+        tx, rx = mpsc.channel[int]()
+        t = threading.Thread(target=tx.send, args=(1,))
+        t.start()
+        assert rx.recv() == 1
+        t.join()
+
+    result = explore(program, strategy="random", schedules=3, seed=0)
+    assert sent == [1, 1, 1]
+    assert result.longest >= 3  # the send is still a step of its own
+    assert vars(where)["send"] is send
 
 
 def test_explore_inside_explore_is_refused() -> None:

@@ -62,7 +62,7 @@ class _ArcInner:
         self.weak = weak
 
 
-class _Handle(DropOnce, metaclass=Twinned):
+class _Handle(DropOnce[_ArcInner], metaclass=Twinned):
     """What :class:`Arc` and :class:`Weak` handles share: their allocation, dropped once.
 
     ``with``, dropping once and refusing to be pickled come from
@@ -71,30 +71,22 @@ class _Handle(DropOnce, metaclass=Twinned):
     (:mod:`fearless._arc_twins`) whose counts are C11 atomics.
     """
 
-    __slots__ = ("_inner",)
-
-    _inner: _ArcInner | None
+    __slots__ = ()
     #: Whether a handle of this kind is a strong one (an :class:`Arc`).
     _strong: ClassVar[bool]
     _copy_advice = _ADVICE_PICKLE
     #: The compiled twin (``fearless._util.Twinned``), when the core is in use.
     _native_twin: ClassVar[type | None] = None
 
-    def _live(self) -> _ArcInner:
-        inner = self._inner
-        if inner is None:
-            raise ConsumedError(self._dropped)
-        return inner
-
     def _drop(self) -> bool:
         """Drop this handle now; False if it was dropped already (``__del__`` inlines this)."""
-        inner = self._inner
+        inner = self._shared
         freed = _EMPTY
         if inner is not None:
             # Loads and stores only under the lock: see the module docstring.
             with inner.lock:
-                if self._inner is inner:
-                    self._inner = None
+                if self._shared is inner:
+                    self._shared = None
                     if self._strong:
                         strong = inner.strong - 1
                         inner.strong = strong
@@ -115,10 +107,10 @@ class _Handle(DropOnce, metaclass=Twinned):
         new: Weak[Any] = _new(Weak)
         inner = self._live()
         with inner.lock:
-            if self._inner is None:
+            if self._shared is None:
                 raise ConsumedError(self._dropped)
             inner.weak += 1
-            new._inner = inner
+            new._shared = inner
         return new
 
     def __del__(self, _EMPTY: Any = _EMPTY) -> None:
@@ -130,14 +122,14 @@ class _Handle(DropOnce, metaclass=Twinned):
         # RecursionError could stop it), and with nothing looked up in the
         # module's globals (at interpreter shutdown they may be gone).
         try:
-            inner = self._inner
+            inner = self._shared
         except AttributeError:  # never finished construction
             return
         if inner is not None:
             freed = _EMPTY
             with inner.lock:
-                if self._inner is inner:
-                    self._inner = None
+                if self._shared is inner:
+                    self._shared = None
                     if self._strong:
                         strong = inner.strong - 1
                         inner.strong = strong
@@ -205,7 +197,7 @@ class Arc(_Handle, Generic[T_co]):
     _strong = True
 
     def __init__(self, value: T_co) -> None:
-        self._inner = _ArcInner(value, 1, 0)
+        self._shared = _ArcInner(value, 1, 0)
 
     @classmethod
     def new_cyclic(cls, fn: Callable[[Weak[T]], T]) -> Arc[T]:
@@ -244,13 +236,13 @@ class Arc(_Handle, Generic[T_co]):
             return made
         inner = _ArcInner(_EMPTY, 0, 1)
         weak: Weak[T] = _new(Weak)
-        weak._inner = inner
+        weak._shared = inner
         value = fn(weak)
         arc: Arc[T] = _new(Arc)
         with inner.lock:
             inner.value = value
             inner.strong = 1
-            arc._inner = inner
+            arc._shared = inner
         return arc
 
     # -- the value --------------------------------------------------------
@@ -267,7 +259,7 @@ class Arc(_Handle, Generic[T_co]):
             >>> Arc("shared").value
             'shared'
         """
-        inner = self._inner
+        inner = self._shared
         if inner is None:
             raise ConsumedError(_MSG_DROPPED_ARC)
         value: T_co = inner.value
@@ -290,17 +282,17 @@ class Arc(_Handle, Generic[T_co]):
             >>> b.value is a.value, a.strong_count()
             (True, 2)
         """
-        inner = self._inner
+        inner = self._shared
         if inner is None:
             raise ConsumedError(_MSG_DROPPED_ARC)
         # Built before taking the lock (no allocation under it); until its
         # slot is set, its __del__ does nothing.
         new: Arc[T_co] = _new(Arc)
         with inner.lock:
-            if self._inner is None:
+            if self._shared is None:
                 raise ConsumedError(_MSG_DROPPED_ARC)
             inner.strong += 1
-            new._inner = inner
+            new._shared = inner
         return new
 
     def drop(self) -> None:
@@ -427,7 +419,7 @@ class Arc(_Handle, Generic[T_co]):
         """
         inner = self._live()
         with inner.lock:
-            if self._inner is None:
+            if self._shared is None:
                 raise ConsumedError(_MSG_DROPPED_ARC)
             strong = inner.strong
             if strong != 1:
@@ -435,7 +427,7 @@ class Arc(_Handle, Generic[T_co]):
                     f"{strong} strong handles share this Arc; "
                     "drop the others first, or use into_inner()"
                 )
-            self._inner = None
+            self._shared = None
             inner.strong = 0
             value: T_co = inner.value
             inner.value = _EMPTY
@@ -463,9 +455,9 @@ class Arc(_Handle, Generic[T_co]):
         """
         inner = self._live()
         with inner.lock:
-            if self._inner is None:
+            if self._shared is None:
                 raise ConsumedError(_MSG_DROPPED_ARC)
-            self._inner = None
+            self._shared = None
             value: T_co | None = None
             strong = inner.strong - 1
             inner.strong = strong
@@ -524,14 +516,14 @@ class Arc(_Handle, Generic[T_co]):
         # Built before the lock is taken: no allocation (or call) under it.
         moved = _ArcInner(_EMPTY, 1, 0)
         with inner.lock:
-            if self._inner is None:
+            if self._shared is None:
                 raise ConsumedError(_MSG_DROPPED_ARC)
             value: T_co = inner.value
             if inner.strong == 1:
                 if inner.weak:
                     # Only weak handles besides us: move the value, no copy.
                     moved.value = value
-                    self._inner = moved
+                    self._shared = moved
                     inner.value = _EMPTY
                     inner.strong = 0
                 return value
@@ -540,9 +532,9 @@ class Arc(_Handle, Generic[T_co]):
         moved.value = value
         freed = _EMPTY
         with inner.lock:
-            if self._inner is not inner:
+            if self._shared is not inner:
                 raise ConsumedError(_MSG_DROPPED_ARC)
-            self._inner = moved
+            self._shared = moved
             strong = inner.strong - 1
             inner.strong = strong
             if not strong:
@@ -562,7 +554,7 @@ class Arc(_Handle, Generic[T_co]):
         return Arc(copy.deepcopy(self.value, memo))
 
     def __repr__(self) -> str:
-        inner = self._inner
+        inner = self._shared
         if inner is None:
             return "Arc(<dropped>)"
         return f"Arc({inner.value!r})"
@@ -599,7 +591,7 @@ class Weak(_Handle, Generic[T_co]):
 
     def __init__(self) -> None:
         # Rust's Weak::new(): an allocation that never had a value.
-        self._inner = _ArcInner(_EMPTY, 0, 1)
+        self._shared = _ArcInner(_EMPTY, 0, 1)
 
     def upgrade(self) -> Arc[T_co] | None:
         """A new strong handle if the value is still owned, else ``None``.
@@ -621,12 +613,12 @@ class Weak(_Handle, Generic[T_co]):
         new: Arc[T_co] = _new(Arc)
         inner = self._live()
         with inner.lock:
-            if self._inner is None:
+            if self._shared is None:
                 raise ConsumedError(_MSG_DROPPED_WEAK)
             if not inner.strong:
                 return None
             inner.strong += 1
-            new._inner = inner
+            new._shared = inner
         return new
 
     def clone(self) -> Weak[T_co]:
@@ -734,7 +726,7 @@ class Weak(_Handle, Generic[T_co]):
         return self.clone()
 
     def __repr__(self) -> str:
-        inner = self._inner
+        inner = self._shared
         if inner is None:
             return "Weak(<dropped>)"
         return "Weak(<alive>)" if inner.strong else "Weak(<gone>)"

@@ -13,10 +13,12 @@ sender is a clone).
   ``JoinHandle`` is one: garbage collection detaches its thread (and
   reports a failure nobody will join), and DESIGN.md gives it no ``with``
   block and no ``close()``, as Rust's ``JoinHandle`` has no scoped drop.
-- :class:`DropOnce` adds the ``with`` block, which gives the share up at
-  its end unless it was given up inside: ``Arc``, ``Weak``, ``Sender``,
-  ``SyncSender`` and ``Receiver``. A dropped one raises
-  :class:`~fearless.ConsumedError` with the class's ``_dropped`` message.
+- :class:`DropOnce` holds what is shared in ``_shared`` (an ``Arc``'s
+  allocation, a channel), None once the share is given up, and adds the
+  ``with`` block, which gives the share up at its end unless it was given
+  up inside: ``Arc``, ``Weak``, ``Sender``, ``SyncSender`` and
+  ``Receiver``. A dropped one raises :class:`~fearless.ConsumedError` with
+  the class's ``_dropped`` message (``_live()``).
 
 A subclass provides:
 
@@ -36,18 +38,21 @@ where a call between reading and writing a count must not happen
 (``fearless._arc``). Relies on ``_util.NotCopyable`` only.
 
 Example:
-    >>> class Ticket(DropOnce):
-    ...     __slots__ = ("live",)
+    >>> class Ticket(DropOnce[str]):
+    ...     __slots__ = ()
     ...     _dropped = "this Ticket was used"
     ...     def __init__(self) -> None:
-    ...         self.live = True
+    ...         self._shared = "a seat"
     ...     def _drop(self) -> bool:
-    ...         live, self.live = self.live, False
+    ...         live, self._shared = self._shared is not None, None
     ...         return live
     >>> with Ticket() as t:
-    ...     pass
-    >>> t.live
-    False
+    ...     t._live()
+    'a seat'
+    >>> t._live()
+    Traceback (most recent call last):
+    ...
+    fearless.ConsumedError: this Ticket was used
     >>> import copy
     >>> copy.copy(t)
     Traceback (most recent call last):
@@ -57,9 +62,12 @@ Example:
 
 from __future__ import annotations
 
-from typing import ClassVar, Self
+from typing import ClassVar, Generic, Self, TypeVar
 
+from ._errors import ConsumedError
 from ._util import NotCopyable
+
+S = TypeVar("S")
 
 
 class Handle(NotCopyable):
@@ -85,10 +93,20 @@ class Handle(NotCopyable):
             return
 
 
-class DropOnce(Handle):
-    """A :class:`Handle` that its ``with`` block also drops."""
+class DropOnce(Handle, Generic[S]):
+    """A :class:`Handle` that holds what it shares and that its ``with`` block also drops."""
 
-    __slots__ = ()
+    __slots__ = ("_shared",)
+
+    #: What the handle shares; None once the share is given up.
+    _shared: S | None
+
+    def _live(self) -> S:
+        """What the handle shares; ``ConsumedError`` once the share is given up."""
+        shared = self._shared
+        if shared is None:
+            raise ConsumedError(self._dropped)
+        return shared
 
     def __enter__(self) -> Self:
         return self

@@ -1,6 +1,6 @@
 """The channel ends: :class:`Sender`, :class:`SyncSender`, :class:`Receiver`, and the constructors.
 
-Each handle holds its channel (a flavour of ``_mpsc.flavors``) in ``_chan``
+Each handle holds its channel (a flavour of ``_mpsc.flavors``) in ``_shared``
 until it is dropped. The send and receive fast paths are written inline
 here; anything that may wait goes to the flavour and to ``_mpsc.waiting``.
 :data:`channel` and :data:`sync_channel` build a flavour and its two ends.
@@ -70,8 +70,8 @@ def _closed_pop() -> NoReturn:
     raise ConsumedError(_MSG_RECEIVER_CLOSED)
 
 
-class _ChannelEnd(DropOnce, Generic[C], metaclass=NoPublicConstructor):
-    """What every channel end shares: its channel in ``_chan``, None once dropped.
+class _ChannelEnd(DropOnce[C], metaclass=NoPublicConstructor):
+    """What every channel end shares: its channel in ``_shared``, None once dropped.
 
     ``with``, ``__del__`` and the refusal to be copied or pickled come from
     :class:`~fearless._handle.DropOnce`; each end says how it is dropped
@@ -79,22 +79,14 @@ class _ChannelEnd(DropOnce, Generic[C], metaclass=NoPublicConstructor):
     when it was closed already.
     """
 
-    __slots__ = ("__weakref__", "_chan")
-
-    _chan: C | None
+    __slots__ = ("__weakref__",)
 
     def __init__(self, chan: C | None) -> None:
         # None: closed (or a sender's clone not connected yet, see _SenderSide.add_sender).
-        self._chan = chan
-
-    def _live(self) -> C:
-        chan = self._chan
-        if chan is None:
-            raise ConsumedError(self._dropped)
-        return chan
+        self._shared = chan
 
     def __repr__(self) -> str:
-        chan = self._chan
+        chan = self._shared
         if chan is None:
             return f"<{type(self).__name__}: closed>"
         return f"<{type(self).__name__}: {chan.describe()}>"
@@ -154,7 +146,7 @@ class _SenderEnd(_ChannelEnd[S]):
             raise ConsumedError(self._dropped)
 
     def _drop(self) -> bool:
-        chan = self._chan
+        chan = self._shared
         return chan is not None and chan.drop_sender(self)
 
     def __copy__(self) -> Self:  # type: ignore[override]
@@ -219,7 +211,7 @@ class Sender(_SenderEnd[_ListChan], Generic[T_contra], metaclass=NoPublicConstru
             2 - the receiver is gone, so the message can never be delivered;
             it is returned in .value
         """
-        chan = self._chan
+        chan = self._shared
         try:
             waiter = chan.waiter  # type: ignore[union-attr]
         except AttributeError:  # chan is None
@@ -292,7 +284,7 @@ class SyncSender(
             ...     print(e.value, "-", e)
             second - the channel stayed full for 0.01 seconds; the message is returned in .value
         """
-        chan = self._chan
+        chan = self._shared
         try:
             waiter = chan.waiter  # type: ignore[union-attr]
         except AttributeError:  # chan is None
@@ -428,7 +420,7 @@ class Receiver(_ChannelEnd[_Chan], Generic[T_co], metaclass=NoPublicConstructor)
     _busy: _Busy
 
     def __init__(self, chan: _Chan) -> None:
-        self._chan = chan
+        self._shared = chan
         self._pop: Callable[[], Any] = chan.pop
         self._busy = _Busy()
 
@@ -706,12 +698,12 @@ class Receiver(_ChannelEnd[_Chan], Generic[T_co], metaclass=NoPublicConstructor)
         # Closing twice is harmless (close_receiver is idempotent), so the
         # receiver counts as closed only once it is: an interrupt in the
         # middle leaves it open, and closing again finishes the job.
-        chan = self._chan
+        chan = self._shared
         if chan is None:
             return False
         chan.close_receiver()
         self._pop = _closed_pop
-        self._chan = None
+        self._shared = None
         return True
 
 

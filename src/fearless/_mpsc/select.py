@@ -105,6 +105,23 @@ def _all_disconnected(chans: list[_Chan]) -> bool:
     return True
 
 
+def _first_message(
+    chans: list[_Chan], order: list[int], receivers: tuple[Receiver[Any], ...]
+) -> Selected[Any] | None:
+    """The first message found, trying the channels in ``order``; None if all are empty.
+
+    Between taking a message and returning it, nothing runs that an
+    interrupt could stop (the caller returns what this returns at once).
+    """
+    for i in order:
+        try:
+            value = chans[i].pop()
+        except IndexError:
+            continue
+        return Selected(i, receivers[i], value)
+    return None
+
+
 # Overloads for up to five receivers type the value as the union of their
 # message types (``Receiver[int]`` and ``Receiver[str]`` give ``int | str``);
 # beyond that, a common supertype.
@@ -208,21 +225,15 @@ def select(*receivers: Receiver[Any], timeout: float | None = None) -> Selected[
         _mark_all(sources, busies, me)
         while True:
             chans = [source._live() for source in sources]
-            for i in order:
-                try:
-                    value = chans[i].pop()
-                except IndexError:
-                    continue
-                return Selected(i, receivers[i], value)
-            # Plain loops, not generator expressions: an abandoned generator
-            # runs code when it is freed, which an interrupt could cut short.
+            got = _first_message(chans, order, receivers)
+            if got is not None:
+                return got
             if _all_disconnected(chans):
-                for i in order:
-                    try:
-                        value = chans[i].pop()
-                    except IndexError:
-                        continue
-                    return Selected(i, receivers[i], value)
+                # A last message may have come just before its channel's
+                # last sender left: look once more, then give up.
+                got = _first_message(chans, order, receivers)
+                if got is not None:
+                    return got
                 raise RecvError(_MSG_SELECT_DISCONNECTED)
             if deadline.expired():
                 raise RecvTimeoutError(

@@ -67,8 +67,8 @@ _ATOMIC_INT: Final = _ATOMIC | {
 }
 _CHANNEL_END: Final = frozenset({"__enter__", "__exit__", "close"})
 _LOCK: Final = ("_lock",)
-_SHARED: Final = ("_inner", "lock")  # an Arc's or Weak's shared block
-_CHANNEL: Final = ("_chan", "lock")
+#: A handle's shared block (an Arc's allocation, a channel) and its lock.
+_SHARED: Final = ("_shared", "lock")
 
 
 def _ops(*names: str | frozenset[str]) -> frozenset[str]:
@@ -120,10 +120,10 @@ PRIMITIVES: Final[dict[str, Primitive]] = {
     },
     # fearless.mpsc
     "mpsc.Receiver": Primitive(
-        _ops(_CHANNEL_END, "__iter__", "recv", "try_iter", "try_recv"), key=_CHANNEL
+        _ops(_CHANNEL_END, "__iter__", "recv", "try_iter", "try_recv"), key=_SHARED
     ),
-    "mpsc.Sender": Primitive(_ops(_CHANNEL_END, "clone", "send"), key=_CHANNEL),
-    "mpsc.SyncSender": Primitive(_ops(_CHANNEL_END, "clone", "send", "try_send"), key=_CHANNEL),
+    "mpsc.Sender": Primitive(_ops(_CHANNEL_END, "clone", "send"), key=_SHARED),
+    "mpsc.SyncSender": Primitive(_ops(_CHANNEL_END, "clone", "send", "try_send"), key=_SHARED),
 }
 
 #: Exported classes that are not shared-state primitives (parallel maps run

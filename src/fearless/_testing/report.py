@@ -255,13 +255,29 @@ def fingerprint(fn: Callable[..., object]) -> str | None:
         code = getattr(inspect.getattr_static(type(target), "__call__", None), "__code__", None)
     if not isinstance(code, CodeType):
         return None
+    known = _fingerprints.get(id(code))
+    if known is not None and known[0] is code:
+        return known[1]
     try:
         lines, _ = inspect.getsourcelines(code)
     except (OSError, TypeError):
-        return None
-    text = "\n".join(line.strip() for line in lines if line.strip())
-    digest = hashlib.blake2b(text.encode(), digest_size=_FINGERPRINT_DIGITS // 2)
-    return digest.hexdigest()
+        found = None
+    else:
+        text = "\n".join(line.strip() for line in lines if line.strip())
+        digest = hashlib.blake2b(text.encode(), digest_size=_FINGERPRINT_DIGITS // 2)
+        found = digest.hexdigest()
+    if len(_fingerprints) >= _FINGERPRINTS_KEPT:
+        _fingerprints.clear()
+    _fingerprints[id(code)] = (code, found)
+    return found
+
+
+#: id(code) -> (code, fingerprint): a property test calls ``explore`` once
+#: per test case, and finding the source of code that no file holds (a
+#: doctest's) scans every module each time. The code object is kept, so its
+#: id is not reused while it is here.
+_fingerprints: dict[int, tuple[CodeType, str | None]] = {}
+_FINGERPRINTS_KEPT: Final = 256
 
 
 # -- results and failures ----------------------------------------------------------------

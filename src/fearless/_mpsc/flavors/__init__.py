@@ -95,16 +95,16 @@ class _SenderSide(_Chan):
     def add_sender(self, handle: _SenderEnd[Any], new: Any) -> None:
         """Count ``new`` (a handle not yet connected) as a clone of ``handle``.
 
-        The count and ``new._chan`` change together in one critical section
+        The count and ``new._shared`` change together in one critical section
         that makes no call, so no interrupt can separate them: whatever
         happens next, ``new`` is either connected and counted, or neither.
         """
         self.check_fork()
         with self.lock:
-            live = handle._chan is self
+            live = handle._shared is self
             if live:
                 self.senders += 1
-                new._chan = self
+                new._shared = self
         if not live:
             raise ConsumedError(handle._dropped)
 
@@ -116,9 +116,9 @@ class _SenderSide(_Chan):
         """
         self.check_fork()
         with self.lock:
-            live = handle._chan is self
+            live = handle._shared is self
             if live:
-                handle._chan = None
+                handle._shared = None
                 self.senders -= 1
             last = live and not self.senders
         if last:
